@@ -1,0 +1,34 @@
+"""Probabilistic differential-likelihood model for toe twitching.
+
+It explains likelihoods; it does not diagnose. In an emergency, call emergency services.
+
+>>> from model import load_model
+>>> m = load_model()
+>>> m.diagnose({"age_group": "adult", "after_exertion": "present"}).ranking[0][0]
+'benign_cramp'
+"""
+
+from model.core import DISCLAIMER, Diagnosis, ToeTwitchModel, load_model
+from model.errors import (
+    EngineError,
+    EvidenceError,
+    ImpossibleEvidenceError,
+    PriorsError,
+    ToeTwitchError,
+    UnknownCauseError,
+    VignetteError,
+)
+
+__all__ = [
+    "DISCLAIMER",
+    "Diagnosis",
+    "EngineError",
+    "EvidenceError",
+    "ImpossibleEvidenceError",
+    "PriorsError",
+    "ToeTwitchError",
+    "ToeTwitchModel",
+    "UnknownCauseError",
+    "VignetteError",
+    "load_model",
+]

@@ -1,0 +1,400 @@
+"""The priors file: schema, validation and the flat list of parameters.
+
+A priors file holds every number of the model. Each number is one intuitive quantity
+with a plausible range and a source::
+
+    causes:
+      plmt:
+        prevalence:
+          older_adult: {value: 0.008, low: 0.002, high: 0.03, source: "..."}
+
+Validation reports *every* problem at once, each as ``file: field.path: rule``. Loading
+uses :mod:`model.safe_yaml`, so nothing in the file is ever executed.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, ClassVar, Literal
+
+import networkx as nx
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    model_validator,
+)
+
+from model.errors import PriorsError, Problem
+from model.safe_yaml import parse_yaml_text, read_yaml_file
+from model.vocabulary import Vocabulary, load_vocabulary
+
+DEFAULT_PRIORS_PATH = Path(__file__).resolve().parent.parent / "priors" / "default.yaml"
+AGE_FINDING = "age_group"
+
+
+def _number(value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"must be a number, got {type(value).__name__} {value!r}")
+    if not math.isfinite(value):
+        raise ValueError(f"must be a finite number, got {value!r}")
+    return float(value)
+
+
+Number = Annotated[float, BeforeValidator(_number)]
+
+
+class Parameter(BaseModel):
+    """One number with its plausible range and source."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    kind: ClassVar[str] = "parameter"
+    minimum: ClassVar[float] = 0.0
+    maximum: ClassVar[float] = 1.0
+    open_min: ClassVar[bool] = False
+    open_max: ClassVar[bool] = False
+
+    value: Number
+    low: Number
+    high: Number
+    source: str = Field(min_length=3)
+
+    @classmethod
+    def bounds_text(cls) -> str:
+        left = "(" if cls.open_min else "["
+        right = ")" if cls.open_max else "]"
+        hi = "inf" if math.isinf(cls.maximum) else f"{cls.maximum:g}"
+        return f"{left}{cls.minimum:g}, {hi}{right}"
+
+    @classmethod
+    def within_bounds(cls, x: float) -> bool:
+        above = x > cls.minimum if cls.open_min else x >= cls.minimum
+        below = x < cls.maximum if cls.open_max else x <= cls.maximum
+        return above and below
+
+    @model_validator(mode="after")
+    def _check(self) -> Parameter:
+        broken = [
+            f"{name} = {getattr(self, name):g} is out of {self.bounds_text()} for a {self.kind}"
+            for name in ("value", "low", "high")
+            if not self.within_bounds(getattr(self, name))
+        ]
+        if broken:
+            raise ValueError("; ".join(broken))
+        if not self.low <= self.value <= self.high:
+            raise ValueError(
+                f"range must satisfy low <= value <= high, got low={self.low:g}, "
+                f"value={self.value:g}, high={self.high:g}"
+            )
+        return self
+
+
+class Prevalence(Parameter):
+    kind: ClassVar[str] = "prevalence"
+    open_min: ClassVar[bool] = True
+    open_max: ClassVar[bool] = True
+
+
+class Proportion(Prevalence):
+    kind: ClassVar[str] = "proportion"
+
+
+class LinkProbability(Parameter):
+    kind: ClassVar[str] = "link probability"
+
+
+class Leak(Parameter):
+    kind: ClassVar[str] = "leak probability"
+    open_max: ClassVar[bool] = True
+
+
+class OddsRatio(Parameter):
+    kind: ClassVar[str] = "odds ratio"
+    open_min: ClassVar[bool] = True
+    maximum: ClassVar[float] = math.inf
+    open_max: ClassVar[bool] = True
+
+
+class Threshold(Parameter):
+    kind: ClassVar[str] = "threshold"
+    open_min: ClassVar[bool] = True
+    open_max: ClassVar[bool] = True
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PrevalenceByAge(_Strict):
+    infant: Prevalence
+    child: Prevalence
+    adult: Prevalence
+    older_adult: Prevalence
+
+
+class AgeDistribution(_Strict):
+    infant: Proportion
+    child: Proportion
+    adult: Proportion
+    older_adult: Proportion
+
+
+class RiskFactorPriors(_Strict):
+    prevalence: PrevalenceByAge
+
+
+class CausePriors(_Strict):
+    prevalence: PrevalenceByAge
+    risk_factors: dict[str, OddsRatio] = Field(default_factory=dict)
+
+
+class FindingPriors(_Strict):
+    leak: Leak
+    links: dict[str, LinkProbability]
+
+
+class UrgencyPriors(_Strict):
+    serious_cause_threshold: dict[str, Threshold]
+
+
+class PriorsFile(_Strict):
+    """The whole priors file, as validated data (immutable)."""
+
+    schema_version: Literal[1]
+    name: str = "unnamed"
+    description: str = ""
+    age_groups: AgeDistribution
+    risk_factors: dict[str, RiskFactorPriors]
+    causes: dict[str, CausePriors]
+    findings: dict[str, FindingPriors]
+    urgency: UrgencyPriors
+
+
+@dataclass(frozen=True)
+class ParameterRef:
+    """A parameter's place in the file (``path``), its kind and its numbers."""
+
+    path: str
+    kind: str
+    value: float
+    low: float
+    high: float
+    source: str
+
+
+def _format_loc(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(part) for part in loc)
+
+
+def _pydantic_problems(exc: ValidationError) -> list[Problem]:
+    problems = []
+    for err in exc.errors(include_url=False):
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "missing":
+            msg = "missing parameter (required field)"
+        elif err["type"] == "extra_forbidden":
+            msg = "unknown field (not allowed here)"
+        elif err["type"] == "literal_error" and err["loc"] == ("schema_version",):
+            msg = f"unsupported schema_version {err.get('input')!r}; expected 1"
+        problems.append(Problem(_format_loc(err["loc"]), msg))
+    return problems
+
+
+def _did_you_mean(word: str, options: list[str]) -> str:
+    close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _unknown(kind: str, word: str, options: list[str]) -> str:
+    return f"unknown {kind} id {word!r}{_did_you_mean(word, options)} (valid: {', '.join(options)})"
+
+
+def _keys(data: Any, *path: str) -> dict[str, Any]:
+    """The mapping at ``path`` in raw data, or an empty one if it is not a mapping."""
+    node = data
+    for part in path:
+        node = node.get(part) if isinstance(node, dict) else None
+    return node if isinstance(node, dict) else {}
+
+
+def id_problems(data: dict[str, Any], vocab: Vocabulary) -> list[Problem]:
+    """Unknown, missing, duplicated or misplaced ids, and cycles.
+
+    Works on the raw parsed data, so these problems are reported together with type and
+    range problems in the same run.
+    """
+    problems: list[Problem] = []
+    causes = vocab.cause_ids
+    findings = [f for f in vocab.finding_ids if f != AGE_FINDING]
+    binary = [f for f in findings if vocab.findings[f].states == ("absent", "present")]
+    cause_data = _keys(data, "causes")
+    rf_data = _keys(data, "risk_factors")
+    finding_data = _keys(data, "findings")
+    for cid in cause_data:
+        if cid not in vocab.causes:
+            problems.append(Problem(f"causes.{cid}", _unknown("cause", cid, causes)))
+    if "causes" in data:
+        for cid in causes:
+            if cid not in cause_data:
+                problems.append(Problem(f"causes.{cid}", "missing parameter: no priors for this cause"))
+    for section, section_data in (("risk_factors", rf_data), ("findings", finding_data)):
+        for fid in section_data:
+            if fid not in vocab.findings:
+                problems.append(Problem(f"{section}.{fid}", _unknown("finding", fid, findings)))
+            elif fid == AGE_FINDING:
+                problems.append(Problem(f"{section}.{fid}", "age_group belongs under age_groups"))
+            elif fid not in binary:
+                problems.append(Problem(f"{section}.{fid}", "must be a present/absent finding"))
+    if "risk_factors" in data and "findings" in data:
+        for fid in findings:
+            in_rf, in_f = fid in rf_data, fid in finding_data
+            if in_rf and in_f:
+                problems.append(
+                    Problem(f"risk_factors.{fid}", "listed under both risk_factors and findings")
+                )
+            elif not in_rf and not in_f:
+                problems.append(
+                    Problem(f"findings.{fid}", "missing parameter: finding is in neither "
+                            "risk_factors nor findings")
+                )
+            if vocab.findings[fid].red_flag and in_rf:
+                problems.append(
+                    Problem(f"risk_factors.{fid}", "a red flag must be listed under findings")
+                )
+    for cid in cause_data:
+        for rf in _keys(cause_data, cid, "risk_factors"):
+            where = f"causes.{cid}.risk_factors.{rf}"
+            if rf in rf_data:
+                continue
+            if rf in finding_data:
+                if cid in _keys(finding_data, rf, "links"):
+                    problems.append(Problem(where, f"cycle: {cid} -> {rf} -> {cid}; {rf} is "
+                                            f"produced by {cid}, so it cannot also be its risk factor"))
+                else:
+                    problems.append(Problem(where, f"{rf} is a finding produced by causes, not a "
+                                            "risk factor; list it under risk_factors to use it here"))
+            else:
+                problems.append(Problem(where, _unknown("risk factor", rf, list(rf_data))))
+    for fid in finding_data:
+        for cid in _keys(finding_data, fid, "links"):
+            if cid not in vocab.causes:
+                problems.append(
+                    Problem(f"findings.{fid}.links.{cid}", _unknown("cause", cid, causes))
+                )
+    for cid in _keys(data, "urgency", "serious_cause_threshold"):
+        if cid not in vocab.causes:
+            problems.append(
+                Problem(f"urgency.serious_cause_threshold.{cid}", _unknown("cause", cid, causes))
+            )
+    if not problems:
+        graph = nx.DiGraph()
+        for cid in cause_data:
+            graph.add_edges_from((rf, cid) for rf in _keys(cause_data, cid, "risk_factors"))
+        for fid in finding_data:
+            graph.add_edges_from((cid, fid) for cid in _keys(finding_data, fid, "links"))
+        try:
+            cycle = nx.find_cycle(graph)
+        except nx.NetworkXNoCycle:
+            cycle = None
+        if cycle:
+            path = " -> ".join([a for a, _ in cycle] + [cycle[0][0]])
+            problems.append(Problem("", f"the network has a cycle: {path}"))
+    return problems
+
+
+def value_problems(priors: PriorsFile) -> list[Problem]:
+    """Rules across several values (checked once every value is individually valid)."""
+    total = sum(getattr(priors.age_groups, a).value for a in PrevalenceByAge.model_fields)
+    if abs(total - 1.0) > 0.01:
+        return [Problem("age_groups", f"proportions must sum to 1 (within 0.01), got {total:.4g}")]
+    return []
+
+
+def validate_priors_data(data: Any, source: str = "<priors>") -> PriorsFile:
+    """Validate already-parsed data; raise :class:`PriorsError` listing every problem."""
+    if not isinstance(data, dict):
+        raise PriorsError(source, [Problem("", f"top level must be a mapping, got {type(data).__name__}")])
+    problems = id_problems(data, load_vocabulary())
+    try:
+        priors = PriorsFile.model_validate(data)
+    except ValidationError as exc:
+        raise PriorsError(source, _pydantic_problems(exc) + problems) from None
+    except RecursionError:
+        raise PriorsError(source, [Problem("", "nesting is too deep")]) from None
+    problems += value_problems(priors)
+    if problems:
+        raise PriorsError(source, problems)
+    return priors
+
+
+def load_priors(path: str | Path | None = None) -> PriorsFile:
+    """Read and validate a priors file (the default one if ``path`` is None)."""
+    path = Path(path) if path is not None else DEFAULT_PRIORS_PATH
+    data, problems = read_yaml_file(path)
+    if problems:
+        raise PriorsError(str(path), problems)
+    return validate_priors_data(data, str(path))
+
+
+def parse_priors_text(text: str, source: str = "<uploaded priors>") -> PriorsFile:
+    """Validate priors given as YAML text (an upload on the page)."""
+    data, problems = parse_yaml_text(text)
+    if problems:
+        raise PriorsError(source, problems)
+    return validate_priors_data(data, source)
+
+
+def iter_parameters(priors: PriorsFile) -> Iterator[ParameterRef]:
+    """Every parameter in file order, with its dotted path."""
+
+    def walk(node: Any, path: tuple[str, ...]) -> Iterator[ParameterRef]:
+        if isinstance(node, Parameter):
+            yield ParameterRef(
+                ".".join(path), node.kind, node.value, node.low, node.high, node.source
+            )
+        elif isinstance(node, BaseModel):
+            for name in type(node).model_fields:
+                yield from walk(getattr(node, name), (*path, name))
+        elif isinstance(node, dict):
+            for key, child in node.items():
+                yield from walk(child, (*path, key))
+
+    for section in ("age_groups", "risk_factors", "causes", "findings", "urgency"):
+        yield from walk(getattr(priors, section), (section,))
+
+
+def priors_to_data(priors: PriorsFile) -> dict[str, Any]:
+    """Plain data (for writing back to YAML), in file order."""
+    return priors.model_dump(mode="python")
+
+
+def with_values(priors: PriorsFile, changes: dict[str, float], source: str = "<edited>") -> PriorsFile:
+    """A new validated priors object with some parameter values replaced.
+
+    ``changes`` maps a parameter path (as in :func:`iter_parameters`) to its new value.
+    Raises :class:`PriorsError` if a path is unknown or the result breaks a rule.
+    """
+    data = priors_to_data(priors)
+    problems = []
+    for path, value in changes.items():
+        node: Any = data
+        parts = path.split(".")
+        for part in parts:
+            if not isinstance(node, dict) or part not in node:
+                problems.append(Problem(path, "no parameter at this path"))
+                break
+            node = node[part]
+        else:
+            if isinstance(node, dict) and "value" in node:
+                node["value"] = value
+            else:
+                problems.append(Problem(path, "no parameter at this path"))
+    if problems:
+        raise PriorsError(source, problems)
+    return validate_priors_data(data, source)

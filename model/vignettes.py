@@ -1,0 +1,171 @@
+"""Clinical vignettes: reading a vignette file and scoring the model against it.
+
+The format is ``shared/vignette-format.md``: each vignette has an id, a story, findings
+(finding id -> state; unlisted = unknown) and what a clinician expects (``top1``,
+``top3``, ``urgency``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from model.core import Diagnosis, ToeTwitchModel
+from model.errors import Problem, VignetteError
+from model.safe_yaml import read_yaml_file
+from model.urgency import RANK
+from model.vocabulary import Vocabulary, load_vocabulary
+
+
+class Expectation(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    top1: list[str] = Field(default_factory=list)
+    top3: list[str] = Field(default_factory=list)
+    urgency: list[str] = Field(min_length=1)
+
+
+class Vignette(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    id: str = Field(min_length=1)
+    story: str = ""
+    findings: dict[str, str]
+    expect: Expectation
+
+
+class VignetteFile(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    vignettes: list[Vignette] = Field(min_length=1)
+
+
+def _check(vignettes: VignetteFile, vocab: Vocabulary) -> list[Problem]:
+    problems = []
+    seen: set[str] = set()
+    for i, v in enumerate(vignettes.vignettes):
+        where = f"vignettes[{i}] (id {v.id!r})"
+        if v.id in seen:
+            problems.append(Problem(where, "duplicate vignette id"))
+        seen.add(v.id)
+        if not v.findings:
+            problems.append(Problem(f"{where}.findings", "findings must not be empty"))
+        for fid, state in v.findings.items():
+            finding = vocab.findings.get(fid)
+            if finding is None:
+                problems.append(Problem(f"{where}.findings.{fid}", "unknown finding id"))
+            elif state not in finding.states:
+                problems.append(
+                    Problem(
+                        f"{where}.findings.{fid}",
+                        f"unknown state {state!r} (valid: {', '.join(finding.states)})",
+                    )
+                )
+        for key in ("top1", "top3"):
+            for cid in getattr(v.expect, key):
+                if cid not in vocab.causes:
+                    problems.append(Problem(f"{where}.expect.{key}", f"unknown cause id {cid!r}"))
+        for level in v.expect.urgency:
+            if level not in vocab.urgency:
+                problems.append(
+                    Problem(f"{where}.expect.urgency", f"unknown urgency level {level!r}")
+                )
+    return problems
+
+
+def load_vignettes(path: str | Path) -> list[Vignette]:
+    """Read and validate a vignette file; raise :class:`VignetteError` naming each problem."""
+    data, problems = read_yaml_file(path)
+    if problems:
+        raise VignetteError(str(path), problems)
+    if not isinstance(data, dict):
+        raise VignetteError(str(path), [Problem("", "top level must be a mapping with 'vignettes'")])
+    try:
+        parsed = VignetteFile.model_validate(data)
+    except ValidationError as exc:
+        found = []
+        for err in exc.errors(include_url=False):
+            loc = list(err["loc"])
+            where = ".".join(map(str, loc))
+            if len(loc) >= 2 and loc[0] == "vignettes" and isinstance(loc[1], int):
+                raw = data.get("vignettes", [])
+                vid = raw[loc[1]].get("id") if isinstance(raw[loc[1]], dict) else None
+                where = f"vignettes[{loc[1]}] (id {vid!r})" + "".join(f".{p}" for p in loc[2:])
+            found.append(Problem(where, err["msg"].removeprefix("Value error, ")))
+        raise VignetteError(str(path), found) from None
+    problems = _check(parsed, load_vocabulary())
+    if problems:
+        raise VignetteError(str(path), problems)
+    return list(parsed.vignettes)
+
+
+@dataclass(frozen=True)
+class VignetteResult:
+    vignette: Vignette
+    diagnosis: Diagnosis
+
+    @property
+    def top1_ok(self) -> bool | None:
+        expected = self.vignette.expect.top1
+        return None if not expected else self.diagnosis.top in expected
+
+    @property
+    def top3_ok(self) -> bool | None:
+        expected = self.vignette.expect.top3
+        first3 = {c for c, _ in self.diagnosis.ranking[:3]}
+        return None if not expected else set(expected) <= first3
+
+    @property
+    def urgency_ok(self) -> bool:
+        return self.diagnosis.urgency in self.vignette.expect.urgency
+
+    @property
+    def under_triaged(self) -> bool:
+        lowest = min(RANK[u] for u in self.vignette.expect.urgency)
+        return RANK[self.diagnosis.urgency] < lowest
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.vignette.id,
+            "ranking": [{"cause": c, "probability": p} for c, p in self.diagnosis.ranking],
+            "urgency": self.diagnosis.urgency,
+            "reasons": list(self.diagnosis.reasons),
+            "expected": self.vignette.expect.model_dump(),
+            "top1_ok": self.top1_ok,
+            "top3_ok": self.top3_ok,
+            "urgency_ok": self.urgency_ok,
+            "under_triaged": self.under_triaged,
+        }
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    results: list[VignetteResult]
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        judged1 = [r.top1_ok for r in self.results if r.top1_ok is not None]
+        judged3 = [r.top3_ok for r in self.results if r.top3_ok is not None]
+        under = [r for r in self.results if r.under_triaged]
+        return {
+            "vignettes": len(self.results),
+            "top1_accuracy": sum(judged1) / len(judged1) if judged1 else None,
+            "top1_judged": len(judged1),
+            "top3_accuracy": sum(judged3) / len(judged3) if judged3 else None,
+            "top3_judged": len(judged3),
+            "urgency_accuracy": sum(r.urgency_ok for r in self.results) / len(self.results),
+            "under_triaged": len(under),
+            "under_triaged_emergencies": sum(
+                1 for r in under if "emergency" in r.vignette.expect.urgency
+                and min(RANK[u] for u in r.vignette.expect.urgency) == RANK["emergency"]
+            ),
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"results": [r.to_dict() for r in self.results], "summary": self.summary}
+
+
+def evaluate(model: ToeTwitchModel, vignettes: list[Vignette]) -> Evaluation:
+    """Diagnose every vignette (one batch) and score the results."""
+    diagnoses = model.diagnose_batch([dict(v.findings) for v in vignettes])
+    return Evaluation([VignetteResult(v, d) for v, d in zip(vignettes, diagnoses, strict=True)])
