@@ -284,6 +284,37 @@ class ToeTwitchModel:
         )
         return {c: float(result[c].get_value(**{c: "present"})) for c in self.causes}
 
+    # ------------------------------------------------------------------ reasoning tools
+    def explain(self, evidence: Evidence, cause: str):
+        """Why ``cause`` ranks where it does: see :func:`model.analysis.explain`."""
+        from model.analysis import explain
+
+        return explain(self, dict(evidence), cause)
+
+    def what_if(self, evidence: Evidence):
+        """Every unanswered finding in every state: see :func:`model.analysis.what_if`."""
+        from model.analysis import what_if
+
+        return what_if(self, dict(evidence))
+
+    def next_questions(self, evidence: Evidence, k: int = 5):
+        """Most informative questions: see :func:`model.analysis.next_questions`."""
+        from model.analysis import next_questions
+
+        return next_questions(self, dict(evidence), k)
+
+    def sensitivity(self, evidence: Evidence, cause: str):
+        """Tornado data over every parameter: see :func:`model.analysis.sensitivity`."""
+        from model.analysis import sensitivity
+
+        return sensitivity(self, dict(evidence), cause)
+
+    def uncertainty(self, evidence: Evidence, draws: int = 1000, seed: int = 0):
+        """Posterior intervals from the prior ranges: see :func:`model.analysis.uncertainty`."""
+        from model.analysis import uncertainty
+
+        return uncertainty(self, dict(evidence), draws, seed)
+
     def check_cause(self, cause: str) -> str:
         if cause not in self.causes:
             close = difflib.get_close_matches(str(cause), self.causes, n=1, cutoff=0.6)

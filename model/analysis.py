@@ -1,0 +1,442 @@
+"""Reasoning tools: explanation, what-if, next best question, sensitivity, uncertainty.
+
+Each tool is exact (it runs the exact engine, never a sampler, except that
+:func:`uncertainty` samples the *parameters*) and batched: one engine call per tool.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from functools import cache
+from typing import TYPE_CHECKING
+
+import numpy as np
+from scipy import optimize, stats
+
+from model.errors import ToeTwitchError
+from model.network import build_tables
+from model.urgency import RANK
+
+if TYPE_CHECKING:
+    from model.core import ToeTwitchModel
+
+
+def _log_odds(p: np.ndarray | float) -> np.ndarray:
+    p = np.clip(np.asarray(p, dtype=float), 1e-300, 1 - 1e-16)
+    return np.log(p) - np.log1p(-p)
+
+
+def binary_entropy_bits(p: np.ndarray) -> np.ndarray:
+    """Entropy in bits of a yes/no variable with P(yes) = p (elementwise; 0 log 0 = 0)."""
+    p = np.clip(np.asarray(p, dtype=float), 0.0, 1.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        h = -(p * np.log2(p) + (1 - p) * np.log2(1 - p))
+    return np.nan_to_num(h, nan=0.0)
+
+
+# ---------------------------------------------------------------------- explanation
+@dataclass(frozen=True)
+class Contribution:
+    """What one observed finding does to one cause.
+
+    ``likelihood_ratio`` = P(finding | cause present, other evidence) /
+    P(finding | cause absent, other evidence); ``weight`` is its natural log (the weight of
+    evidence: positive supports the cause). ``sequential_weight`` is the exact chain-rule
+    share: the findings added one at a time in the order listed, so these add up to the
+    posterior minus the prior log-odds.
+    """
+
+    finding: str
+    state: str
+    likelihood_ratio: float
+    weight: float
+    sequential_weight: float
+
+
+@dataclass(frozen=True)
+class Explanation:
+    cause: str
+    prior: float
+    posterior: float
+    prior_odds: float
+    posterior_odds: float
+    supporting: list[Contribution]
+    opposing: list[Contribution]
+
+    @property
+    def contributions(self) -> list[Contribution]:
+        return sorted(self.supporting + self.opposing, key=lambda c: -abs(c.weight))
+
+    @property
+    def log_odds_change(self) -> float:
+        return math.log(self.posterior_odds) - math.log(self.prior_odds)
+
+
+def explain(model: ToeTwitchModel, evidence: dict[str, str], cause: str) -> Explanation:
+    """Why ``cause`` has its probability: each observed finding's weight of evidence.
+
+    The leave-one-out likelihood ratio of a finding is the ratio of the cause's posterior
+    odds with all the evidence to its posterior odds with that one finding removed (Bayes'
+    rule makes this equal to P(f | cause, rest) / P(f | no cause, rest)). Those weights do
+    not add up exactly when findings interact through other causes, so each contribution
+    also carries its exact sequential (chain-rule) weight: findings are added one at a
+    time, strongest first; the sequential weights sum exactly to the change in log-odds.
+    """
+    model.check_cause(cause)
+    evidence = model.check_evidence(evidence)
+    observed = list(evidence)
+    k = model.causes.index(cause)
+    leave_one_out = [{f: s for f, s in evidence.items() if f != g} for g in observed]
+    rows = model.posterior_batch([evidence, *leave_one_out, {}])[:, k]
+    full, without, prior = rows[0], rows[1:-1], rows[-1]
+    weights = _log_odds(full) - _log_odds(without)
+    order = sorted(range(len(observed)), key=lambda i: -abs(weights[i]))
+    prefixes = [{observed[j]: evidence[observed[j]] for j in order[: i + 1]} for i in range(len(order))]
+    chain = model.posterior_batch(prefixes)[:, k] if prefixes else np.zeros(0)
+    chain_log_odds = np.concatenate([[_log_odds(prior)], _log_odds(chain)])
+    sequential = np.diff(chain_log_odds)
+    contributions = []
+    for rank, i in enumerate(order):
+        contributions.append(
+            Contribution(
+                finding=observed[i],
+                state=evidence[observed[i]],
+                likelihood_ratio=float(np.exp(weights[i])),
+                weight=float(weights[i]),
+                sequential_weight=float(sequential[rank]),
+            )
+        )
+    return Explanation(
+        cause=cause,
+        prior=float(prior),
+        posterior=float(full),
+        prior_odds=float(prior / (1 - prior)),
+        posterior_odds=float(full / (1 - full)) if full < 1 else math.inf,
+        supporting=[c for c in contributions if c.weight > 0],
+        opposing=[c for c in contributions if c.weight <= 0],
+    )
+
+
+# ---------------------------------------------------------------------- what-if
+@dataclass(frozen=True)
+class WhatIf:
+    """The differential if one unanswered finding were answered with ``state``."""
+
+    finding: str
+    state: str
+    ranking: list[tuple[str, float]]
+    urgency: str
+    biggest_change: tuple[str, float]  # (cause, change in probability)
+
+
+def unanswered(model: ToeTwitchModel, evidence: dict[str, str]) -> list[str]:
+    return [f for f in model.findings if f not in evidence]
+
+
+def what_if(model: ToeTwitchModel, evidence: dict[str, str]) -> list[WhatIf]:
+    """Every unanswered finding in every state: new ranking, urgency and biggest mover.
+
+    One batch through the engine (plus the current evidence as the baseline).
+    """
+    evidence = model.check_evidence(evidence)
+    options = [(f, s) for f in unanswered(model, evidence) for s in model.states[f]]
+    diagnoses = model.diagnose_batch([evidence] + [{**evidence, f: s} for f, s in options])
+    base = diagnoses[0].probabilities
+    results = []
+    for (f, s), d in zip(options, diagnoses[1:], strict=True):
+        probs = d.probabilities
+        mover = max(model.causes, key=lambda c: abs(probs[c] - base[c]))
+        results.append(WhatIf(f, s, d.ranking, d.urgency, (mover, probs[mover] - base[mover])))
+    return results
+
+
+# ---------------------------------------------------------------------- next question
+@dataclass(frozen=True)
+class Question:
+    """An unanswered finding worth asking, by expected information gain."""
+
+    finding: str
+    label: str
+    gain_bits: float
+    predictive: dict[str, float]
+    reason: str
+    red_flag: bool = False
+
+
+def next_questions(model: ToeTwitchModel, evidence: dict[str, str], k: int = 5) -> list[Question]:
+    """Rank unanswered findings by expected information gain about the causes.
+
+    Uncertainty is the sum over causes of the binary entropy (bits) of P(cause | evidence);
+    the gain of a finding is the current uncertainty minus its expectation over the
+    finding's predictive distribution P(finding | evidence). While the differential points
+    to self care and red flags are unanswered, the unanswered red flags come first: self
+    care is never declared before they are checked.
+    """
+    if not isinstance(k, int) or k < 1:
+        raise ToeTwitchError(f"k must be a positive whole number, got {k!r}")
+    evidence = model.check_evidence(evidence)
+    candidates = unanswered(model, evidence)
+    if not candidates:
+        return []
+    columns = model.encode([evidence])
+    result = model.engine.query(columns, [*model.causes, *candidates])
+    predictive = {f: result.marginals[f][0] for f in candidates}
+    current = np.array([result.marginals[c][0, 1] for c in model.causes])
+    options = [(f, i) for f in candidates for i in range(len(model.states[f]))]
+    rows = model.posterior_batch(
+        [{**evidence, f: model.states[f][i]} for f, i in options]
+    )
+    h_now = binary_entropy_bits(current).sum()
+    questions = []
+    row = 0
+    for f in candidates:
+        n = len(model.states[f])
+        block = rows[row : row + n]
+        row += n
+        p = predictive[f]
+        gain = float(h_now - (p * binary_entropy_bits(block).sum(axis=1)).sum())
+        questions.append(
+            Question(
+                finding=f,
+                label=model.vocabulary.findings[f].label,
+                gain_bits=max(gain, 0.0),
+                predictive={s: float(p[i]) for i, s in enumerate(model.states[f])},
+                reason=_separation_reason(model, current, block, p),
+                red_flag=model.vocabulary.findings[f].red_flag,
+            )
+        )
+    questions.sort(key=lambda q: -q.gain_bits)
+    level = model.diagnose(evidence).urgency
+    if level == "self_care":
+        flags = [q for q in questions if q.red_flag]
+        others = [q for q in questions if not q.red_flag]
+        return flags + others[:k]
+    return questions[:k]
+
+
+def _separation_reason(model, current, block, predictive) -> str:
+    names = {c: model.vocabulary.causes[c].label.split(" (")[0] for c in model.causes}
+    change = block - current  # (states, causes)
+    up = [int(np.argmax(change[s])) for s in range(len(block))]
+    if len(block) >= 2 and up[0] != up[-1] and change[0, up[0]] > 0 and change[-1, up[-1]] > 0:
+        a, b = model.causes[up[-1]], model.causes[up[0]]
+        return f"separates {names[a]} from {names[b]}"
+    mover = int(np.argmax(np.abs(change).max(axis=0)))
+    return f"moves {names[model.causes[mover]]} the most (by up to {np.abs(change[:, mover]).max():.0%})"
+
+
+# ---------------------------------------------------------------------- sensitivity
+@dataclass(frozen=True)
+class ParameterSwing:
+    """The cause's posterior with one parameter at the low and high end of its range."""
+
+    path: str
+    value: float
+    low: float
+    high: float
+    posterior_low: float
+    posterior_high: float
+
+    @property
+    def swing(self) -> float:
+        return abs(self.posterior_high - self.posterior_low)
+
+
+@dataclass(frozen=True)
+class Sensitivity:
+    cause: str
+    posterior: float
+    swings: list[ParameterSwing] = field(default_factory=list)
+
+
+def _range_ends(model: ToeTwitchModel) -> tuple[np.ndarray, list[str]]:
+    """Parameter vectors with one parameter at its low, then high end: shape (2P, P)."""
+    structure = model.structure
+    base = structure.values()
+    low, high = structure.ranges()
+    n = len(base)
+    theta = np.tile(base, (2 * n, 1))
+    theta[np.arange(n), np.arange(n)] = low
+    theta[n + np.arange(n), np.arange(n)] = high
+    return theta, [p.path for p in structure.parameters]
+
+
+def sensitivity(model: ToeTwitchModel, evidence: dict[str, str], cause: str) -> Sensitivity:
+    """Tornado data: the cause's posterior at each parameter's range ends, largest swing first.
+
+    Each parameter moves alone (the others held at their values); every one of the 2P
+    models runs as one batch with per-row tables.
+    """
+    model.check_cause(cause)
+    columns = model.encode([model.check_evidence(evidence)])
+    theta, paths = _range_ends(model)
+    posteriors = model.posterior_indices(columns, tables=build_tables(model.structure, theta))
+    k = model.causes.index(cause)
+    n = len(paths)
+    swings = [
+        ParameterSwing(
+            path=paths[i],
+            value=p.value,
+            low=p.low,
+            high=p.high,
+            posterior_low=float(posteriors[i, k]),
+            posterior_high=float(posteriors[n + i, k]),
+        )
+        for i, p in enumerate(model.structure.parameters)
+    ]
+    swings.sort(key=lambda s: -s.swing)
+    return Sensitivity(cause=cause, posterior=float(model.posterior(evidence)[cause]), swings=swings)
+
+
+@dataclass(frozen=True)
+class VignetteFlip:
+    """A vignette whose first cause or urgency changes with one parameter at a range end."""
+
+    path: str
+    end: str  # "low" or "high"
+    vignette: str
+    top1_before: str
+    top1_after: str
+    urgency_before: str
+    urgency_after: str
+
+
+def vignette_sensitivity(model: ToeTwitchModel, vignettes) -> list[VignetteFlip]:
+    """Which vignettes change first cause or urgency when any parameter moves to a range end.
+
+    Urgency here is the rule level raised by the thresholds on the evidence as given.
+    """
+    from model.urgency import rule_level
+
+    theta, paths = _range_ends(model)
+    n = len(paths)
+    evidences = [model.check_evidence(dict(v.findings)) for v in vignettes]
+    columns = model.encode(evidences)
+    tables = build_tables(model.structure, theta)
+    base = model.posterior_indices(columns)
+    index = model.structure.index
+    threshold_paths = {
+        c: index[f"urgency.serious_cause_threshold.{c}"] for c in model.thresholds
+    }
+
+    def level(evidence, probs, th):
+        lvl, _ = rule_level(evidence, model.vocabulary)
+        if lvl != "emergency" and any(
+            probs[model.causes.index(c)] >= th[threshold_paths[c]] for c in model.thresholds
+        ):
+            lvl = max(lvl, "see_doctor", key=RANK.__getitem__)
+        return lvl
+
+    before = [
+        (model.causes[int(np.argmax(base[j]))], level(e, base[j], model.structure.values()))
+        for j, e in enumerate(evidences)
+    ]
+    flips = []
+    for row in range(2 * n):
+        row_tables = {v: t[row : row + 1] for v, t in tables.items()}
+        posteriors = model.posterior_indices(columns, tables=row_tables)
+        for j, e in enumerate(evidences):
+            top = model.causes[int(np.argmax(posteriors[j]))]
+            lvl = level(e, posteriors[j], theta[row])
+            if (top, lvl) != before[j]:
+                flips.append(
+                    VignetteFlip(
+                        path=paths[row % n],
+                        end="low" if row < n else "high",
+                        vignette=vignettes[j].id,
+                        top1_before=before[j][0],
+                        top1_after=top,
+                        urgency_before=before[j][1],
+                        urgency_after=lvl,
+                    )
+                )
+    return flips
+
+
+# ---------------------------------------------------------------------- uncertainty
+@dataclass(frozen=True)
+class CauseUncertainty:
+    cause: str
+    median: float
+    low: float  # 5th percentile
+    high: float  # 95th percentile
+    first_rank_share: float
+
+
+@dataclass(frozen=True)
+class Uncertainty:
+    draws: int
+    seed: int
+    causes: list[CauseUncertainty]
+    samples: np.ndarray  # (draws, causes): P(cause present | evidence) per draw
+
+
+@cache
+def _beta_concentration(value: float, low: float, high: float) -> float:
+    """Concentration k of Beta(1 + k m, 1 + k (1 - m)) (mode m) whose 5-95% best fits the range."""
+    if high - low <= 1e-12:
+        return math.inf
+
+    def loss(log_k: float) -> float:
+        k = math.exp(log_k)
+        a, b = 1 + k * value, 1 + k * (1 - value)
+        below, inside = stats.beta.cdf([low, high], a, b)
+        return (below - 0.05) ** 2 + (inside - 0.95) ** 2
+
+    # A coarse grid first (the loss is flat far from the optimum), then a bounded refinement.
+    grid = np.linspace(-2.0, 25.0, 136)
+    best = grid[int(np.argmin([loss(g) for g in grid]))]
+    step = grid[1] - grid[0]
+    refined = optimize.minimize_scalar(loss, bounds=(best - step, best + step), method="bounded")
+    return math.exp(refined.x)
+
+
+def sample_parameters(model: ToeTwitchModel, draws: int, seed: int) -> np.ndarray:
+    """Draw parameter vectors, shape ``(draws, P)``.
+
+    Probabilities: a Beta whose mode is the value and whose central 90% interval best
+    matches [low, high]. Odds ratios: a log-normal with median at the value and its 90%
+    interval spanning [low, high] on the log scale. A parameter with low == high is fixed.
+    """
+    rng = np.random.default_rng(seed)
+    theta = np.empty((draws, len(model.structure.parameters)))
+    for i, p in enumerate(model.structure.parameters):
+        if p.kind == "odds ratio":
+            if p.high <= p.low:
+                theta[:, i] = p.value
+                continue
+            sigma = (math.log(p.high) - math.log(p.low)) / (2 * 1.6448536269514722)
+            theta[:, i] = np.exp(rng.normal(math.log(p.value), sigma, size=draws))
+        else:
+            k = _beta_concentration(p.value, p.low, p.high)
+            if math.isinf(k):
+                theta[:, i] = p.value
+                continue
+            theta[:, i] = rng.beta(1 + k * p.value, 1 + k * (1 - p.value), size=draws)
+    return np.clip(theta, 1e-9, np.where(_is_odds_ratio(model), np.inf, 1 - 1e-9))
+
+
+def _is_odds_ratio(model: ToeTwitchModel) -> np.ndarray:
+    return np.array([p.kind == "odds ratio" for p in model.structure.parameters])
+
+
+def uncertainty(
+    model: ToeTwitchModel, evidence: dict[str, str], draws: int = 1000, seed: int = 0
+) -> Uncertainty:
+    """Posterior intervals from the priors' ranges: median, 90% interval, first-rank share.
+
+    All draws run through the engine as one batch. Reproducible for a given ``seed``.
+    """
+    if not isinstance(draws, int) or isinstance(draws, bool) or draws <= 0:
+        raise ToeTwitchError(f"draws must be a positive whole number, got {draws!r}")
+    columns = model.encode([model.check_evidence(evidence)])
+    theta = sample_parameters(model, draws, seed)
+    samples = model.posterior_indices(columns, tables=build_tables(model.structure, theta))
+    first = np.bincount(np.argmax(samples, axis=1), minlength=len(model.causes)) / draws
+    q = np.quantile(samples, [0.05, 0.5, 0.95], axis=0)
+    causes = [
+        CauseUncertainty(c, float(q[1, i]), float(q[0, i]), float(q[2, i]), float(first[i]))
+        for i, c in enumerate(model.causes)
+    ]
+    return Uncertainty(draws=draws, seed=seed, causes=causes, samples=samples)

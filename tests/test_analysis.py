@@ -1,0 +1,157 @@
+"""Reasoning tools, each checked against a brute-force or rebuilt-model computation."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from model import ToeTwitchError, UnknownCauseError
+from model.analysis import binary_entropy_bits, sample_parameters
+from model.core import ToeTwitchModel
+from model.priors import with_values
+
+EVIDENCE = {
+    "age_group": "adult",
+    "onset_falling_asleep": "present",
+    "caffeine_or_stimulants": "present",
+    "during_sleep": "absent",
+}
+
+
+def _log_odds(p):
+    return math.log(p) - math.log1p(-p)
+
+
+def test_explanation_sequential_weights_add_up_exactly(model):
+    """Chain-rule weights sum to posterior minus prior log-odds."""
+    e = model.explain(EVIDENCE, "hypnic_jerk")
+    total = sum(c.sequential_weight for c in e.contributions)
+    assert total == pytest.approx(_log_odds(e.posterior) - _log_odds(e.prior), abs=1e-9)
+    assert e.prior == pytest.approx(model.prior["hypnic_jerk"], abs=1e-12)
+
+
+def test_explanation_likelihood_ratio_matches_its_definition(model):
+    """LR = P(f | cause present, rest) / P(f | cause absent, rest), computed with pgmpy."""
+    from pgmpy.inference import VariableElimination
+
+    e = model.explain(EVIDENCE, "hypnic_jerk")
+    ve = VariableElimination(model.network)
+    c = next(x for x in e.contributions if x.finding == "onset_falling_asleep")
+    rest = {k: v for k, v in EVIDENCE.items() if k != "onset_falling_asleep"}
+    p = []
+    for state in ("present", "absent"):
+        q = ve.query(["onset_falling_asleep"], evidence={**rest, "hypnic_jerk": state}, show_progress=False)
+        p.append(q.get_value(onset_falling_asleep="present"))
+    assert c.likelihood_ratio == pytest.approx(p[0] / p[1], rel=1e-9)
+    assert c in e.supporting
+
+
+def test_explanation_splits_supporting_and_opposing(model):
+    e = model.explain({"age_group": "adult", "onset_falling_asleep": "absent"}, "hypnic_jerk")
+    assert [c.finding for c in e.opposing] == ["onset_falling_asleep"]
+    assert all(c.weight > 0 for c in e.supporting)
+
+
+def test_what_if_covers_every_unanswered_finding_and_state(model):
+    results = model.what_if(EVIDENCE)
+    expected = {(f, s) for f in model.findings if f not in EVIDENCE for s in model.states[f]}
+    assert {(r.finding, r.state) for r in results} == expected
+    one = next(r for r in results if r.finding == "speech_or_vision_change" and r.state == "present")
+    assert one.urgency == "emergency"
+    direct = model.diagnose({**EVIDENCE, "leg_pain": "present"})
+    leg = next(r for r in results if r.finding == "leg_pain" and r.state == "present")
+    assert [c for c, _ in leg.ranking] == [c for c, _ in direct.ranking]
+    assert dict(leg.ranking) == pytest.approx(dict(direct.ranking), abs=1e-12)
+
+
+def test_information_gain_matches_enumeration(model):
+    """Gain recomputed from pgmpy: H(now) - sum_s P(s | e) H(e, s)."""
+    from pgmpy.inference import VariableElimination
+
+    evidence = {"age_group": "older_adult", "persists_2_weeks": "present", "muscle_weakness": "present"}
+    questions = model.next_questions(evidence, k=40)
+    ve = VariableElimination(model.network)
+    for q in questions[:3]:
+        pred = ve.query([q.finding], evidence=evidence, show_progress=False)
+        h_now = binary_entropy_bits(np.array(list(model.reference_posterior(evidence).values()))).sum()
+        expected = h_now
+        for s in model.states[q.finding]:
+            ps = pred.get_value(**{q.finding: s})
+            post = np.array(list(model.reference_posterior({**evidence, q.finding: s}).values()))
+            expected -= ps * binary_entropy_bits(post).sum()
+            assert q.predictive[s] == pytest.approx(ps, abs=1e-9)
+        assert q.gain_bits == pytest.approx(expected, abs=1e-9)
+
+
+def test_answered_findings_are_never_suggested(model):
+    questions = model.next_questions(EVIDENCE, k=100)
+    assert not {q.finding for q in questions} & set(EVIDENCE)
+    assert all(q.reason for q in questions)
+
+
+def test_red_flags_are_asked_before_self_care(model):
+    """While the differential points to self care, unanswered red flags come first."""
+    questions = model.next_questions({"age_group": "adult", "after_exertion": "present"}, k=3)
+    flags = model.vocabulary.red_flags
+    assert [q.finding for q in questions[: len(flags)]] == [q.finding for q in questions if q.red_flag]
+    assert {q.finding for q in questions if q.red_flag} == set(flags)
+
+
+def test_next_questions_rejects_bad_k(model):
+    with pytest.raises(ToeTwitchError, match="k must be a positive"):
+        model.next_questions(EVIDENCE, k=0)
+
+
+def test_sensitivity_range_ends_equal_rebuilt_models(model):
+    """The sweep's value at a range end equals a model rebuilt with that one parameter."""
+    s = model.sensitivity(EVIDENCE, "hypnic_jerk")
+    assert len(s.swings) == len(model.structure.parameters)
+    swings = [x.swing for x in s.swings]
+    assert swings == sorted(swings, reverse=True)
+    for swing in s.swings[:3]:
+        for end, expected in (("low", swing.posterior_low), ("high", swing.posterior_high)):
+            edited = with_values(model.priors, {swing.path: getattr(swing, end)})
+            rebuilt = ToeTwitchModel(edited)
+            assert rebuilt.posterior(EVIDENCE)["hypnic_jerk"] == pytest.approx(expected, abs=1e-9)
+
+
+def test_uncertainty_is_reproducible_and_brackets_the_point_estimate(model):
+    a = model.uncertainty(EVIDENCE, draws=200, seed=3)
+    b = model.uncertainty(EVIDENCE, draws=200, seed=3)
+    assert np.array_equal(a.samples, b.samples)
+    assert sum(c.first_rank_share for c in a.causes) == pytest.approx(1.0)
+    hj = next(c for c in a.causes if c.cause == "hypnic_jerk")
+    assert hj.low <= model.posterior(EVIDENCE)["hypnic_jerk"] <= hj.high
+
+
+def test_parameter_draws_respect_value_and_range(model):
+    theta = sample_parameters(model, 4000, seed=1)
+    for i, p in enumerate(model.structure.parameters[:40]):
+        inside = np.mean((theta[:, i] >= p.low) & (theta[:, i] <= p.high))
+        assert 0.75 <= inside <= 0.99, p.path
+        assert np.median(theta[:, i]) == pytest.approx(p.value, abs=(p.high - p.low) * 0.5)
+
+
+@pytest.mark.parametrize(
+    ("call", "error"),
+    [
+        (lambda m: m.explain(EVIDENCE, "hypnic"), UnknownCauseError),
+        (lambda m: m.sensitivity(EVIDENCE, "nope"), UnknownCauseError),
+        (lambda m: m.uncertainty(EVIDENCE, draws=0), ToeTwitchError),
+        (lambda m: m.what_if({"leg_pan": "present"}), ToeTwitchError),
+    ],
+)
+def test_bad_arguments_get_clear_errors(model, call, error):
+    with pytest.raises(error):
+        call(model)
+
+
+def test_a_range_with_low_above_high_is_rejected(model):
+    with pytest.raises(ToeTwitchError, match="low <= value <= high"):
+        data = model.priors.model_dump()
+        data["causes"]["als"]["prevalence"]["adult"].update(low=0.01, high=0.001)
+        from model.priors import validate_priors_data
+
+        validate_priors_data(data)
