@@ -118,6 +118,80 @@ def explain(model: ToeTwitchModel, evidence: dict[str, str], cause: str) -> Expl
     )
 
 
+# ---------------------------------------------------------------------- look-ahead
+@dataclass(frozen=True)
+class LookAhead:
+    """Posteriors now and after each possible answer to each unanswered finding.
+
+    ``options[i] = (finding, state)``; ``posteriors[i]`` is P(causes | evidence + answer);
+    ``predictive[finding][state]`` is P(answer | evidence).
+    """
+
+    current: np.ndarray
+    options: list[tuple[str, str]]
+    posteriors: np.ndarray
+    predictive: dict[str, dict[str, float]]
+
+
+def unanswered(model: ToeTwitchModel, evidence: dict[str, str]) -> list[str]:
+    return [f for f in model.findings if f not in evidence]
+
+
+def look_ahead(model: ToeTwitchModel, evidence: dict[str, str]) -> LookAhead:
+    """One engine call for every one-answer extension of the evidence.
+
+    Findings that are leaves of the network and noisy-OR (every symptom and red flag):
+    answering "absent" is soft evidence on the causes, so those rows share the current
+    evidence's compiled tree; the "present" answer follows exactly by subtraction,
+    P(c | e, f) = (P(c | e) - r P(c | e, not f)) / (1 - r) with r = P(not f | e), and the
+    predictive P(not f | e) = P(e, not f) / P(e) comes from the engine's log-evidence.
+    Other findings (age, risk factors) are answered directly in the same batch.
+    """
+    evidence = model.check_evidence(evidence)
+    candidates = unanswered(model, evidence)
+    engine = model.engine
+    split = [f for f in candidates if f in engine.separable and len(model.states[f]) == 2
+             and list(engine.separable[f]) == [0]]
+    direct = [(f, s) for f in candidates if f not in split for s in model.states[f]]
+    rows = [evidence] + [{**evidence, f: "absent"} for f in split] + [{**evidence, f: s} for f, s in direct]
+    result = engine.query(model.encode(rows), model.causes)
+    if result.impossible[0]:
+        model.posterior_indices(model.encode([evidence]))  # raises the clear error
+    post = np.stack([result.marginals[c][:, 1] for c in model.causes], axis=1)
+    current = post[0]
+    options: list[tuple[str, str]] = []
+    posteriors: list[np.ndarray] = []
+    predictive: dict[str, dict[str, float]] = {}
+    fallback: list[int] = []
+    for i, f in enumerate(split, start=1):
+        r = float(np.exp(result.log_evidence[i] - result.log_evidence[0]))
+        predictive[f] = {"absent": r, "present": 1.0 - r}
+        options += [(f, "absent"), (f, "present")]
+        posteriors.append(post[i])
+        if 1.0 - r > 1e-6:
+            posteriors.append(np.clip((current - r * post[i]) / (1.0 - r), 0.0, 1.0))
+        else:  # too rare for the subtraction to keep 1e-9 accuracy: compute it directly
+            posteriors.append(current)
+            fallback.append(len(posteriors) - 1)
+    offset = 1 + len(split)
+    for j, (f, s) in enumerate(direct):
+        options.append((f, s))
+        posteriors.append(post[offset + j])
+    if direct:
+        for f in dict.fromkeys(f for f, _ in direct):
+            states = model.states[f]
+            joint = np.array([
+                np.exp(result.log_evidence[offset + direct.index((f, s))] - result.log_evidence[0])
+                for s in states
+            ])
+            predictive[f] = {s: float(p) for s, p in zip(states, joint / joint.sum(), strict=True)}
+    posteriors_array = np.array(posteriors).reshape(len(options), len(model.causes))
+    if fallback:
+        again = model.posterior_batch([{**evidence, options[i][0]: options[i][1]} for i in fallback])
+        posteriors_array[fallback] = again
+    return LookAhead(current, options, posteriors_array, predictive)
+
+
 # ---------------------------------------------------------------------- what-if
 @dataclass(frozen=True)
 class WhatIf:
@@ -130,24 +204,21 @@ class WhatIf:
     biggest_change: tuple[str, float]  # (cause, change in probability)
 
 
-def unanswered(model: ToeTwitchModel, evidence: dict[str, str]) -> list[str]:
-    return [f for f in model.findings if f not in evidence]
-
-
 def what_if(model: ToeTwitchModel, evidence: dict[str, str]) -> list[WhatIf]:
     """Every unanswered finding in every state: new ranking, urgency and biggest mover.
 
-    One batch through the engine (plus the current evidence as the baseline).
+    Computed from one :func:`look_ahead` batch.
     """
     evidence = model.check_evidence(evidence)
-    options = [(f, s) for f in unanswered(model, evidence) for s in model.states[f]]
-    diagnoses = model.diagnose_batch([evidence] + [{**evidence, f: s} for f, s in options])
-    base = diagnoses[0].probabilities
+    ahead = look_ahead(model, evidence)
+    diagnoses = model.diagnoses_from_posteriors(
+        [{**evidence, f: s} for f, s in ahead.options], ahead.posteriors
+    )
     results = []
-    for (f, s), d in zip(options, diagnoses[1:], strict=True):
-        probs = d.probabilities
-        mover = max(model.causes, key=lambda c: abs(probs[c] - base[c]))
-        results.append(WhatIf(f, s, d.ranking, d.urgency, (mover, probs[mover] - base[mover])))
+    for (f, s), d, row in zip(ahead.options, diagnoses, ahead.posteriors, strict=True):
+        change = row - ahead.current
+        k = int(np.argmax(np.abs(change)))
+        results.append(WhatIf(f, s, d.ranking, d.urgency, (model.causes[k], float(change[k]))))
     return results
 
 
@@ -164,58 +235,55 @@ class Question:
     red_flag: bool = False
 
 
-def next_questions(model: ToeTwitchModel, evidence: dict[str, str], k: int = 5) -> list[Question]:
+def next_questions(
+    model: ToeTwitchModel,
+    evidence: dict[str, str],
+    k: int = 5,
+    ahead: LookAhead | None = None,
+) -> list[Question]:
     """Rank unanswered findings by expected information gain about the causes.
 
     Uncertainty is the sum over causes of the binary entropy (bits) of P(cause | evidence);
     the gain of a finding is the current uncertainty minus its expectation over the
     finding's predictive distribution P(finding | evidence). While the differential points
     to self care and red flags are unanswered, the unanswered red flags come first: self
-    care is never declared before they are checked.
+    care is never declared before they are checked. Pass ``ahead`` to reuse a
+    :func:`look_ahead` already computed for the same evidence.
     """
-    if not isinstance(k, int) or k < 1:
+    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
         raise ToeTwitchError(f"k must be a positive whole number, got {k!r}")
     evidence = model.check_evidence(evidence)
-    candidates = unanswered(model, evidence)
-    if not candidates:
+    ahead = ahead or look_ahead(model, evidence)
+    if not ahead.options:
         return []
-    columns = model.encode([evidence])
-    result = model.engine.query(columns, [*model.causes, *candidates])
-    predictive = {f: result.marginals[f][0] for f in candidates}
-    current = np.array([result.marginals[c][0, 1] for c in model.causes])
-    options = [(f, i) for f in candidates for i in range(len(model.states[f]))]
-    rows = model.posterior_batch(
-        [{**evidence, f: model.states[f][i]} for f, i in options]
-    )
-    h_now = binary_entropy_bits(current).sum()
+    h_now = binary_entropy_bits(ahead.current).sum()
+    by_finding: dict[str, list[int]] = {}
+    for i, (f, _) in enumerate(ahead.options):
+        by_finding.setdefault(f, []).append(i)
     questions = []
-    row = 0
-    for f in candidates:
-        n = len(model.states[f])
-        block = rows[row : row + n]
-        row += n
-        p = predictive[f]
+    for f, indices in by_finding.items():
+        block = ahead.posteriors[indices]
+        p = np.array([ahead.predictive[f][ahead.options[i][1]] for i in indices])
         gain = float(h_now - (p * binary_entropy_bits(block).sum(axis=1)).sum())
         questions.append(
             Question(
                 finding=f,
                 label=model.vocabulary.findings[f].label,
                 gain_bits=max(gain, 0.0),
-                predictive={s: float(p[i]) for i, s in enumerate(model.states[f])},
-                reason=_separation_reason(model, current, block, p),
+                predictive=dict(ahead.predictive[f]),
+                reason=_separation_reason(model, ahead.current, block),
                 red_flag=model.vocabulary.findings[f].red_flag,
             )
         )
     questions.sort(key=lambda q: -q.gain_bits)
-    level = model.diagnose(evidence).urgency
+    level = model.diagnoses_from_posteriors([evidence], ahead.current[None, :])[0].urgency
     if level == "self_care":
         flags = [q for q in questions if q.red_flag]
-        others = [q for q in questions if not q.red_flag]
-        return flags + others[:k]
+        return flags + [q for q in questions if not q.red_flag][:k]
     return questions[:k]
 
 
-def _separation_reason(model, current, block, predictive) -> str:
+def _separation_reason(model, current, block) -> str:
     names = {c: model.vocabulary.causes[c].label.split(" (")[0] for c in model.causes}
     change = block - current  # (states, causes)
     up = [int(np.argmax(change[s])) for s in range(len(block))]

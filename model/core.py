@@ -11,7 +11,6 @@ from typing import Any
 
 import numpy as np
 
-from model.engine import JunctionTreeEngine
 from model.errors import EvidenceError, ImpossibleEvidenceError, UnknownCauseError
 from model.network import (
     Structure,
@@ -21,6 +20,7 @@ from model.network import (
     pgmpy_network,
 )
 from model.priors import PriorsFile, load_priors
+from model.pruning import PrunedEngine
 from model.urgency import (
     RANK,
     Advice,
@@ -117,7 +117,7 @@ class ToeTwitchModel:
         self.vocabulary: Vocabulary = load_vocabulary()
         self.structure: Structure = build_structure(priors, self.vocabulary)
         self.tables = build_tables(self.structure, self.structure.values())
-        self.engine = JunctionTreeEngine(
+        self.engine = PrunedEngine(
             {v: len(self.structure.states(v)) for v in self.structure.variables},
             factors_from_tables(self.structure, self.tables),
         )
@@ -213,19 +213,29 @@ class ToeTwitchModel:
     def diagnose_batch(self, evidences: Sequence[Evidence]) -> list[Diagnosis]:
         """:meth:`diagnose` for many evidence sets, computed in one engine call."""
         checked = [self.check_evidence(e) for e in evidences]
-        variants = [warning_sign_variants(e) for e in checked]
+        return self.diagnoses_from_posteriors(checked, self.posterior_batch(checked))
+
+    def diagnoses_from_posteriors(
+        self, evidences: Sequence[dict[str, str]], posteriors: np.ndarray
+    ) -> list[Diagnosis]:
+        """Assemble diagnoses from already computed posteriors (one row per evidence set).
+
+        Urgency needs the posteriors of the warning-sign variants too (see
+        :mod:`model.urgency`); only those are computed here, in one batch.
+        """
+        variants = [warning_sign_variants(e)[1:] for e in evidences]
         flat = [v for group in variants for v in group]
-        posteriors = self.posterior_batch(flat)
+        extra = self.posterior_batch(flat) if flat else np.zeros((0, len(self.causes)))
         advice = load_advice()
         diagnoses = []
         row = 0
-        for evidence, group in zip(checked, variants, strict=True):
-            block = posteriors[row : row + len(group)]
+        for evidence, main, group in zip(evidences, posteriors, variants, strict=True):
+            block = extra[row : row + len(group)]
             row += len(group)
-            probs = dict(zip(self.causes, block[0].tolist(), strict=True))
+            probs = dict(zip(self.causes, main.tolist(), strict=True))
             level, reasons = rule_level(evidence, self.vocabulary)
             serious = threshold_reasons(probs, self.thresholds, self.vocabulary)
-            for other in block[1:]:
+            for other in block:
                 alt = dict(zip(self.causes, other.tolist(), strict=True))
                 for cause, t in self.thresholds.items():
                     if probs[cause] < t <= alt[cause]:
@@ -253,7 +263,7 @@ class ToeTwitchModel:
             ranking = sorted(probs.items(), key=lambda item: (-item[1], self.causes.index(item[0])))
             diagnoses.append(
                 Diagnosis(
-                    evidence=evidence,
+                    evidence=dict(evidence),
                     ranking=ranking,
                     urgency=level,
                     reasons=reasons,

@@ -35,6 +35,8 @@ from model.errors import EngineError
 DEFAULT_MAX_TABLE_ENTRIES = 2**24
 #: Memory budget for one chunk of a batch, in float64 entries (about 256 MB).
 CHUNK_BUDGET_ENTRIES = 2**25
+#: Neighbouring cliques are merged while their union has at most this many entries.
+MERGE_LIMIT = 256
 
 
 @dataclass(frozen=True)
@@ -114,6 +116,7 @@ class JunctionTreeEngine:
                     f"CPT of {v!r}: expected variables starting with {v!r} and shape "
                     f"{expected}, got {f.variables} with shape {f.table.shape}"
                 )
+        self._plans: dict = {}
         self._compile(max_table_entries)
 
     # ------------------------------------------------------------------ compilation
@@ -157,6 +160,9 @@ class JunctionTreeEngine:
             for j in range(i + 1, len(maximal)):
                 graph.add_edge(i, j, weight=len(maximal[i] & maximal[j]))
         tree = nx.maximum_spanning_tree(graph) if len(maximal) > 1 else graph
+        maximal, tree = self._merge_small(maximal, tree)
+        sizes = [self._entries(bag) for bag in maximal]
+        self.max_table_entries = max(sizes)
         self.cliques = [
             _Clique(
                 variables=self._sorted(bag),
@@ -192,6 +198,31 @@ class JunctionTreeEngine:
             self.cliques[home].evidence_vars.append(v)
         self._base = [self._base_potential(i, {}) for i in range(len(self.cliques))]
 
+    def _entries(self, bag) -> int:
+        return int(np.prod([self.cardinalities[v] for v in bag]))
+
+    def _merge_small(self, bags: list[frozenset[str]], tree: nx.Graph):
+        """Contract tree edges whose merged clique stays small.
+
+        Each clique costs a handful of numpy calls per query whatever its size, so tiny
+        cliques are merged with a neighbour while the union has at most
+        ``MERGE_LIMIT`` entries. Contracting a junction-tree edge keeps it a junction tree.
+        """
+        bags = dict(enumerate(bags))
+        tree = tree.copy()
+        merged = True
+        while merged:
+            merged = False
+            for i, j in sorted(tree.edges(), key=lambda e: self._entries(bags[e[0]] | bags[e[1]])):
+                if self._entries(bags[i] | bags[j]) <= MERGE_LIMIT:
+                    bags[i] = bags[i] | bags.pop(j)
+                    tree = nx.contracted_nodes(tree, i, j, self_loops=False)
+                    merged = True
+                    break
+        order = sorted(bags)
+        relabel = {old: new for new, old in enumerate(order)}
+        return [bags[k] for k in order], nx.relabel_nodes(tree, relabel)
+
     def _broadcast(self, table: np.ndarray, variables: Sequence[str], clique: _Clique, batch_first: bool = True):
         """Reshape a table over ``variables`` so it broadcasts into ``clique``.
 
@@ -200,15 +231,19 @@ class JunctionTreeEngine:
         given with a leading batch axis (``batch_first``) is moved accordingly; one
         without a batch axis gets a trailing axis of length one.
         """
-        ordered = self._sorted(variables)
-        k = len(variables)
-        if table.ndim == k:
+        key = (tuple(variables), clique.variables)
+        plan = self._plans.get(key)
+        if plan is None:
+            ordered = self._sorted(variables)
+            perm = [list(variables).index(v) for v in ordered] + [len(variables)]
+            shape = [self.cardinalities[v] if v in variables else 1 for v in clique.variables]
+            plan = self._plans[key] = (perm, shape)
+        perm, shape = plan
+        if table.ndim == len(variables):
             table = table[..., None]
         elif batch_first:
             table = np.moveaxis(table, 0, -1)
-        perm = [list(variables).index(v) for v in ordered] + [k]
         table = np.transpose(table, perm)
-        shape = [self.cardinalities[v] if v in variables else 1 for v in clique.variables]
         return table.reshape(shape + [table.shape[-1]])
 
     def _base_potential(self, index: int, tables: Mapping[str, np.ndarray]) -> np.ndarray:
