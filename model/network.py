@@ -129,12 +129,23 @@ def calibrate_baseline(
     p = rf_prevalence[:, None, :, :]  # (B, 1, K, A)
     r = configs[None, :, :, None]  # (1, R, K, 1)
     weights = np.prod(np.where(r == 1, p, 1 - p), axis=2)  # (B, R, A)
+    def marginal(b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        s = _sigmoid(b[:, None, :] + shift[:, :, None])
+        return np.einsum("bra,bra->ba", weights, s), np.einsum("bra,bra->ba", weights, s * (1 - s))
+
+    # Newton's method from the no-risk-factor answer (a few steps), bisection as a fallback.
+    b = _logit(prevalence)
+    for _ in range(12):
+        value, slope = marginal(b)
+        b = b - np.clip((value - prevalence) / np.maximum(slope, 1e-300), -5.0, 5.0)
+    value, _ = marginal(b)
+    if np.all(np.abs(value - prevalence) <= 1e-14 + 1e-12 * prevalence):
+        return b
     lo = np.full((batch, n_age), -60.0)
     hi = np.full((batch, n_age), 60.0)
-    for _ in range(100):  # bisection: the marginal is increasing in b
+    for _ in range(64):  # the marginal is increasing in b
         mid = 0.5 * (lo + hi)
-        marginal = np.einsum("bra,bra->ba", weights, _sigmoid(mid[:, None, :] + shift[:, :, None]))
-        too_high = marginal > prevalence
+        too_high = marginal(mid)[0] > prevalence
         hi = np.where(too_high, mid, hi)
         lo = np.where(too_high, lo, mid)
     return 0.5 * (lo + hi)

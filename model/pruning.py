@@ -9,14 +9,23 @@ Two exact facts make most queries far cheaper than the full junction tree:
   soft evidence ``v_k`` on each parent. A noisy-OR finding observed *absent* is exactly
   this: ``(1 - leak) * prod_i (1 - link_i)^{x_i}``.
 
-So for each query row only the leaves observed in a non-separable state (a noisy-OR
-finding observed *present*) and the leaves asked for stay in the network. Rows are
-grouped by that set, each group runs through a junction tree compiled for it (cached),
-and many patterns at once fall back to the full tree. Every answer is exact.
+* A binary leaf observed in its other state (a noisy-OR finding observed *present*) is
+  one minus a separable term, so by linearity
+  ``P(x, e, f) = P(x, e) - P(x, e, not f)``: with k such findings the query expands
+  into 2^k signed queries in which every finding is unobserved or separable
+  (inclusion-exclusion, as in Heckerman's Quickscore). Those run on the small tree of
+  the causes and their risk factors; the signed sums give the exact answer. A row whose
+  signed sum would cancel badly (or has too many such findings) is answered directly.
+
+So for each query row only the leaves that must couple their parents, and the leaves
+asked for, stay in the network. Rows are grouped by that set, each group runs through
+a junction tree compiled for it (cached), and many patterns at once fall back to the
+full tree. Every answer is exact.
 """
 
 from __future__ import annotations
 
+import itertools
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 
@@ -33,37 +42,52 @@ from model.engine import (
 MAX_PATTERNS = 12
 #: Compiled sub-networks kept per engine.
 CACHE_SIZE = 256
+#: Expand a row into 2^k signed rows only up to this many present findings.
+MAX_EXPANDED_FINDINGS = 8
+#: Give up the signed sum for a row when sum |terms| / result exceeds this.
+MAX_CANCELLATION = 1e5
 
 
 def separable_factors(table: np.ndarray, batch: bool = False) -> list[np.ndarray] | None:
     """Split a strictly positive tensor into one vector per axis, or None if it is not rank one.
 
     With ``batch`` the first axis is a batch axis and each row is split on its own; the
-    vectors then have shape ``(n, card)``. The first vector carries the constant.
+    vectors then have shape ``(n, card)``. The first vector carries the constant. The
+    vectors are read off the tensor's edges through its first corner, and the split is
+    accepted only if their outer product rebuilds the whole tensor (to 1e-12 relative).
     """
     offset = 1 if batch else 0
-    if table.ndim == offset:  # no parents
+    k = table.ndim - offset
+    if k == 0 or np.any(table <= 0):
         return None
-    if np.any(table <= 0):
-        return None
-    log_t = np.log(table)
-    axes = list(range(offset, table.ndim))
-    grand = log_t.mean(axis=tuple(axes), keepdims=True)
-    parts = []
-    for axis in axes:
-        others = tuple(a for a in axes if a != axis)
-        parts.append(log_t.mean(axis=others, keepdims=True) - grand)
-    rebuilt = grand + sum(parts)
-    if not np.allclose(rebuilt, log_t, rtol=0, atol=1e-12):
-        return None
+    corner = table[(slice(None),) * offset + (0,) * k]
     vectors = []
-    for k, (axis, part) in enumerate(zip(axes, parts, strict=True)):
-        shape = (table.shape[0], table.shape[axis]) if batch else (table.shape[axis],)
-        v = part.reshape(shape)
-        if k == 0:
-            v = v + grand.reshape((table.shape[0], 1) if batch else ())
-        vectors.append(np.exp(v))
+    for axis in range(k):
+        index = [0] * k
+        index[axis] = slice(None)
+        edge = table[(slice(None),) * offset + tuple(index)]
+        if axis > 0:
+            edge = edge / (corner[..., None] if batch else corner)
+        vectors.append(edge)
+    rebuilt = vectors[0]
+    for v in vectors[1:]:
+        rebuilt = rebuilt[..., None] * v.reshape(v.shape[:offset] + (1,) * (rebuilt.ndim - offset) + v.shape[-1:])
+    if not np.allclose(rebuilt, table, rtol=1e-12, atol=0):
+        return None
     return vectors
+
+
+_SUBSETS = {
+    k: np.array(list(itertools.product((False, True), repeat=k)), dtype=bool).reshape(2**k, k)
+    for k in range(MAX_EXPANDED_FINDINGS + 1)
+}
+
+
+def _take_splits(splits, rows):
+    return {
+        key: None if vectors is None else [v if v.shape[0] == 1 else v[rows] for v in vectors]
+        for key, vectors in splits.items()
+    }
 
 
 class PrunedEngine:
@@ -120,28 +144,133 @@ class PrunedEngine:
         tables: Mapping[str, np.ndarray] | None = None,
         soft_evidence: Mapping[str, np.ndarray] | None = None,
     ) -> QueryResult:
+        """Posterior marginals of ``targets``; same contract as :meth:`JunctionTreeEngine.query`."""
         tables = dict(tables or {})
         soft_evidence = dict(soft_evidence or {})
         n = self.full._batch_size(evidence, tables, soft_evidence)
+        evidence = {v: np.broadcast_to(np.asarray(c), (n,)) for v, c in evidence.items()}
+        leaf_targets = {t for t in targets if t in self.separable} | set(soft_evidence)
+        # Binary leaves observed in the state whose complement is separable.
+        expandable = {}
+        splits: dict[tuple[str, int], list[np.ndarray] | None] = {}
+        for leaf, split in self.separable.items():
+            column = evidence.get(leaf)
+            if column is None or leaf in leaf_targets or self.cardinalities[leaf] != 2:
+                continue
+            states = set(split)
+            if leaf in tables:
+                states = set()
+                for s in (0, 1):
+                    splits[(leaf, s)] = separable_factors(tables[leaf][:, s], batch=True)
+                    if splits[(leaf, s)] is not None:
+                        states.add(s)
+            if len(states) == 1:
+                (separable_state,) = states
+                expandable[leaf] = (separable_state, 1 - separable_state)
+        if not expandable:
+            return self._query_grouped(evidence, targets, tables, soft_evidence, n, splits)
+        positive = np.stack([evidence[leaf] == other for leaf, (_, other) in expandable.items()], axis=1)
+        counts = positive.sum(axis=1)
+        leaves = list(expandable)
+        absent_state = np.array([expandable[leaf][0] for leaf in leaves])
+        expand_rows = np.flatnonzero((counts > 0) & (counts <= MAX_EXPANDED_FINDINGS))
+        if len(expand_rows) == 0:
+            return self._query_grouped(evidence, targets, tables, soft_evidence, n, splits)
+        # Signed sub-rows: each present finding either dropped (+) or made absent (-).
+        origin_parts, sign_parts, column_parts = [], [], []
+        base = np.stack([evidence[leaf] for leaf in leaves], axis=1)  # (n, L)
+        for r in expand_rows:
+            present = np.flatnonzero(positive[r])
+            flips = _SUBSETS[len(present)]  # (2^k, k) booleans
+            block = np.repeat(base[r][None, :], len(flips), axis=0)
+            block[:, present] = np.where(flips, absent_state[present], -1)
+            column_parts.append(block)
+            origin_parts.append(np.full(len(flips), r))
+            sign_parts.append(np.where(flips.sum(axis=1) % 2, -1.0, 1.0))
+        origin = np.concatenate(origin_parts)
+        sign = np.concatenate(sign_parts)
+        columns = np.concatenate(column_parts)
+        sub_evidence = {v: c[origin] for v, c in evidence.items()}
+        sub_evidence.update({leaf: columns[:, j] for j, leaf in enumerate(leaves)})
+        # Tables of the expanded leaves are not needed: their splits are passed instead.
+        sub = self._query_grouped(
+            sub_evidence,
+            targets,
+            {v: (t if t.shape[0] == 1 else t[origin]) for v, t in tables.items() if v not in expandable},
+            {v: (s if s.shape[0] == 1 else s[origin]) for v, s in soft_evidence.items()},
+            len(origin),
+            _take_splits(splits, origin),
+        )
+        # Combine the signed terms per original row, scaled by each row's largest term.
+        starts = np.flatnonzero(np.r_[True, origin[1:] != origin[:-1]])
+        log_z = sub.log_evidence
+        finite = np.isfinite(log_z)
+        top = np.maximum.reduceat(np.where(finite, log_z, -np.inf), starts)
+        top_rows = np.repeat(np.where(np.isfinite(top), top, 0.0), np.diff(np.r_[starts, len(origin)]))
+        weights = np.where(finite, sign * np.exp(np.where(finite, log_z, 0.0) - top_rows), 0.0)
+        total = np.add.reduceat(weights, starts)
+        spread = np.add.reduceat(np.abs(weights), starts)
+        ok = np.isfinite(top) & (total > 0)
+        ok &= spread <= MAX_CANCELLATION * np.where(total > 0, total, 1.0)
+        marginals = {t: np.full((n, self.cardinalities[t]), np.nan) for t in targets}
+        log_evidence = np.full(n, -np.inf)
+        good = expand_rows[ok]
+        log_evidence[good] = top[ok] + np.log(total[ok])
+        for t in targets:
+            numerator = np.add.reduceat(weights[:, None] * np.nan_to_num(sub.marginals[t]), starts)
+            marginals[t][good] = np.clip(numerator[ok] / total[ok, None], 0.0, 1.0)
+        # Rows not expanded, and rows whose signed sum cancels too much: answer directly
+        # (rows whose every term is impossible are impossible and stay so).
+        impossible_rows = expand_rows[~np.isfinite(top)]
+        redo = np.setdiff1d(np.arange(n), np.concatenate([good, impossible_rows]))
+        if len(redo):
+            direct = self._query_grouped(
+                {v: c[redo] for v, c in evidence.items()},
+                targets,
+                {v: (t if t.shape[0] == 1 else t[redo]) for v, t in tables.items()},
+                {v: (s if s.shape[0] == 1 else s[redo]) for v, s in soft_evidence.items()},
+                len(redo),
+                _take_splits(splits, redo),
+            )
+            for t in targets:
+                marginals[t][redo] = direct.marginals[t]
+            log_evidence[redo] = direct.log_evidence
+        impossible = ~np.isfinite(log_evidence)
+        for t in targets:
+            marginals[t][impossible] = np.nan
+        return QueryResult(marginals=marginals, log_evidence=log_evidence)
+
+    def _query_grouped(self, evidence, targets, tables, soft_evidence, n, known_splits=None) -> QueryResult:
+        """Rows grouped by the leaves they must keep; each group on its own tree.
+
+        ``known_splits`` holds per-row splits of per-row tables already computed.
+        """
+        tables = dict(tables or {})
+        soft_evidence = dict(soft_evidence or {})
         leaf_set = set(self.leaves)
         always = frozenset(t for t in targets if t in leaf_set) | frozenset(
             v for v in soft_evidence if v in leaf_set
         )
         # Which leaves each row must keep: observed in a state that does not split.
         keep = np.zeros((n, len(self.leaves)), dtype=bool)
-        splits: dict[str, list[np.ndarray] | None] = {}
+        splits: dict[tuple[str, int], list[np.ndarray] | None] = {}
+        per_row = set(tables) | {leaf for leaf, _ in (known_splits or {})}
         for j, leaf in enumerate(self.leaves):
             column = evidence.get(leaf)
             if column is None or leaf in always:
                 continue
             column = np.broadcast_to(np.asarray(column), (n,))
             observed = column >= 0
-            if leaf in tables:
+            if leaf in per_row:
                 # Per-row tables: split each observed state's slice row by row.
                 separable_states = set()
                 for s in np.unique(column[observed]):
-                    vectors = separable_factors(tables[leaf][:, s], batch=True)
-                    splits[(leaf, int(s))] = vectors
+                    key = (leaf, int(s))
+                    if known_splits is not None and key in known_splits:
+                        vectors = known_splits[key]
+                    else:
+                        vectors = separable_factors(tables[leaf][:, s], batch=True)
+                    splits[key] = vectors
                     if vectors is not None:
                         separable_states.add(int(s))
             else:
@@ -168,7 +297,7 @@ class PrunedEngine:
                 parents = self.factors[v].variables[1:]
                 for s in np.unique(column[column >= 0]):
                     picked = column == s
-                    if v in tables:
+                    if v in per_row:
                         vectors = splits[(v, int(s))]
                         vectors = [vec if vec.shape[0] == 1 else vec[rows] for vec in vectors]
                     else:

@@ -1,0 +1,254 @@
+"""Benchmark: the project's engine against pgmpy (and pyAgrum) on the same queries.
+
+Run ``python -m benchmarks.run`` (full) or ``python -m benchmarks.run --quick`` (the CI
+smoke size). Prints a table and writes it as JSON (``--out``, default
+``benchmarks/results/latest.json``, written atomically). Each figure is the median of
+repeated runs after a warm-up; ratios are pgmpy's time over ours on the same queries in
+the same process.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import platform
+import resource
+import statistics
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+warnings.filterwarnings("ignore")
+
+from model import load_model  # noqa: E402
+from model.analysis import look_ahead, next_questions, sample_parameters, what_if  # noqa: E402
+from model.network import build_tables, pgmpy_network  # noqa: E402
+
+TYPICAL = {
+    "age_group": "older_adult",
+    "persists_2_weeks": "present",
+    "numbness_tingling": "present",
+    "diabetes": "present",
+    "leg_pain": "absent",
+    "fever": "absent",
+}
+
+
+def median_time(fn, repeats: int, warmup: int = 1) -> float:
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def pgmpy_query(ve, causes, evidence):
+    return ve.query(causes, evidence=evidence, joint=False, show_progress=False)
+
+
+def random_evidences(model, n: int, seed: int) -> list[dict[str, str]]:
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(n):
+        e = {}
+        for f in model.findings:
+            if rng.random() < 0.5:
+                e[f] = model.states[f][rng.integers(len(model.states[f]))]
+        out.append(e)
+    return out
+
+
+def run(quick: bool) -> dict[str, Any]:
+    from pgmpy.inference import VariableElimination
+
+    m = load_model()
+    ve = VariableElimination(m.network)
+    rows: list[dict[str, Any]] = []
+    repeats = 3 if quick else 7
+
+    def row(name, ours, reference=None, unit="s", note="", **extra):
+        entry = {"benchmark": name, "ours_s": ours, "pgmpy_s": reference, "note": note, **extra}
+        entry["speedup_vs_pgmpy"] = (reference / ours) if reference else None
+        rows.append(entry)
+
+    # 1. One full differential for a typical partial evidence.
+    ours = median_time(lambda: m.posterior_batch([TYPICAL]), repeats * 5)
+    ref = median_time(lambda: pgmpy_query(ve, m.causes, TYPICAL), repeats)
+    agrum_t = None
+    try:
+        import pyagrum as gum
+
+        from tests.test_engine import pyagrum_network
+
+        _, bn = pyagrum_network(m)
+        lazy = gum.LazyPropagation(bn)
+
+        def agrum():
+            lazy.setEvidence(TYPICAL)
+            lazy.makeInference()
+            return [lazy.posterior(c)[1] for c in m.causes]
+
+        agrum_t = median_time(agrum, repeats * 5)
+    except ImportError:
+        pass
+    row("one differential (12 causes)", ours, ref, pyagrum_s=agrum_t,
+        speedup_vs_pyagrum=(agrum_t / ours) if agrum_t else None)
+
+    # 2. What-if plus next question (one shared look-ahead) vs pgmpy on the same rows.
+    def interactive():
+        ahead = look_ahead(m, TYPICAL)
+        next_questions(m, TYPICAL, ahead=ahead)
+        return what_if(m, TYPICAL)
+
+    ours = median_time(interactive, repeats)
+    options = look_ahead(m, TYPICAL).options
+    sample = options[:: max(1, len(options) // (6 if quick else 20))]
+    per = median_time(lambda: [pgmpy_query(ve, m.causes, {**TYPICAL, f: s}) for f, s in sample], 1) / len(sample)
+    row("what-if + next questions", ours, per * (len(options) + 1),
+        note=f"{len(options)} answers; pgmpy timed on {len(sample)} of them and scaled")
+
+    # 3. Uncertainty: 1,000 parameter draws (per-row tables) as one batch.
+    draws = 200 if quick else 1000
+    ours = median_time(lambda: m.uncertainty(TYPICAL, draws=draws, seed=0), repeats)
+    theta = sample_parameters(m, 3, seed=0)
+    tables = build_tables(m.structure, theta)
+
+    def pgmpy_draws():
+        for r in range(3):
+            net = pgmpy_network(m.structure, tables, row=r)
+            pgmpy_query(VariableElimination(net), m.causes, TYPICAL)
+
+    per = median_time(pgmpy_draws, 1, warmup=0) / 3
+    row(f"uncertainty ({draws} draws)", ours, per * draws,
+        note="pgmpy rebuilds the network per draw; timed on 3 draws and scaled")
+
+    # 4. Full sensitivity sweep (every parameter at both range ends).
+    ours = median_time(lambda: m.sensitivity(TYPICAL, "neuropathy"), repeats)
+    n_models = 2 * len(m.structure.parameters)
+    row(f"sensitivity sweep ({n_models} models)", ours, per * n_models,
+        note="pgmpy per-model time from the uncertainty row")
+
+    # 5. Batch of random evidence sets.
+    n = 2_000 if quick else 100_000
+    evidences = random_evidences(m, n, seed=1)
+    columns = m.encode(evidences)
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    start = time.perf_counter()
+    m.posterior_indices(columns)
+    ours = time.perf_counter() - start
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    subset = evidences[:50 if quick else 200]
+    per = median_time(lambda: [pgmpy_query(ve, m.causes, e) for e in subset], 1, warmup=0) / len(subset)
+    row(f"batch of {n:,} random evidence sets", ours, per * n,
+        note=f"{n / ours:,.0f} sets/s; pgmpy timed on {len(subset)} and scaled",
+        sets_per_second=n / ours, peak_rss_mib=peak_mib,
+        rss_growth_mib=(peak_mib - rss_before / 1024))
+
+    # 6. Exhaustive sweep over 15 binary findings.
+    symptoms = [f for f in m.structure.findings if f not in m.vocabulary.red_flags][:15]
+    k = 10 if quick else 15
+    grid = np.array(list(itertools.product((0, 1), repeat=k)))
+    start = time.perf_counter()
+    m.posterior_indices({f: grid[:, i] for i, f in enumerate(symptoms[:k])})
+    ours = time.perf_counter() - start
+    row(f"exhaustive sweep, {k} binary findings ({2**k:,} cases)", ours, None)
+
+    # 7. pgmpy's shipped networks: one all-node differential, ours vs pgmpy.
+    from pgmpy.utils import get_example_model
+
+    from model.pruning import PrunedEngine
+
+    for name in (["asia", "alarm"] if quick else ["asia", "sachs", "child", "alarm", "insurance", "hepar2"]):
+        net = get_example_model(name)
+        from model.engine import engine_from_pgmpy
+
+        full, states = engine_from_pgmpy(net)
+        engine = PrunedEngine(full.cardinalities, full.factors)
+        nodes = list(net.nodes())
+        observed = nodes[:2]
+        evidence = {v: states[v][0] for v in observed}
+        targets = [v for v in nodes if v not in evidence][:8]
+        columns = {v: np.array([states[v].index(s)]) for v, s in evidence.items()}
+        ours = median_time(lambda e=engine, c=columns, t=targets: e.query(c, t), repeats * 3)
+        ref_ve = VariableElimination(net)
+        ref = median_time(
+            lambda v=ref_ve, t=targets, e=evidence: v.query(t, evidence=e, joint=False, show_progress=False),
+            repeats,
+        )
+        row(f"pgmpy example '{name}' ({len(nodes)} nodes, 8 targets)", ours, ref,
+            note=f"largest clique {full.max_table_entries:,} entries")
+    return {"rows": rows, "machine": machine(), "quick": quick}
+
+
+def machine() -> dict[str, Any]:
+    import pgmpy
+
+    info = {
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "numpy": np.__version__,
+        "pgmpy": pgmpy.__version__,
+    }
+    try:
+        import pyagrum
+
+        info["pyagrum"] = pyagrum.__version__
+    except ImportError:
+        pass
+    return info
+
+
+def write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def format_table(result: dict[str, Any]) -> str:
+    lines = [f"machine: {result['machine']}", ""]
+    lines.append(f"{'benchmark':<52} {'ours':>10} {'pgmpy':>10} {'x pgmpy':>8}  note")
+    for r in result["rows"]:
+        ref = f"{r['pgmpy_s'] * 1e3:9.1f}ms" if r["pgmpy_s"] else f"{'-':>10}"
+        ratio = f"{r['speedup_vs_pgmpy']:7.1f}x" if r["speedup_vs_pgmpy"] else f"{'-':>8}"
+        note = r["note"]
+        if r.get("pyagrum_s"):
+            note = f"pyAgrum {r['pyagrum_s'] * 1e3:.2f}ms ({r['speedup_vs_pyagrum']:.1f}x) {note}"
+        if r.get("peak_rss_mib"):
+            note += f"; peak RSS {r['peak_rss_mib']:.0f} MiB"
+        lines.append(f"{r['benchmark']:<52} {r['ours_s'] * 1e3:8.1f}ms {ref} {ratio}  {note}")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes (the CI smoke run)")
+    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "latest.json")
+    args = parser.parse_args(argv)
+    result = run(args.quick)
+    print(format_table(result))
+    write_atomic(args.out, json.dumps(result, indent=2))
+    print(f"\nwritten: {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
