@@ -122,8 +122,11 @@ class ToeTwitchModel:
             factors_from_tables(self.structure, self.tables),
         )
         self.causes: list[str] = list(self.structure.causes)
+        #: Findings a user can answer (the implicit ``toe_twitching`` is assumed, not asked).
         self.findings: list[str] = [
-            f for f in self.vocabulary.finding_ids if f in self.structure.variables
+            f
+            for f in self.vocabulary.finding_ids
+            if f in self.structure.variables and f not in self.vocabulary.implicit_evidence
         ]
         self.states: dict[str, tuple[str, ...]] = {
             v: self.structure.states(v) for v in self.structure.variables
@@ -142,7 +145,7 @@ class ToeTwitchModel:
             raise EvidenceError(
                 f"evidence must be a mapping of finding id to state, got {type(evidence).__name__}"
             )
-        checked = {}
+        checked = {f: s for f, s in self.vocabulary.implicit_evidence.items() if f in self.states}
         for finding, state in evidence.items():
             if finding not in self.states or finding in self.causes:
                 close = difflib.get_close_matches(str(finding), self.findings, n=1, cutoff=0.6)

@@ -40,6 +40,16 @@ AGE_FINDING = "age_group"
 
 
 def _number(value: Any) -> float:
+    if isinstance(value, str):
+        try:
+            float(value)
+        except ValueError:
+            pass
+        else:
+            raise ValueError(
+                f"must be a number, got the text {value!r}; YAML reads 1e-05 as text, "
+                "write 0.00001 or 1.0e-05"
+            )
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValueError(f"must be a number, got {type(value).__name__} {value!r}")
     if not math.isfinite(value):

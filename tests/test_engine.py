@@ -89,7 +89,7 @@ def test_agrees_with_pyagrum_lazy_propagation(model):
     inference = gum.LazyPropagation(bn)
     worst = 0.0
     for row, evidence in enumerate(evidences):
-        inference.setEvidence(evidence)
+        inference.setEvidence(model.check_evidence(evidence))
         inference.makeInference()
         for i, c in enumerate(model.causes):
             worst = max(worst, abs(ours[row, i] - inference.posterior(c)[1]))

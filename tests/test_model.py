@@ -43,12 +43,22 @@ def test_empty_evidence_reproduces_the_prior(model):
 
 
 def test_cause_prevalence_by_age_is_the_priors_number(model):
-    """The logistic CPT is calibrated: P(cause | age) equals the prevalence in the file."""
-    for age in model.states["age_group"]:
-        posterior = model.posterior({"age_group": age})
+    """The logistic CPT is calibrated: P(cause | age) equals the prevalence in the file.
+
+    (Queried on the engine directly: the model itself always conditions on the twitching.)
+    """
+    for i, age in enumerate(model.states["age_group"]):
+        result = model.engine.query({"age_group": [i]}, model.causes)
         for cause in model.causes:
             expected = getattr(model.priors.causes[cause].prevalence, age).value
-            assert posterior[cause] == pytest.approx(expected, rel=1e-9)
+            assert result.marginals[cause][0, 1] == pytest.approx(expected, rel=1e-9)
+
+
+def test_every_query_assumes_the_twitching(model):
+    """toe_twitching is implicit evidence: present unless stated, never asked."""
+    assert "toe_twitching" not in model.findings
+    assert model.check_evidence({})["toe_twitching"] == "present"
+    assert model.diagnose({}).evidence == {"toe_twitching": "present"}
 
 
 def test_calibration_solves_the_marginal():

@@ -133,8 +133,8 @@ def test_age_groups_must_sum_to_one():
 
 def test_with_values_changes_one_number_and_keeps_the_rest():
     priors = load_priors()
-    edited = with_values(priors, {"causes.als.prevalence.adult": 0.001})
-    assert edited.causes["als"].prevalence.adult.value == 0.001
+    edited = with_values(priors, {"causes.als.prevalence.adult": 0.00005})
+    assert edited.causes["als"].prevalence.adult.value == 0.00005
     assert edited.causes["plmt"] == priors.causes["plmt"]
     with pytest.raises(PriorsError, match="causes.als.prevalence.adult"):
         with_values(priors, {"causes.als.prevalence.adult": 5.0})

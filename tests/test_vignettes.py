@@ -1,0 +1,51 @@
+"""Clinical face validity: the model against the vignettes in tests/vignettes.yaml."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from model.vignettes import evaluate, load_vignettes
+from tests.conftest import VIGNETTES
+
+
+@pytest.fixture(scope="module")
+def evaluation(model):
+    return evaluate(model, load_vignettes(VIGNETTES))
+
+
+def test_vignette_file_covers_every_cause_and_urgency_level():
+    vignettes = load_vignettes(VIGNETTES)
+    assert len(vignettes) >= 40
+    top1 = Counter(c for v in vignettes for c in v.expect.top1 if len(v.expect.top1) == 1)
+    from model.vocabulary import load_vocabulary
+
+    vocab = load_vocabulary()
+    for cause in vocab.cause_ids:
+        assert top1[cause] >= 2, cause
+    levels = {u for v in vignettes for u in v.expect.urgency}
+    assert levels == set(vocab.urgency_ids)
+
+
+def test_scores_meet_the_bar(evaluation):
+    """top-1 >= 0.80, top-3 >= 0.95, urgency >= 0.90 (scores as in vignette-format.md)."""
+    s = evaluation.summary
+    assert s["top1_accuracy"] >= 0.80, s
+    assert s["top3_accuracy"] >= 0.95, s
+    assert s["urgency_accuracy"] >= 0.90, s
+
+
+def test_no_emergency_is_under_triaged(evaluation):
+    """The worst error: a vignette that needs emergency care gets less."""
+    missed = [r.vignette.id for r in evaluation.results
+              if "emergency" in r.vignette.expect.urgency and r.diagnosis.urgency != "emergency"
+              and min(r.vignette.expect.urgency, key=["self_care", "see_doctor", "emergency"].index) == "emergency"]
+    assert missed == []
+    assert evaluation.summary["under_triaged_emergencies"] == 0
+
+
+def test_every_red_flag_vignette_gets_emergency(evaluation, model):
+    for r in evaluation.results:
+        if any(r.vignette.findings.get(f) == "present" for f in model.vocabulary.red_flags):
+            assert r.diagnosis.urgency == "emergency", r.vignette.id
