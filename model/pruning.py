@@ -43,7 +43,9 @@ MAX_PATTERNS = 12
 #: Compiled sub-networks kept per engine.
 CACHE_SIZE = 256
 #: Expand a row into 2^k signed rows only up to this many present findings.
-MAX_EXPANDED_FINDINGS = 8
+MAX_EXPANDED_FINDINGS = 6
+#: Rows handled at once by the pruned engine (bounds the memory of the signed expansion).
+ROWS_PER_SLICE = 2048
 #: Give up the signed sum for a row when sum |terms| / result exceeds this.
 MAX_CANCELLATION = 1e5
 
@@ -144,9 +146,38 @@ class PrunedEngine:
         tables: Mapping[str, np.ndarray] | None = None,
         soft_evidence: Mapping[str, np.ndarray] | None = None,
     ) -> QueryResult:
-        """Posterior marginals of ``targets``; same contract as :meth:`JunctionTreeEngine.query`."""
+        """Posterior marginals of ``targets``; same contract as :meth:`JunctionTreeEngine.query`.
+
+        Large batches run in slices of ``ROWS_PER_SLICE`` rows, so the signed expansion
+        never holds more than a bounded number of sub-rows in memory.
+        """
         tables = dict(tables or {})
         soft_evidence = dict(soft_evidence or {})
+        n = self.full._batch_size(evidence, tables, soft_evidence)
+        if n > ROWS_PER_SLICE:
+            parts = []
+            for start in range(0, n, ROWS_PER_SLICE):
+                rows = slice(start, min(n, start + ROWS_PER_SLICE))
+
+                def cut(a, rows=rows):
+                    a = np.asarray(a)
+                    return a if a.shape[0] == 1 else a[rows]
+
+                parts.append(
+                    self._query_slice(
+                        {v: cut(np.broadcast_to(np.asarray(c), (n,))) for v, c in evidence.items()},
+                        targets,
+                        {v: cut(t) for v, t in tables.items()},
+                        {v: cut(s) for v, s in soft_evidence.items()},
+                    )
+                )
+            return QueryResult(
+                marginals={t: np.concatenate([p.marginals[t] for p in parts]) for t in targets},
+                log_evidence=np.concatenate([p.log_evidence for p in parts]),
+            )
+        return self._query_slice(evidence, targets, tables, soft_evidence)
+
+    def _query_slice(self, evidence, targets, tables, soft_evidence) -> QueryResult:
         n = self.full._batch_size(evidence, tables, soft_evidence)
         evidence = {v: np.broadcast_to(np.asarray(c), (n,)) for v, c in evidence.items()}
         leaf_targets = {t for t in targets if t in self.separable} | set(soft_evidence)
