@@ -373,50 +373,43 @@ class VignetteFlip:
 def vignette_sensitivity(model: ToeTwitchModel, vignettes) -> list[VignetteFlip]:
     """Which vignettes change first cause or urgency when any parameter moves to a range end.
 
-    Urgency here is the rule level raised by the thresholds on the evidence as given.
+    Each vignette runs once with all 2P one-parameter-moved models as per-row tables.
+    Urgency here is the rule level raised by the (possibly moved) thresholds, on the
+    evidence as given.
     """
     from model.urgency import rule_level
 
     theta, paths = _range_ends(model)
     n = len(paths)
-    evidences = [model.check_evidence(dict(v.findings)) for v in vignettes]
-    columns = model.encode(evidences)
-    tables = build_tables(model.structure, theta)
-    base = model.posterior_indices(columns)
+    all_theta = np.vstack([model.structure.values(), theta])
+    tables = build_tables(model.structure, all_theta)
     index = model.structure.index
-    threshold_paths = {
-        c: index[f"urgency.serious_cause_threshold.{c}"] for c in model.thresholds
-    }
-
-    def level(evidence, probs, th):
-        lvl, _ = rule_level(evidence, model.vocabulary)
-        if lvl != "emergency" and any(
-            probs[model.causes.index(c)] >= th[threshold_paths[c]] for c in model.thresholds
-        ):
-            lvl = max(lvl, "see_doctor", key=RANK.__getitem__)
-        return lvl
-
-    before = [
-        (model.causes[int(np.argmax(base[j]))], level(e, base[j], model.structure.values()))
-        for j, e in enumerate(evidences)
-    ]
+    threshold_columns = np.array(
+        [index[f"urgency.serious_cause_threshold.{c}"] for c in model.thresholds], dtype=int
+    )
+    serious = np.array([model.causes.index(c) for c in model.thresholds], dtype=int)
     flips = []
-    for row in range(2 * n):
-        row_tables = {v: t[row : row + 1] for v, t in tables.items()}
-        posteriors = model.posterior_indices(columns, tables=row_tables)
-        for j, e in enumerate(evidences):
-            top = model.causes[int(np.argmax(posteriors[j]))]
-            lvl = level(e, posteriors[j], theta[row])
-            if (top, lvl) != before[j]:
+    for vignette in vignettes:
+        evidence = model.check_evidence(dict(vignette.findings))
+        posteriors = model.posterior_indices(model.encode([evidence]), tables=tables)
+        rule, _ = rule_level(evidence, model.vocabulary)
+        passes = (posteriors[:, serious] >= all_theta[:, threshold_columns]).any(axis=1)
+        levels = [
+            rule if rule == "emergency" or not p else max(rule, "see_doctor", key=RANK.__getitem__)
+            for p in passes
+        ]
+        tops = [model.causes[int(k)] for k in np.argmax(posteriors, axis=1)]
+        for row in range(1, 2 * n + 1):
+            if (tops[row], levels[row]) != (tops[0], levels[0]):
                 flips.append(
                     VignetteFlip(
-                        path=paths[row % n],
-                        end="low" if row < n else "high",
-                        vignette=vignettes[j].id,
-                        top1_before=before[j][0],
-                        top1_after=top,
-                        urgency_before=before[j][1],
-                        urgency_after=lvl,
+                        path=paths[(row - 1) % n],
+                        end="low" if row <= n else "high",
+                        vignette=vignette.id,
+                        top1_before=tops[0],
+                        top1_after=tops[row],
+                        urgency_before=levels[0],
+                        urgency_after=levels[row],
                     )
                 )
     return flips

@@ -155,3 +155,19 @@ def test_a_range_with_low_above_high_is_rejected(model):
         from model.priors import validate_priors_data
 
         validate_priors_data(data)
+
+
+def test_vignette_sensitivity_flags_a_flip_that_a_rebuilt_model_confirms(model):
+    """A reported flip is real: rebuilding the model with that one parameter moved flips it."""
+    from model.analysis import vignette_sensitivity
+    from model.vignettes import load_vignettes
+    from tests.conftest import VIGNETTES
+
+    vignettes = [v for v in load_vignettes(VIGNETTES) if v.id.startswith(("plmt_", "als_"))][:4]
+    flips = vignette_sensitivity(model, vignettes)
+    assert flips, "some range end should change a close call"
+    flip = next(f for f in flips if f.top1_before != f.top1_after)
+    ref = next(p for p in model.structure.parameters if p.path == flip.path)
+    edited = ToeTwitchModel(with_values(model.priors, {flip.path: getattr(ref, flip.end)}))
+    vignette = next(v for v in vignettes if v.id == flip.vignette)
+    assert edited.diagnose(dict(vignette.findings)).top == flip.top1_after
