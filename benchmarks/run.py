@@ -17,7 +17,6 @@ import platform
 import resource
 import statistics
 import sys
-import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -27,7 +26,7 @@ import numpy as np
 
 warnings.filterwarnings("ignore")
 
-from model import load_model  # noqa: E402
+from model import files, load_model  # noqa: E402
 from model.analysis import look_ahead, next_questions, sample_parameters, what_if  # noqa: E402
 from model.network import build_tables, pgmpy_network  # noqa: E402
 
@@ -210,17 +209,8 @@ def machine() -> dict[str, Any]:
 
 
 def write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """The benchmark's own output is replaced atomically (it is regenerated each run)."""
+    files.write_atomic(path, text, overwrite=True)
 
 
 def format_table(result: dict[str, Any]) -> str:

@@ -58,3 +58,7 @@ class UnknownCauseError(ToeTwitchError, ValueError):
 
 class EngineError(ToeTwitchError):
     """The exact engine cannot handle a network (for example a table too large to build)."""
+
+
+class OutputExistsError(ToeTwitchError, FileExistsError):
+    """A file would be overwritten without the user's permission (``--force``)."""
