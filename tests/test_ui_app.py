@@ -59,8 +59,8 @@ def test_page_renders_with_title_and_disclaimer(at):
 
 
 def test_every_finding_has_exactly_one_question(at, model):
-    """Each finding of the model is asked once, with the key f_<finding>, set to Don't know."""
-    keys = [w.key for w in (*at.segmented_control, *at.selectbox)]
+    """Each finding of the model is asked once in the sidebar, with the key f_<finding>, set to Don't know."""
+    keys = [w.key for w in (*at.sidebar.segmented_control, *at.sidebar.selectbox)]
     assert sorted(keys) == sorted(widget_key(f) for f in model.findings)
     assert all(widget(at, f).value == UNKNOWN for f in model.findings)
 
@@ -94,13 +94,16 @@ def test_each_cause_says_how_its_likelihood_moved(at):
 
 
 def test_ranking_is_drawn_as_a_labelled_bar_chart(at):
-    """The ranking is a bar chart of cause labels, sorted like the list, with percentages."""
+    """The ranking is a bar chart of cause labels, sorted like the list, with percentages
+    and a 90% interval (a rule from the 5th to the 95th percentile) on each bar."""
     charts = at.get("vega_lite_chart")
-    assert len(charts) == 1
-    bars, labels = json.loads(charts[0].proto.spec)["layer"]
+    assert charts, "no chart drawn"
+    bars, interval, labels = json.loads(charts[0].proto.spec)["layer"]  # the ranking comes first
     assert bars["mark"]["type"] == "bar" and labels["mark"]["type"] == "text"
     assert bars["encoding"]["y"]["sort"] == ranking(at)
     assert labels["encoding"]["text"]["field"] == "Shown"
+    assert interval["mark"]["type"] == "rule"
+    assert (interval["encoding"]["x"]["field"], interval["encoding"]["x2"]["field"]) == ("Low", "High")
 
 
 def test_no_answers_means_self_care_with_home_advice(at):

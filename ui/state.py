@@ -25,6 +25,10 @@ URL_WARNINGS = "ui_url_warnings"
 RESET_BUTTON = "ui_reset"
 #: Query parameters Streamlit itself uses; never treated as answers.
 RESERVED_PARAMS = frozenset({"embed", "embed_options"})
+#: Findings the user chose "Don't know" for in "What to ask next" (not suggested again).
+ASK_SKIPPED = "ui_ask_skipped"
+#: Widget keys of other pages whose values should survive a visit to another page.
+KEPT_WIDGET_KEYS = ("tune_filter", "tune_name", "tune_note", "net_focus", "net_age_edges")
 
 
 def widget_key(finding: str) -> str:
@@ -93,7 +97,35 @@ def reset_answers(findings: Iterable[str], session: MutableMapping | None = None
     for finding in findings:
         session[widget_key(finding)] = UNKNOWN
     session[URL_WARNINGS] = []
+    session[ASK_SKIPPED] = []
     st.query_params.clear()
+
+
+def set_answer(finding: str, value: str, session: MutableMapping | None = None) -> None:
+    """Answer one finding as if in the sidebar (``on_click`` callback of an in-place answer).
+
+    :data:`UNKNOWN` means "Don't know": the finding stays unanswered and is not suggested
+    again by "What to ask next".
+    """
+    session = st.session_state if session is None else session
+    session[widget_key(finding)] = value
+    skipped = [f for f in session.get(ASK_SKIPPED, []) if f != finding]
+    if value == UNKNOWN:
+        skipped.append(finding)
+    session[ASK_SKIPPED] = skipped
+
+
+def keep_widget_values(session: MutableMapping | None = None) -> None:
+    """Keep the answers (and a few page settings) when another page is shown.
+
+    Streamlit forgets the value of a widget that a rerun does not draw; the questions are
+    drawn on the Explore page only. Writing each value back through the session-state
+    API at the start of every run makes it the user's value, which Streamlit keeps.
+    """
+    session = st.session_state if session is None else session
+    for key in list(session.keys()):
+        if key.startswith(WIDGET_PREFIX) or key in KEPT_WIDGET_KEYS:
+            session[key] = session[key]
 
 
 def sync_url(evidence: Mapping[str, str]) -> None:

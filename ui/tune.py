@@ -1,0 +1,515 @@
+"""Tune priors: edit any number of the model and see what it does (for clinicians).
+
+Every parameter of the priors is one row of a table; only its value can be edited. Each
+edit is validated on the spot (``model.priors.with_values``): an invalid one is refused
+with the validator's message and the model keeps the previous value; a valid one
+rebuilds the model (once per distinct set of numbers) and shows its effect on the case
+from the Explore page and on the clinical vignettes. The edits live in this browser
+session only; ``priors/default.yaml`` is never written. Download them to keep them.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+import streamlit as st
+import yaml
+
+from model import PriorsError, ToeTwitchError, ToeTwitchModel
+from model.priors import PriorsFile, iter_parameters, parse_priors_text, priors_to_data
+from ui import priors_state as ps
+from ui import state
+from ui.common import (
+    answer_label,
+    error_block,
+    finding_label,
+    markdown_escape,
+    points,
+    short_cause,
+    urgency_badge,
+    urgency_label,
+)
+from ui.vignette_data import MAX_UPLOAD_BYTES, MAX_UPLOAD_MB, default_vignettes, mark, outcomes
+
+EDITOR_VERSION = "tune_editor_version"
+FILTER = "tune_filter"
+NAME = "tune_name"
+NOTE = "tune_note"
+UPLOAD = "tune_upload"
+UPLOAD_SEEN = "tune_upload_seen"
+UPLOAD_MESSAGE = "tune_upload_message"
+DOWNLOAD = "tune_download"
+UNDO_REJECTED = "tune_undo_rejected"
+UNDO_ALL = "tune_undo_all"
+BACK_TO_DEFAULT = "tune_back_to_default"
+GROUPS = {
+    "age_groups": "age group",
+    "risk_factors": "risk factor",
+    "causes": "cause",
+    "findings": "finding",
+    "urgency": "urgency",
+}
+SECTION_TITLES = {
+    "age_groups": "Age groups: share of people with toe twitching",
+    "risk_factors": "Risk factors: prevalence by age group",
+    "causes": "Causes: prevalence by age group and odds ratios",
+    "findings": "Findings: leaks and link probabilities",
+    "urgency": "Urgency: thresholds of the serious causes",
+}
+EDITABLE = "value"
+LOCKED = ["group", "path", "kind", "low", "high", "source"]
+
+
+def editor_key(version: int, view: str) -> str:
+    """Key of the parameter table: a new key (a fresh table) per version and per view."""
+    return f"tune_editor_{version}_{view}"
+
+
+# ---------------------------------------------------------------- the parameter table
+def parameter_table(priors: PriorsFile, values: dict[str, float]) -> pd.DataFrame:
+    rows = [
+        {
+            "group": GROUPS[p.path.split(".")[0]],
+            "path": p.path,
+            "kind": p.kind,
+            "value": float(values.get(p.path, p.value)),
+            "low": p.low,
+            "high": p.high,
+            "source": p.source,
+        }
+        for p in iter_parameters(priors)
+    ]
+    return pd.DataFrame(rows, columns=["group", "path", *["kind", "value", "low", "high", "source"]])
+
+
+def about_cause(path: str, cause: str) -> bool:
+    """Whether a parameter concerns the cause: its prevalence, odds ratios, links, threshold."""
+    parts = path.split(".")
+    return (
+        (parts[0] == "causes" and parts[1] == cause)
+        or (parts[0] == "findings" and parts[2:4] == ["links", cause])
+        or (parts[0] == "urgency" and parts[-1] == cause)
+    )
+
+
+def in_view(path: str, view: str) -> bool:
+    kind, _, what = view.partition(":")
+    if kind == "section":
+        return path.split(".")[0] == what
+    if kind == "cause":
+        return about_cause(path, what)
+    return True
+
+
+def view_options(model: ToeTwitchModel) -> list[str]:
+    return ["all", *(f"section:{s}" for s in GROUPS), *(f"cause:{c}" for c in model.causes)]
+
+
+def view_label(model: ToeTwitchModel, view: str, paths: list[str]) -> str:
+    n = sum(in_view(p, view) for p in paths)
+    kind, _, what = view.partition(":")
+    if kind == "section":
+        return f"{SECTION_TITLES[what]} ({n})"
+    if kind == "cause":
+        return f"Everything about {short_cause(model, what)} ({n})"
+    return f"All parameters ({n})"
+
+
+def _bump_editor() -> None:
+    st.session_state[EDITOR_VERSION] = st.session_state.get(EDITOR_VERSION, 0) + 1
+
+
+def _undo_all() -> None:
+    ps.store_edits(ps.EditResult({}, None, {}))
+    _bump_editor()
+
+
+def _back_to_default() -> None:
+    ps.use_default()
+    st.session_state.pop(UPLOAD_MESSAGE, None)
+    st.session_state[NAME] = "default-tuned"
+    _bump_editor()
+
+
+def draw_editor(model: ToeTwitchModel, sp: ps.SessionPriors) -> ps.SessionPriors:
+    """The table of every parameter; returns the session's priors after this run's edits."""
+    paths = [p.path for p in iter_parameters(sp.base)]
+    options = view_options(model)
+    if st.session_state.get(FILTER) not in options:
+        st.session_state[FILTER] = "all"
+    view = st.selectbox(
+        "Show",
+        options,
+        format_func=lambda v: view_label(model, v, paths),
+        key=FILTER,
+        help="Pick a group, or a cause to see its prevalence, odds ratios, links and threshold.",
+    )
+    values = {**ps.base_values(sp.base), **sp.edits}
+    table = parameter_table(sp.base, values)
+    table = table[[in_view(p, view) for p in table["path"]]].reset_index(drop=True)
+    version = st.session_state.get(EDITOR_VERSION, 0)
+    edited = st.data_editor(
+        table,
+        key=editor_key(version, view),
+        hide_index=True,
+        width="stretch",
+        height=420,
+        disabled=LOCKED,
+        column_config={
+            "group": st.column_config.TextColumn("group", width="small"),
+            "path": st.column_config.TextColumn("path", width="medium"),
+            "kind": st.column_config.TextColumn("kind", width="small"),
+            "value": st.column_config.NumberColumn(
+                "value ✎",
+                format="plain",
+                help="The number the model uses. Keep it within low and high and within the "
+                "bounds of its kind (a probability stays between 0 and 1).",
+            ),
+            "low": st.column_config.NumberColumn("low", format="plain", width="small"),
+            "high": st.column_config.NumberColumn("high", format="plain", width="small"),
+            "source": st.column_config.TextColumn("source", width="large"),
+        },
+    )
+    base = ps.base_values(sp.base)
+    wanted = dict(sp.edits)
+    for path, value in zip(edited["path"], edited["value"], strict=True):
+        if value == base[path]:
+            wanted.pop(path, None)
+        else:
+            wanted[path] = value
+    if wanted != sp.edits:
+        result = ps.resolve_edits(sp.base, sp.edits, wanted)
+        ps.store_edits(result)
+        if result.rejected:
+            draw_rejected(result.rejected, values)
+    sp = ps.current()
+    st.caption(
+        "Only the **value** column can be edited (double-click a cell, type, press Enter). "
+        "Each edit is checked at once, with the same rules as `toe-twitch validate-priors`."
+    )
+    draw_edit_list(sp)
+    return sp
+
+
+def draw_rejected(rejected: dict[str, PriorsError], previous: dict[str, float]) -> None:
+    problems = [p for exc in rejected.values() for p in exc.problems]
+    text = str(PriorsError(ps.EDIT_SOURCE, problems))
+    n = len(rejected)
+    keeps = "; ".join(f"{markdown_escape(path)} stays {previous[path]:g}" for path in rejected)
+    st.error(
+        error_block(
+            f"{n} edit{'s were' if n > 1 else ' was'} not applied: "
+            f"{'they break' if n > 1 else 'it breaks'} a rule of the priors.",
+            text,
+        )
+        + f"\n\nThe model keeps the previous value ({keeps}). Correct the cell, or undo it.",
+        icon=":material/block:",
+    )
+    st.button(
+        "Undo the edits that were not applied",
+        key=UNDO_REJECTED,
+        icon=":material/undo:",
+        on_click=_bump_editor,
+    )
+
+
+def draw_edit_list(sp: ps.SessionPriors) -> None:
+    if not sp.edits:
+        return
+    base = ps.base_values(sp.base)
+    df = pd.DataFrame(
+        {
+            "path": list(sp.edits),
+            "was": [base[p] for p in sp.edits],
+            "now": list(sp.edits.values()),
+        }
+    )
+    n = len(sp.edits)
+    st.markdown(f"**Your {n} edit{'s' if n != 1 else ''}** (applied to the model)")
+    st.dataframe(
+        df,
+        hide_index=True,
+        width="content",
+        key="tune_edit_list",
+        column_config={
+            "path": st.column_config.TextColumn(width="large"),
+            "was": st.column_config.NumberColumn(format="plain"),
+            "now": st.column_config.NumberColumn(format="plain"),
+        },
+    )
+    st.button("Undo all edits", key=UNDO_ALL, icon=":material/restart_alt:", on_click=_undo_all)
+
+
+# ---------------------------------------------------------------- live effect
+def case_text(model: ToeTwitchModel, evidence: dict[str, str]) -> str:
+    if not evidence:
+        return (
+            "No answers on the Explore page yet, so the case is “anyone with toe twitching”: "
+            "the ranking before any answer."
+        )
+    answers = "; ".join(
+        f"{finding_label(model, f)}: {answer_label(v)}" for f, v in evidence.items()
+    )
+    return f"The case is your answers on the Explore page: {answers}."
+
+
+def draw_case_effect(before_model: ToeTwitchModel, after_model: ToeTwitchModel, tuned: bool) -> None:
+    st.subheader("The current case")
+    evidence = state.evidence_from_state(after_model.findings)
+    st.caption(case_text(after_model, evidence))
+    try:
+        before = before_model.diagnose(evidence)
+        after = after_model.diagnose(evidence)
+    except ToeTwitchError as exc:
+        st.warning(f"These answers cannot be combined: {exc}")
+        return
+    was = before.probabilities
+    if before.urgency != after.urgency:
+        st.markdown(
+            f"Urgency: {urgency_badge(after_model, before.urgency)} → "
+            f"{urgency_badge(after_model, after.urgency)}"
+        )
+    else:
+        st.markdown(f"Urgency: {urgency_badge(after_model, after.urgency)} (unchanged)")
+    rank_before = {c: i for i, (c, _) in enumerate(before.ranking, start=1)}
+    df = pd.DataFrame(
+        {
+            "Rank": list(range(1, len(after.ranking) + 1)),
+            "Cause": [short_cause(after_model, c) for c, _ in after.ranking],
+            "Before": [was[c] for c, _ in after.ranking],
+            "After": [p for _, p in after.ranking],
+            "Change": [points(p - was[c]) for c, p in after.ranking],
+            "Rank before": [rank_before[c] for c, _ in after.ranking],
+        }
+    )
+    with st.container(key="tune_case"):
+        st.dataframe(
+            df,
+            hide_index=True,
+            width="stretch",
+            column_config={
+                "Rank": st.column_config.NumberColumn(width="small"),
+                "Before": st.column_config.ProgressColumn(format="percent", min_value=0, max_value=1),
+                "After": st.column_config.ProgressColumn(format="percent", min_value=0, max_value=1),
+                "Rank before": st.column_config.NumberColumn(width="small"),
+            },
+        )
+    if not tuned:
+        st.caption("No edits yet: before and after are the same.")
+
+
+def _score(summary: dict, key: str) -> str:
+    value = summary.get(key)
+    return "–" if value is None else f"{value:.1%}"
+
+
+def draw_vignette_effect(
+    sp: ps.SessionPriors, before_model: ToeTwitchModel, after_model: ToeTwitchModel
+) -> None:
+    st.subheader("The clinical vignettes")
+    try:
+        vs = default_vignettes()
+    except Exception as exc:  # VignetteError or a missing file: say so, keep the page
+        st.error(error_block("The vignettes could not be read.", str(exc)))
+        return
+    rows_before, sum_before = outcomes(ps.key_of(sp.base), vs.key, before_model, vs.vignettes)
+    rows_after, sum_after = outcomes(ps.key_of(sp.priors), vs.key, after_model, vs.vignettes)
+    scores = [
+        ("First cause right", "top1_accuracy"),
+        ("Expected in top 3", "top3_accuracy"),
+        ("Urgency as expected", "urgency_accuracy"),
+    ]
+    parts = []
+    for label, key in scores:
+        a, b = _score(sum_before, key), _score(sum_after, key)
+        parts.append(f"{label} **{b}**" + (f" (was {a})" if a != b else ""))
+    ua, ub = sum_before["under_triaged"], sum_after["under_triaged"]
+    parts.append(f"Under-triaged **{ub}**" + (f" (was {ua})" if ua != ub else ""))
+    st.markdown(" · ".join(parts))
+    changed = [
+        (a, b)
+        for a, b in zip(rows_before, rows_after, strict=True)
+        if a["top"] != b["top"] or a["urgency"] != b["urgency"]
+    ]
+    if not changed:
+        st.caption(
+            f"None of the {len(rows_after)} vignettes in {vs.label} changes its first cause "
+            "or its urgency with these priors."
+        )
+        return
+    st.markdown(
+        f"**{len(changed)} of {len(rows_after)} vignettes change** their first cause or urgency:"
+    )
+    df = pd.DataFrame(
+        {
+            "Vignette": [b["id"] for _, b in changed],
+            "First cause before": [short_cause(after_model, a["top"]) for a, _ in changed],
+            "First cause after": [short_cause(after_model, b["top"]) for _, b in changed],
+            "Top-1": [f"{mark(a['top1_ok'])} → {mark(b['top1_ok'])}" for a, b in changed],
+            "Urgency before": [urgency_label(after_model, a["urgency"]) for a, _ in changed],
+            "Urgency after": [urgency_label(after_model, b["urgency"]) for _, b in changed],
+            "Urgency ok": [f"{mark(a['urgency_ok'])} → {mark(b['urgency_ok'])}" for a, b in changed],
+        }
+    )
+    st.dataframe(df, hide_index=True, width="stretch", key="tune_vignettes")
+
+
+# ---------------------------------------------------------------- save and load
+def slug(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.") or "priors"
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _yaml_text(priors_key: str, name: str, description: str, header: str, _priors: PriorsFile) -> str:
+    data = priors_to_data(_priors)
+    data["name"] = name
+    data["description"] = description
+    body = yaml.safe_dump(
+        data, sort_keys=False, default_flow_style=None, allow_unicode=True, width=4096
+    )
+    return header + body
+
+
+def priors_yaml(sp: ps.SessionPriors, name: str, note: str) -> str:
+    """The session's priors as a YAML file, with ``name`` and the note as ``description``."""
+    base = ps.base_values(sp.base)
+    header = [
+        "# Priors of the toe-twitching model, saved from the Tune priors page.",
+        f"# Started from the {sp.base_label}.",
+    ]
+    if sp.edits:
+        header.append("# Edits (path: was -> now):")
+        header += [f"#   {p}: {base[p]:g} -> {v:g}" for p, v in sp.edits.items()]
+    else:
+        header.append("# No edits.")
+    header.append("# Check it with: toe-twitch validate-priors FILE")
+    description = " ".join(note.split()) or sp.priors.description
+    return _yaml_text(
+        ps.key_of(sp.priors), name.strip() or sp.priors.name, description, "\n".join(header) + "\n", sp.priors
+    )
+
+
+def load_upload(name: str, data: bytes, edits_before: int) -> tuple[str, str]:
+    """Validate an uploaded priors file and use it if valid: ``(kind, message)``."""
+    shown = markdown_escape(name)
+    if len(data) > MAX_UPLOAD_BYTES:
+        return "error", f"**{shown} was not loaded**: it is {len(data) / 1e6:.1f} MB; the limit is 1 MB."
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return "error", f"**{shown} was not loaded**: it is not UTF-8 text (a YAML file is)."
+    try:
+        priors = parse_priors_text(text, source=name)
+    except PriorsError as exc:
+        n = len(exc.problems)
+        return "error", error_block(
+            f"{shown} was not loaded: {n} problem{'s' if n != 1 else ''} found. "
+            "The priors in use are unchanged.",
+            str(exc),
+        )
+    ps.set_base(priors, f"uploaded file {name}")
+    st.session_state[NAME] = f"{priors.name}-tuned"
+    _bump_editor()
+    dropped = f" Your {edits_before} earlier edit(s) were set aside." if edits_before else ""
+    count = sum(1 for _ in iter_parameters(priors))
+    return "success", (
+        f"Loaded **{shown}** (“{markdown_escape(priors.name)}”, {count} parameters): the model "
+        f"now uses it on every page of this session.{dropped}"
+    )
+
+
+def draw_upload(sp: ps.SessionPriors) -> None:
+    st.markdown("**Load a priors file**")
+    up = st.file_uploader(
+        f"A priors YAML file (at most {MAX_UPLOAD_MB} MB)",
+        type=["yaml", "yml"],
+        max_upload_size=MAX_UPLOAD_MB,
+        key=UPLOAD,
+        help="Checked first with the same rules as `toe-twitch validate-priors`; used only "
+        "if it is valid. Nothing in the file is ever run.",
+    )
+    session = st.session_state
+    if up is None:
+        session.pop(UPLOAD_SEEN, None)
+        session.pop(UPLOAD_MESSAGE, None)
+    elif session.get(UPLOAD_SEEN) != up.file_id:
+        session[UPLOAD_SEEN] = up.file_id
+        session[UPLOAD_MESSAGE] = load_upload(up.name, up.getvalue(), len(sp.edits))
+        if session[UPLOAD_MESSAGE][0] == "success":
+            st.rerun()  # draw the whole page again with the new priors
+    message = session.get(UPLOAD_MESSAGE)
+    if message:
+        kind, text = message
+        (st.error if kind == "error" else st.success)(text)
+    if ps.current().base_label != ps.DEFAULT_LABEL:
+        st.button(
+            "Back to the shipped priors",
+            key=BACK_TO_DEFAULT,
+            icon=":material/settings_backup_restore:",
+            on_click=_back_to_default,
+        )
+
+
+def draw_download(sp: ps.SessionPriors) -> None:
+    st.markdown("**Download these priors**")
+    if NAME not in st.session_state:
+        st.session_state[NAME] = f"{sp.base.name}-tuned"
+    name = st.text_input("Name", key=NAME, max_chars=80)
+    note = st.text_area(
+        "Note, saved as the file's description",
+        key=NOTE,
+        max_chars=2000,
+        placeholder="What you changed and why, with your sources",
+        height=90,
+    )
+    text = priors_yaml(sp, name, note)
+    st.download_button(
+        f"Download {slug(name)}.yaml",
+        data=text,
+        file_name=f"{slug(name)}.yaml",
+        mime="application/x-yaml",
+        key=DOWNLOAD,
+        icon=":material/download:",
+        on_click="ignore",
+        type="primary",
+    )
+    st.caption(
+        "Use the file with `toe-twitch diagnose --priors FILE` or load it here again later. "
+        "The shipped priors/default.yaml is never changed."
+    )
+
+
+# ---------------------------------------------------------------- page
+def render() -> None:
+    st.title("Tune the priors")
+    st.markdown(
+        "For clinicians: every number of the model, one row each, with its plausible range "
+        "and its source. Change a **value** and see at once what it does to the case on the "
+        "Explore page and to the clinical vignettes."
+    )
+    sp = ps.current()
+    st.caption(
+        f":material/lock: Your edits stay in this browser session only and apply to every "
+        f"page of it; nobody else sees them. Starting point: the {markdown_escape(sp.base_label)}."
+    )
+    model = ps.session_model()
+    sp = draw_editor(model, sp)
+
+    st.divider()
+    before_model = ps.model_for(sp.base)
+    after_model = ps.session_model()
+    st.markdown("#### What the edits change")
+    left, right = st.columns(2, gap="large")
+    with left:
+        draw_case_effect(before_model, after_model, bool(sp.edits))
+    with right:
+        draw_vignette_effect(sp, before_model, after_model)
+
+    st.divider()
+    st.markdown("#### Save or load")
+    left, right = st.columns(2, gap="large")
+    with right:  # first: a new file replaces the priors the download would save
+        draw_upload(sp)
+    with left:
+        draw_download(ps.current())
