@@ -26,6 +26,7 @@ import numpy as np
 
 warnings.filterwarnings("ignore")
 
+from benchmarks import scale  # noqa: E402
 from model import files, load_model  # noqa: E402
 from model.analysis import look_ahead, next_questions, sample_parameters, what_if  # noqa: E402
 from model.network import build_tables, pgmpy_network  # noqa: E402
@@ -235,6 +236,9 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     result = run(args.quick)
     print(format_table(result))
+    result["scale"] = scale.run(args.quick)
+    print("\nscale: synthetic noisy-OR networks, one differential and a batch\n")
+    print(scale.format_rows(result["scale"]))
     write_atomic(args.out, json.dumps(result, indent=2))
     print(f"\nwritten: {args.out}")
     return 0
