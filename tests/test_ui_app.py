@@ -98,12 +98,17 @@ def test_ranking_is_drawn_as_a_labelled_bar_chart(at):
     and a 90% interval (a rule from the 5th to the 95th percentile) on each bar."""
     charts = at.get("vega_lite_chart")
     assert charts, "no chart drawn"
-    bars, interval, labels = json.loads(charts[0].proto.spec)["layer"]  # the ranking comes first
+    layers = json.loads(charts[0].proto.spec)["layer"]  # the ranking comes first
+    bars, interval, labels, names = layers
     assert bars["mark"]["type"] == "bar" and labels["mark"]["type"] == "text"
     assert bars["encoding"]["y"]["sort"] == ranking(at)
     assert labels["encoding"]["text"]["field"] == "Shown"
+    assert names["encoding"]["text"]["field"] == "Name"  # the cause's name above its bar
     assert interval["mark"]["type"] == "rule"
-    assert (interval["encoding"]["x"]["field"], interval["encoding"]["x2"]["field"]) == ("Low", "High")
+    assert (interval["encoding"]["x"]["field"], interval["encoding"]["x2"]["field"]) == (
+        "Low",
+        "High",
+    )
 
 
 def test_no_answers_means_self_care_with_home_advice(at):
@@ -129,13 +134,14 @@ def test_self_care_asks_to_check_unanswered_red_flags(at):
 
 
 def test_red_flag_shows_only_the_emergency_banner(at):
-    """A red flag gives the emergency banner, and no self-care advice or chart above it."""
+    """A red flag gives the emergency banner and nothing else: no advice, ranking or chart."""
     widget(at, "breathing_or_swallowing_difficulty").set_value("present").run()
     assert at.error
     banner = at.error[0].value
     assert "Seek emergency care now" in banner and "emergency number" in banner
     assert not at.success and not at.warning
-    assert [e.label for e in at.expander] == ["Show the likely causes anyway"]
+    assert not at.expander and not at.tabs and not ranking(at)
+    assert not at.get("vega_lite_chart")
     text = all_text(at)
     for distraction in ("Home remedies", "Toe raise", "sand", "Prevention", "When to see a doctor"):
         assert distraction not in text

@@ -32,7 +32,7 @@ def main() -> None:
         page_title="Toe twitching: explore the causes",
         page_icon=":material/directions_walk:",
         layout="wide",
-        initial_sidebar_state="expanded",
+        initial_sidebar_state="auto",
     )
     state.keep_widget_values()
     model = session_model()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 
 from model import ToeTwitchModel
@@ -11,6 +12,8 @@ from ui.loaders import state_label
 ANSWER_LABELS = {"present": "Yes", "absent": "No", state.UNKNOWN: "Don't know"}
 #: The article's colours for the three urgency levels (as Streamlit's alert colours).
 URGENCY_COLOURS = {"self_care": "green", "see_doctor": "orange", "emergency": "red"}
+#: Probabilities are drawn in a calm blue (red is kept for emergencies).
+BAR_COLOUR = "#4e8fd6"
 
 
 def percent(p: float) -> str:
@@ -23,6 +26,23 @@ def percent(p: float) -> str:
 
 def times(x: float) -> str:
     return f"{x:.0f}×" if x >= 10 else f"{x:.1f}×"
+
+
+def ratio_text(x: float) -> str:
+    """A likelihood ratio for reading: ``14``, ``2.3``, ``0.052``, ``<0.001``, ``1,200``.
+
+    >>> [ratio_text(x) for x in (1234.5, 14.2, 2.345, 0.0523, 0.0004)]
+    ['1,234', '14', '2.3', '0.052', '<0.001']
+    """
+    if math.isinf(x):
+        return "∞"
+    if x >= 100:
+        return f"{x:,.0f}"
+    if x >= 10:
+        return f"{x:.0f}"
+    if x >= 0.001:
+        return f"{x:.2g}"
+    return "<0.001"
 
 
 def relative_text(ratio: float) -> str:

@@ -14,10 +14,21 @@ import pandas as pd
 import streamlit as st
 
 from model import DISCLAIMER, Diagnosis, ToeTwitchError, ToeTwitchModel
-from model.analysis import LookAhead, Question, look_ahead, next_questions
+from model.analysis import Question
 from ui import state
+from ui.case import (
+    UNCERTAINTY_DRAWS,
+    CaseView,
+    Intervals,
+    case_intervals,
+    explore_case,
+    interval_tables,
+    likelihood_ratio,
+    what_if_states,
+)
 from ui.common import (
     ANSWER_LABELS,
+    BAR_COLOUR,
     answer_label,
     bullets,
     finding_label,
@@ -25,6 +36,7 @@ from ui.common import (
     percent,
     plain,
     points,
+    ratio_text,
     relative_text,
     short_cause,
     urgency_badge,
@@ -39,26 +51,34 @@ BANNER = {
     "emergency": (st.error, ":material/e911_emergency:"),
 }
 RED_FLAG_REASON_START = "You have not answered every red-flag question"
-#: Draws of the priors behind the 90% interval on each bar.
-UNCERTAINTY_DRAWS = 200
-#: How many of the most informative questions "What to ask next" suggests.
-ASK_COUNT = 5
+#: Height of one cause in the ranking chart: its name, then its bar (pixels).
+ROW_HEIGHT = 44
+#: Longer cause names lose their bracketed examples in the chart (the list below has them).
+CHART_NAME_CHARS = 48
+#: The 90% intervals computed in this session: ``{(priors key, answers): intervals}``.
+INTERVALS = "ui_intervals"
+INTERVALS_KEPT = 64
 WHY_CAUSE = "why_cause"
 WHY_PICKED = "why_picked"
 WHATIF_FINDING = "whatif_finding"
 WHATIF_STATE = "whatif_state"
 WHATIF_APPLY = "whatif_apply"
-BAR_COLOUR = "#4e8fd6"
 SUPPORT_COLOUR = "#2f7ed8"
 OPPOSE_COLOUR = "#f0a35e"
 #: "Don't know" is the resting state of every question: when selected it is drawn in quiet
 #: grey instead of the accent colour, so the answers actually given stand out.
-QUIET_UNKNOWN_CSS = """
+#: On a narrow screen the sidebar starts closed: a hint says where the questions are.
+PAGE_CSS = """
 <style>
 [data-testid="stSidebar"] [data-testid="stButtonGroup"] button[aria-checked="true"]:nth-of-type(3) {
   background-color: rgba(151, 166, 195, 0.15);
   border-color: rgba(49, 51, 63, 0.3);
   color: rgba(49, 51, 63, 0.75);
+}
+.st-key-phone_hint { display: none; }
+@media (max-width: 768px) {
+  .st-key-phone_hint { display: block; }
+  h1 { font-size: 2rem !important; }
 }
 </style>
 """
@@ -112,78 +132,116 @@ def draw_questions(model: ToeTwitchModel) -> None:
 
 
 # ---------------------------------------------------------------- ranking with intervals
-@st.cache_data(show_spinner=False, max_entries=512)
-def intervals(
-    priors_key: str, evidence: tuple[tuple[str, str], ...], _model: ToeTwitchModel
-) -> dict[str, tuple[float, float]]:
-    """5th and 95th percentile of each cause's probability over draws of the priors.
+@st.cache_resource(show_spinner=False, max_entries=16)
+def shared_interval_tables(priors_key: str, _model: ToeTwitchModel) -> dict[str, np.ndarray]:
+    """The tables of the priors' draws, built once per priors and shared read-only."""
+    return interval_tables(_model)
 
-    Cached per case (``evidence``) and priors (``priors_key``, the hash of their numbers).
+
+def interval_key(evidence: dict[str, str]) -> tuple[str, tuple[tuple[str, str], ...]]:
+    return key_of(current().priors), tuple(sorted(evidence.items()))
+
+
+def known_intervals(evidence: dict[str, str]) -> Intervals | None:
+    """The case's intervals if this session computed them already, else None."""
+    return st.session_state.get(INTERVALS, {}).get(interval_key(evidence))
+
+
+def compute_intervals(model: ToeTwitchModel, evidence: dict[str, str]) -> Intervals:
+    """The case's 90% intervals (kept for the last cases of this session)."""
+    key = interval_key(evidence)
+    ranges = case_intervals(model, evidence, shared_interval_tables(key[0], model))
+    kept = dict(st.session_state.get(INTERVALS, {}))
+    kept[key] = ranges
+    st.session_state[INTERVALS] = dict(list(kept.items())[-INTERVALS_KEPT:])
+    return ranges
+
+
+def chart_name(label: str) -> str:
+    """A cause's label short enough for a phone: a long list of examples in brackets goes.
+
+    >>> chart_name("Poor blood circulation (e.g. atherosclerosis, peripheral artery disease)")
+    'Poor blood circulation'
+    >>> chart_name("Periodic limb movement disorder (PLMD)")
+    'Periodic limb movement disorder (PLMD)'
     """
-    u = _model.uncertainty(dict(evidence), draws=UNCERTAINTY_DRAWS, seed=0)
-    return {c.cause: (c.low, c.high) for c in u.causes}
+    if len(label) > CHART_NAME_CHARS and label.endswith(")") and " (" in label:
+        return label[: label.rindex(" (")]
+    return label
 
 
-def case_intervals(model: ToeTwitchModel, evidence: dict[str, str]) -> dict[str, tuple[float, float]]:
-    return intervals(key_of(current().priors), tuple(evidence.items()), model)
+def ranking_chart(model: ToeTwitchModel, d: Diagnosis, ranges: Intervals | None) -> alt.LayerChart:
+    """Bars of the probabilities, a 90%-interval line on each, the percentage at the end.
 
-
-def ranking_chart(
-    model: ToeTwitchModel, d: Diagnosis, ranges: dict[str, tuple[float, float]]
-) -> alt.LayerChart:
-    """Bars of the probabilities, a 90%-interval line on each, the percentage at the end."""
+    Without ``ranges`` (still being computed) the bars are drawn alone.
+    """
     labels = model.vocabulary.causes
     df = pd.DataFrame(
         {
             "Cause": [labels[c].label for c, _ in d.ranking],
+            "Name": [chart_name(labels[c].label) for c, _ in d.ranking],
             "Probability": [p for _, p in d.ranking],
             "Shown": [percent(p) for _, p in d.ranking],
-            "Low": [ranges[c][0] for c, _ in d.ranking],
-            "High": [ranges[c][1] for c, _ in d.ranking],
+            "Likelihood ratio": [ratio_text(likelihood_ratio(d.prior[c], p)) for c, p in d.ranking],
+            "Low": [ranges[c][0] if ranges else p for c, p in d.ranking],
+            "High": [ranges[c][1] if ranges else p for c, p in d.ranking],
         }
     )
-    df["Range"] = [f"{percent(lo)} to {percent(hi)}" for lo, hi in zip(df["Low"], df["High"], strict=True)]
+    df["Range"] = [
+        f"{percent(lo)} to {percent(hi)}" if ranges else "being computed"
+        for lo, hi in zip(df["Low"], df["High"], strict=True)
+    ]
     df["LabelAt"] = np.maximum(df["Probability"], df["High"])
-    y = alt.Y(
-        "Cause:N",
-        sort=list(df["Cause"]),
-        axis=alt.Axis(title=None, labelLimit=560, labelFontSize=13, labelColor="#31333f"),
-    )
-    x_scale = alt.Scale(domain=[0, 1])
+    # The cause's name sits above its bar (not as an axis label), so the bars keep the full
+    # width on a phone as well as on a desktop.
+    y = alt.Y("Cause:N", sort=list(df["Cause"]), axis=None)
+    x_scale = alt.Scale(domain=[0, 1.12], nice=False)  # room for the label of a full bar
     tooltip = [
         alt.Tooltip("Cause:N"),
         alt.Tooltip("Probability:Q", format=".1%"),
         alt.Tooltip("Range:N", title="90% range"),
+        alt.Tooltip("Likelihood ratio:N", title="Likelihood ratio of your answers"),
     ]
     base = alt.Chart(df).encode(y=y, tooltip=tooltip)
-    bars = base.mark_bar(cornerRadiusEnd=3, height=18, color=BAR_COLOUR).encode(
+    bars = base.mark_bar(cornerRadiusEnd=3, height=14, yOffset=8, color=BAR_COLOUR).encode(
         x=alt.X(
             "Probability:Q",
             scale=x_scale,
-            axis=alt.Axis(format="%", title="Probability given your answers", tickCount=5),
+            axis=alt.Axis(
+                format="%",
+                title="Probability given your answers",
+                values=[0, 0.25, 0.5, 0.75, 1],
+                grid=True,
+            ),
         )
     )
-    interval = base.mark_rule(color="#1f3b57", strokeWidth=2, opacity=0.75).encode(
+    interval = base.mark_rule(color="#1f3b57", strokeWidth=2, opacity=0.75, yOffset=8).encode(
         x=alt.X("Low:Q", scale=x_scale), x2="High:Q"
     )
-    text = base.mark_text(align="left", dx=5, fontSize=12, fontWeight="bold").encode(
+    text = base.mark_text(align="left", dx=5, yOffset=8, fontSize=12, fontWeight="bold").encode(
         x=alt.X("LabelAt:Q", scale=x_scale), text="Shown:N"
     )
-    return (bars + interval + text).properties(height=32 * len(df))
+    names = base.mark_text(
+        align="left", baseline="bottom", yOffset=-1, fontSize=13, color="#31333f", limit=0
+    ).encode(x=alt.datum(0, scale=x_scale), text="Name:N")
+    layers = (bars, interval, text, names) if ranges else (bars, text, names)
+    return alt.layer(*layers).properties(height=ROW_HEIGHT * len(df))
 
 
-def draw_chart(model: ToeTwitchModel, d: Diagnosis, evidence: dict[str, str]) -> None:
-    top, p = d.ranking[0]
-    st.subheader("Possible causes, most likely first")
-    st.markdown(f"Most likely: **{model.vocabulary.causes[top].label}** ({percent(p)})")
-    st.caption(
-        "Each bar is the probability that this cause is behind the twitching, given your "
-        "answers. Several causes can be present at once, so the bars need not add up to 100%. "
-        f"The dark line on each bar is its 90% range: where the probability lands when every "
-        f"number of the model is redrawn within its plausible range ({UNCERTAINTY_DRAWS} draws)."
-    )
-    ranges = case_intervals(model, evidence)
-    st.altair_chart(ranking_chart(model, d, ranges), width="stretch")
+def draw_chart(slot, model: ToeTwitchModel, d: Diagnosis, ranges: Intervals | None) -> None:
+    """The ranking chart in ``slot`` (an ``st.empty``): drawn again once the ranges are known."""
+    with slot.container():
+        top, p = d.ranking[0]
+        st.subheader("Possible causes, most likely first")
+        st.markdown(f"Most likely: **{model.vocabulary.causes[top].label}** ({percent(p)})")
+        st.caption(
+            "Each bar is the probability that this cause is behind the twitching, given your "
+            "answers. Several causes can be present at once, so the bars need not add up to "
+            "100%. The dark line on each bar is its 90% range: where the probability lands "
+            "when every number of the model is redrawn within its plausible range "
+            f"({UNCERTAINTY_DRAWS} draws)." + ("" if ranges else " The ranges are being computed…")
+        )
+        st.altair_chart(ranking_chart(model, d, ranges), width="stretch")
 
 
 def draw_cause_list(model: ToeTwitchModel, d: Diagnosis) -> None:
@@ -193,10 +251,17 @@ def draw_cause_list(model: ToeTwitchModel, d: Diagnosis) -> None:
     with st.container(key="ranking"):
         for i, (cause, prob) in enumerate(d.ranking, start=1):
             info = model.vocabulary.causes[cause]
+            lr = ratio_text(likelihood_ratio(d.prior[cause], prob))
             st.markdown(
-                f"**{i}. {info.label}** · {percent(prob)} · *{relative_text(rel[cause])}*  \n"
-                f":gray[{plain(info.seed)}]"
+                f"**{i}. {info.label}** · {percent(prob)} · *{relative_text(rel[cause])}* "
+                f"· likelihood ratio {lr}  \n:gray[{plain(info.seed)}]"
             )
+    st.caption(
+        "“More likely than before your answers” compares the probability with the one before "
+        "any answer. The likelihood ratio compares the odds: how much more often your answers "
+        "are seen with this cause than without it (1 = no difference, above 1 points to it, "
+        "below 1 away from it)."
+    )
 
 
 # ---------------------------------------------------------------- urgency and advice
@@ -279,9 +344,7 @@ def question_row(model: ToeTwitchModel, q: Question) -> None:
             chance = ""
             if "present" in q.predictive:
                 chance = f" · Yes for about {percent(q.predictive['present'])} of people with your answers"
-            st.markdown(
-                f"**{q.label}**  \n:gray[{q.gain_bits:.2f} bits · {reason}{chance}]"
-            )
+            st.markdown(f"**{q.label}**  \n:gray[{q.gain_bits:.2f} bits · {reason}{chance}]")
     with buttons, st.container(horizontal=True, horizontal_alignment="right", gap="small"):
         for value in answer_choices(model, q.finding):
             st.button(
@@ -291,18 +354,6 @@ def question_row(model: ToeTwitchModel, q: Question) -> None:
                 args=(q.finding, value),
                 type="tertiary" if value == state.UNKNOWN else "secondary",
             )
-
-
-def suggested_questions(
-    model: ToeTwitchModel, evidence: dict[str, str], ahead: LookAhead
-) -> tuple[list[Question], list[Question]]:
-    """(unanswered red flags to check first, the most informative other questions)."""
-    skipped = set(st.session_state.get(state.ASK_SKIPPED, []))
-    questions = next_questions(model, evidence, k=ASK_COUNT + len(skipped), ahead=ahead)
-    questions = [q for q in questions if q.finding not in skipped]
-    flags = [q for q in questions if q.red_flag]
-    others = [q for q in questions if not q.red_flag][:ASK_COUNT]
-    return flags, others
 
 
 def draw_ask_next(model: ToeTwitchModel, flags: list[Question], others: list[Question]) -> None:
@@ -335,18 +386,23 @@ def _pick_why() -> None:
     st.session_state[WHY_PICKED] = True
 
 
-def draw_why(model: ToeTwitchModel, d: Diagnosis, evidence: dict[str, str]) -> None:
-    if not st.session_state.get(WHY_PICKED) or st.session_state.get(WHY_CAUSE) not in model.causes:
-        st.session_state[WHY_CAUSE] = d.top  # follow the first cause until one is picked
-    cause = st.selectbox(
+def chosen_why_cause(model: ToeTwitchModel) -> str | None:
+    """The cause picked in "Why?", or None to follow the first cause of the ranking."""
+    cause = st.session_state.get(WHY_CAUSE)
+    return cause if st.session_state.get(WHY_PICKED) and cause in model.causes else None
+
+
+def draw_why(model: ToeTwitchModel, view: CaseView) -> None:
+    ex, evidence = view.why, view.evidence
+    st.session_state[WHY_CAUSE] = ex.cause  # the picked cause, or the first one until one is
+    st.selectbox(
         "Why does this cause have its probability?",
         model.causes,
         format_func=lambda c: model.vocabulary.causes[c].label,
         key=WHY_CAUSE,
         on_change=_pick_why,
     )
-    ex = model.explain(evidence, cause)
-    name = short_cause(model, cause)
+    name = short_cause(model, ex.cause)
     ratio = ex.posterior / ex.prior if ex.prior > 0 else 1.0
     st.markdown(
         f"**{name}**: {percent(ex.prior)} before your answers → **{percent(ex.posterior)}** "
@@ -374,11 +430,15 @@ def draw_why(model: ToeTwitchModel, d: Diagnosis, evidence: dict[str, str]) -> N
         alt.Chart(df)
         .mark_bar(height=16, cornerRadius=2)
         .encode(
-            y=alt.Y("Row:N", sort=order, axis=alt.Axis(title=None, labelLimit=420, labelFontSize=12)),
+            y=alt.Y(
+                "Row:N", sort=order, axis=alt.Axis(title=None, labelLimit=420, labelFontSize=12)
+            ),
             x=alt.X("Weight:Q", title="Weight of evidence (natural log of the likelihood ratio)"),
             color=alt.Color(
                 "Effect:N",
-                scale=alt.Scale(domain=["supports", "opposes"], range=[SUPPORT_COLOUR, OPPOSE_COLOUR]),
+                scale=alt.Scale(
+                    domain=["supports", "opposes"], range=[SUPPORT_COLOUR, OPPOSE_COLOUR]
+                ),
                 legend=alt.Legend(title=None, orient="top"),
             ),
             tooltip=[
@@ -407,41 +467,33 @@ def draw_why(model: ToeTwitchModel, d: Diagnosis, evidence: dict[str, str]) -> N
 
 
 # ---------------------------------------------------------------- what if
-def draw_what_if(
-    model: ToeTwitchModel,
-    d: Diagnosis,
-    evidence: dict[str, str],
-    ahead: LookAhead,
-    suggested: list[Question],
-) -> None:
-    options = [f for f in model.findings if f not in evidence]
-    if not options:
+def draw_what_if(model: ToeTwitchModel, view: CaseView) -> None:
+    answer, d = view.what_if, view.diagnosis
+    if answer is None:
         st.markdown("Every question is answered, so there is nothing left to try.")
         return
     session = st.session_state
-    if session.get(WHATIF_FINDING) not in options:
-        session[WHATIF_FINDING] = suggested[0].finding if suggested else options[0]
+    session[WHATIF_FINDING] = answer.finding  # as computed (a default until one is picked)
+    session[WHATIF_STATE] = answer.state
     left, right = st.columns([3, 2], vertical_alignment="bottom")
-    finding = left.selectbox(
+    left.selectbox(
         "If you answered…",
-        options,
+        view.what_if_options,
         format_func=lambda f: finding_label(model, f),
         key=WHATIF_FINDING,
     )
-    choices = ("present", "absent") if is_binary(model, finding) else model.states[finding]
-    if session.get(WHATIF_STATE) not in choices:
-        session[WHATIF_STATE] = choices[0]
-    value = right.segmented_control(
-        "with", choices, format_func=answer_label, required=True, key=WHATIF_STATE
+    right.segmented_control(
+        "with",
+        what_if_states(model, answer.finding),
+        format_func=answer_label,
+        required=True,
+        key=WHATIF_STATE,
     )
-    i = ahead.options.index((finding, value))
-    checked = model.check_evidence(evidence)
-    after = model.diagnoses_from_posteriors([{**checked, finding: value}], ahead.posteriors[i][None, :])[0]
+    after = answer.diagnosis
     now = d.probabilities
     then = after.probabilities
-    chance = ahead.predictive[finding][value]
     lines = [
-        f"Chance of this answer, given your answers so far: **{percent(chance)}**.",
+        f"Chance of this answer, given your answers so far: **{percent(answer.chance)}**.",
         f"Urgency would be {urgency_badge(model, after.urgency)}"
         + (
             f" (now {urgency_badge(model, d.urgency)})."
@@ -458,54 +510,55 @@ def draw_what_if(
     rank_now = {c: i for i, (c, _) in enumerate(d.ranking, start=1)}
     df = pd.DataFrame(
         {
-            "Rank": list(range(1, len(after.ranking) + 1)),
-            "Cause": [model.vocabulary.causes[c].label for c, _ in after.ranking],
+            "Cause": [
+                f"{i}. {model.vocabulary.causes[c].label}"
+                for i, (c, _) in enumerate(after.ranking, start=1)
+            ],
             "Now": [now[c] for c, _ in after.ranking],
             "If so": [p for _, p in after.ranking],
             "Change": [points(then[c] - now[c]) for c, _ in after.ranking],
             "Rank now": [rank_now[c] for c, _ in after.ranking],
         }
     )
+    progress = {"format": "percent", "min_value": 0, "max_value": 1, "color": BAR_COLOUR}
     st.dataframe(
         df,
         hide_index=True,
         width="stretch",
+        key="what_if_table",
         column_config={
-            "Rank": st.column_config.NumberColumn(width="small"),
             "Cause": st.column_config.TextColumn(width="large"),
-            "Now": st.column_config.ProgressColumn(format="percent", min_value=0, max_value=1),
-            "If so": st.column_config.ProgressColumn(format="percent", min_value=0, max_value=1),
+            "Now": st.column_config.ProgressColumn(width=90, **progress),
+            "If so": st.column_config.ProgressColumn(width=90, **progress),
             "Rank now": st.column_config.NumberColumn(width="small"),
         },
     )
     st.button(
-        f"Answer “{answer_label(value)}” to this question",
+        f"Answer “{answer_label(answer.state)}” to this question",
         key=WHATIF_APPLY,
         icon=":material/check:",
         on_click=state.set_answer,
-        args=(finding, value),
+        args=(answer.finding, answer.state),
     )
 
 
-def draw_reasoning(model: ToeTwitchModel, d: Diagnosis, evidence: dict[str, str]) -> None:
+def draw_reasoning(model: ToeTwitchModel, view: CaseView) -> None:
     """The three reasoning tools, in tabs, from one look-ahead of every next answer."""
-    ahead = look_ahead(model, evidence)
-    flags, others = suggested_questions(model, evidence, ahead)
     st.subheader("Look closer")
     ask, why, what_if = st.tabs(
         [":material/quiz: What to ask next", ":material/help: Why?", ":material/alt_route: What if"]
     )
     with ask:
-        draw_ask_next(model, flags, others)
+        draw_ask_next(model, view.red_flag_questions, view.questions)
     with why, st.container(key="why"):
-        draw_why(model, d, evidence)
+        draw_why(model, view)
     with what_if, st.container(key="what_if"):
-        draw_what_if(model, d, evidence, ahead, others or flags)
+        draw_what_if(model, view)
 
 
 # ---------------------------------------------------------------- page
 def render() -> None:
-    st.html(QUIET_UNKNOWN_CSS)
+    st.html(PAGE_CSS)
     st.title("What might be causing your toe twitching?")
     st.info(f"**{DISCLAIMER}**", icon=":material/info:")
 
@@ -514,12 +567,19 @@ def render() -> None:
     evidence = state.evidence_from_state(model.findings)
     state.sync_url(evidence)
     draw_url_warnings()
-
+    session = st.session_state
     try:
-        d = model.diagnose(evidence)  # the one diagnose call of this rerun
+        view = explore_case(  # the one diagnose call and the one look-ahead of this rerun
+            model,
+            evidence,
+            skipped=session.get(state.ASK_SKIPPED, []),
+            why_cause=chosen_why_cause(model),
+            what_if=(session.get(WHATIF_FINDING), session.get(WHATIF_STATE)),
+        )
     except ToeTwitchError as exc:
         st.warning(f"These answers cannot be combined: {exc}")
         return
+    d = view.diagnosis
 
     answered = len(evidence)
     st.caption(
@@ -529,24 +589,30 @@ def render() -> None:
         else "No answers yet: the ranking below is how common each cause is before any answer. "
         "Start with the questions in the sidebar."
     )
+    with st.container(key="phone_hint"):
+        st.caption(
+            ":material/keyboard_double_arrow_right: **Tap » at the top left for all the "
+            "questions.** The most useful ones can also be answered below, under “What to ask "
+            "next”."
+        )
     sp = current()
     if not sp.is_default:
         st.caption(f":material/tune: These results use {sp.describe()}; see the Tune priors page.")
 
     draw_banner(model, d)
     if d.urgency == "emergency":
-        # Nothing may distract from calling for help: the ranking stays folded away below.
-        with st.expander("Show the likely causes anyway", expanded=False):
-            draw_chart(model, d, evidence)
-            draw_cause_list(model, d)
-        return
+        return  # nothing may distract from calling for help
 
     draw_red_flag_check(model, d)
-    draw_chart(model, d, evidence)
-    draw_reasoning(model, d, evidence)
+    ranges = known_intervals(evidence)
+    chart = st.empty()
+    draw_chart(chart, model, d, ranges)
+    draw_reasoning(model, view)
     left, right = st.columns([3, 2], gap="large")
     with left:
         draw_cause_list(model, d)
     with right:
         draw_when_to_see_doctor(d)
         draw_home_care(d)
+    if ranges is None:  # last: the intervals never hold back the rest of the page
+        draw_chart(chart, model, d, compute_intervals(model, evidence))
