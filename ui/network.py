@@ -84,8 +84,14 @@ def network_dot(
     """DOT text of the network (or of one cause with its parents and findings)."""
     s = model.structure
     priors = model.priors
-    rf_edges = [(rf, c, priors.causes[c].risk_factors[rf].value) for c in s.causes for rf in s.cause_parents[c]]
-    link_edges = [(c, f, priors.findings[f].links[c].value) for f in s.findings for c in s.finding_parents[f]]
+    rf_edges = [
+        (rf, c, priors.causes[c].risk_factors[rf].value)
+        for c in s.causes
+        for rf in s.cause_parents[c]
+    ]
+    link_edges = [
+        (c, f, priors.findings[f].links[c].value) for f in s.findings for c in s.finding_parents[f]
+    ]
     if focus:
         rf_edges = [e for e in rf_edges if e[1] == focus]
         link_edges = [e for e in link_edges if e[0] == focus]
@@ -106,7 +112,9 @@ def network_dot(
             attrs["penwidth"] = "3"
         if v in model.vocabulary.implicit_evidence:
             attrs["style"] = quote("rounded,filled,dashed")
-        body = ", ".join(f"{k}={val if val.startswith(QUOTE) else quote(val)}" for k, val in attrs.items())
+        body = ", ".join(
+            f"{k}={val if val.startswith(QUOTE) else quote(val)}" for k, val in attrs.items()
+        )
         return f"    {v} [{body}];"
 
     def cluster(
@@ -117,8 +125,8 @@ def network_dot(
             return []
         return [
             f"  subgraph cluster_{name} {{",
-            f"    label={quote(title)}; labeljust=l; fontsize=13; fontcolor=\"#31333f\";",
-            f"    style=\"rounded\"; color={quote(colour)}; margin=12;",
+            f'    label={quote(title)}; labeljust=l; fontsize=13; fontcolor="#31333f";',
+            f'    style="rounded"; color={quote(colour)}; margin=12;',
             *(node_line(v) for v in members),
             *inner,
             "  }",
@@ -137,11 +145,15 @@ def network_dot(
         lines.append(node_line(AGE_FINDING))
     lines += cluster("risk_factors", "Risk factors", list(s.risk_factors), "#e4d6ad")
     lines += cluster("causes", "Causes", list(s.causes), "#b8d2f0")
-    lines += cluster("findings", "Findings", plain_findings, "#d5d9e0", tuple(f"  {x}" for x in red_block))
+    lines += cluster(
+        "findings", "Findings", plain_findings, "#d5d9e0", tuple(f"  {x}" for x in red_block)
+    )
     if AGE_FINDING in nodes:
         for v in (*s.risk_factors, *s.causes):
             if v in nodes:
-                lines.append(f'  {AGE_FINDING} -> {v} [color="#c3c9d3", penwidth=0.5, arrowsize=0.3];')
+                lines.append(
+                    f'  {AGE_FINDING} -> {v} [color="#c3c9d3", penwidth=0.5, arrowsize=0.3];'
+                )
     for rf, c, odds in rf_edges:
         style = ', style="dashed"' if odds < 1 else ""
         tip = quote(f"{node_label(model, rf)} → {node_label(model, c)}: odds ratio {odds:g}")
@@ -151,7 +163,9 @@ def network_dot(
     for c, f, link in link_edges:
         colour = f"{RED}b0" if f in red else "#5f6f86a0"
         tip = quote(f"{node_label(model, c)} → {node_label(model, f)}: link probability {link:g}")
-        lines.append(f'  {c} -> {f} [penwidth={link_width(link)}, color="{colour}", tooltip={tip}];')
+        lines.append(
+            f'  {c} -> {f} [penwidth={link_width(link)}, color="{colour}", tooltip={tip}];'
+        )
     lines.append("}")
     return "\n".join(lines)
 
@@ -195,7 +209,9 @@ def derivation(model: ToeTwitchModel, node: str) -> str:
             "Logistic: a baseline odds per age group, solved so that the cause's prevalence in "
             f"each age group matches the priors (`causes.{node}.prevalence`)"
         )
-        return text + (f", times the odds ratio of each risk factor present: {listed}." if ors else ".")
+        return text + (
+            f", times the odds ratio of each risk factor present: {listed}." if ors else "."
+        )
     f = p.findings[node]
     links = ", ".join(f"{short_cause(model, c)} {v.value:g}" for c, v in f.links.items())
     return (
@@ -207,7 +223,9 @@ def derivation(model: ToeTwitchModel, node: str) -> str:
 
 def option_label(model: ToeTwitchModel, node: str) -> str:
     n = len(model.structure.parents(node))
-    return f"{node_label(model, node)} · {node_kind(model, node)}, {n} parent{'s' if n != 1 else ''}"
+    return (
+        f"{node_label(model, node)} · {node_kind(model, node)}, {n} parent{'s' if n != 1 else ''}"
+    )
 
 
 # ---------------------------------------------------------------- page
@@ -223,13 +241,16 @@ def render() -> None:
     st.caption(
         "Line width: the link probability (cause → finding) or the size of the odds ratio "
         "(risk factor → cause); dashed: an odds ratio below 1. Red: the red flags. Hover a "
-        f"line or a box for its number. Drawn from {sp.describe()}."
+        f"line or a box for its number; on a small screen, show one cause at a time. Drawn "
+        f"from {sp.describe()}."
     )
     left, right = st.columns([2, 1], vertical_alignment="bottom")
     focus = left.selectbox(
         "Show",
         [None, *model.causes],
-        format_func=lambda c: "The whole network" if c is None else f"One cause: {short_cause(model, c)}",
+        format_func=lambda c: (
+            "The whole network" if c is None else f"One cause: {short_cause(model, c)}"
+        ),
         key=FOCUS,
     )
     age_edges = right.toggle(
@@ -251,7 +272,9 @@ def render() -> None:
         key=CPT_NODE,
     )
     if node is None:
-        st.caption("Each row is one combination of the parents' states; each column one state of the node.")
+        st.caption(
+            "Each row is one combination of the parents' states; each column one state of the node."
+        )
         return
     df, total = cpt_frame(model, node)
     st.markdown(derivation(model, node))
@@ -260,5 +283,9 @@ def render() -> None:
             f"Showing the first {len(df)} of {total:,} combinations of the parents' states "
             "(each parent present or absent); the others follow the same rule."
         )
-    number_columns = {c: st.column_config.NumberColumn(format="%.4f") for c in df.columns if c.startswith("P(")}
-    st.dataframe(df, hide_index=True, width="stretch", column_config=number_columns, key="cpt_table")
+    number_columns = {
+        c: st.column_config.NumberColumn(format="%.4f") for c in df.columns if c.startswith("P(")
+    }
+    st.dataframe(
+        df, hide_index=True, width="stretch", column_config=number_columns, key="cpt_table"
+    )

@@ -21,6 +21,7 @@ from model.priors import PriorsFile, iter_parameters, parse_priors_text, priors_
 from ui import priors_state as ps
 from ui import state
 from ui.common import (
+    BAR_COLOUR,
     answer_label,
     error_block,
     finding_label,
@@ -30,6 +31,7 @@ from ui.common import (
     urgency_badge,
     urgency_label,
 )
+from ui.loaders import state_label
 from ui.vignette_data import MAX_UPLOAD_BYTES, MAX_UPLOAD_MB, default_vignettes, mark, outcomes
 
 EDITOR_VERSION = "tune_editor_version"
@@ -58,7 +60,14 @@ SECTION_TITLES = {
     "urgency": "Urgency: thresholds of the serious causes",
 }
 EDITABLE = "value"
-LOCKED = ["group", "path", "kind", "low", "high", "source"]
+COLUMNS = ["cause", "parameter", "value", "low", "high", "kind", "source", "path"]
+LOCKED = [c for c in COLUMNS if c != EDITABLE]
+#: The "cause" of parameters that belong to no single cause, by section.
+SHARED = {
+    "age_groups": "(all) age groups",
+    "risk_factors": "(all) risk factors",
+    "findings": "(all) leaks",
+}
 
 
 def editor_key(version: int, view: str) -> str:
@@ -67,20 +76,73 @@ def editor_key(version: int, view: str) -> str:
 
 
 # ---------------------------------------------------------------- the parameter table
-def parameter_table(priors: PriorsFile, values: dict[str, float]) -> pd.DataFrame:
-    rows = [
-        {
-            "group": GROUPS[p.path.split(".")[0]],
-            "path": p.path,
-            "kind": p.kind,
-            "value": float(values.get(p.path, p.value)),
-            "low": p.low,
-            "high": p.high,
-            "source": p.source,
-        }
-        for p in iter_parameters(priors)
-    ]
-    return pd.DataFrame(rows, columns=["group", "path", *["kind", "value", "low", "high", "source"]])
+def cause_of(path: str) -> str | None:
+    """The cause a parameter belongs to (prevalence, odds ratio, link, threshold), or None.
+
+    >>> cause_of("findings.leg_pain.links.plmt"), cause_of("findings.leg_pain.leak")
+    ('plmt', None)
+    """
+    parts = path.split(".")
+    if parts[0] == "causes":
+        return parts[1]
+    if parts[0] == "findings" and parts[2] == "links":
+        return parts[3]
+    if parts[0] == "urgency":
+        return parts[-1]
+    return None
+
+
+def parameter_label(model: ToeTwitchModel, path: str) -> str:
+    """What the number is, in words: ``odds ratio if: has diabetes``."""
+    parts = path.split(".")
+    findings = model.vocabulary.findings
+
+    def named(finding: str) -> str:
+        return findings[finding].label if finding in findings else finding
+
+    section = parts[0]
+    if section == "age_groups":
+        return f"share of people with toe twitching: {state_label(parts[1]).lower()}"
+    if section == "risk_factors":
+        return f"{named(parts[1])}: prevalence, {state_label(parts[3]).lower()}"
+    if section == "causes" and parts[2] == "prevalence":
+        return f"prevalence, {state_label(parts[3]).lower()}"
+    if section == "causes":
+        return f"odds ratio if: {named(parts[3])[:1].lower()}{named(parts[3])[1:]}"
+    if section == "findings" and parts[2] == "leak":
+        return f"{named(parts[1])}: leak (any other reason)"
+    if section == "findings":
+        return f"link → {named(parts[1])}"
+    return "urgency: threshold for seeing a doctor"
+
+
+def parameter_table(
+    model: ToeTwitchModel, priors: PriorsFile, values: dict[str, float]
+) -> pd.DataFrame:
+    """Every parameter, one row each, grouped by cause (then the shared ones)."""
+    order = {c: i for i, c in enumerate(model.causes)}
+    sections = list(GROUPS)
+    rows = []
+    for p in iter_parameters(priors):
+        cause = cause_of(p.path)
+        section = p.path.split(".")[0]
+        rows.append(
+            {
+                "cause": short_cause(model, cause) if cause else SHARED[section],
+                "parameter": parameter_label(model, p.path),
+                "value": float(values.get(p.path, p.value)),
+                "low": p.low,
+                "high": p.high,
+                "kind": p.kind,
+                "source": p.source,
+                "path": p.path,
+                "_order": (0, order.get(cause, len(order)))
+                if cause
+                else (1, sections.index(section)),
+            }
+        )
+    rows.sort(key=lambda r: r["_order"])  # stable: file order within each group
+    return pd.DataFrame(rows, columns=COLUMNS)
 
 
 def about_cause(path: str, cause: str) -> bool:
@@ -113,7 +175,7 @@ def view_label(model: ToeTwitchModel, view: str, paths: list[str]) -> str:
         return f"{SECTION_TITLES[what]} ({n})"
     if kind == "cause":
         return f"Everything about {short_cause(model, what)} ({n})"
-    return f"All parameters ({n})"
+    return f"All parameters, grouped by cause ({n})"
 
 
 def _bump_editor() -> None:
@@ -146,7 +208,7 @@ def draw_editor(model: ToeTwitchModel, sp: ps.SessionPriors) -> ps.SessionPriors
         help="Pick a group, or a cause to see its prevalence, odds ratios, links and threshold.",
     )
     values = {**ps.base_values(sp.base), **sp.edits}
-    table = parameter_table(sp.base, values)
+    table = parameter_table(model, sp.base, values)
     table = table[[in_view(p, view) for p in table["path"]]].reset_index(drop=True)
     version = st.session_state.get(EDITOR_VERSION, 0)
     edited = st.data_editor(
@@ -157,18 +219,22 @@ def draw_editor(model: ToeTwitchModel, sp: ps.SessionPriors) -> ps.SessionPriors
         height=420,
         disabled=LOCKED,
         column_config={
-            "group": st.column_config.TextColumn("group", width="small"),
-            "path": st.column_config.TextColumn("path", width="medium"),
-            "kind": st.column_config.TextColumn("kind", width="small"),
+            "cause": st.column_config.TextColumn("cause", width=150, pinned=True),
+            "parameter": st.column_config.TextColumn("parameter", width=320),
             "value": st.column_config.NumberColumn(
                 "value ✎",
                 format="plain",
+                width=90,
                 help="The number the model uses. Keep it within low and high and within the "
                 "bounds of its kind (a probability stays between 0 and 1).",
             ),
-            "low": st.column_config.NumberColumn("low", format="plain", width="small"),
-            "high": st.column_config.NumberColumn("high", format="plain", width="small"),
+            "low": st.column_config.NumberColumn("low", format="plain", width=70),
+            "high": st.column_config.NumberColumn("high", format="plain", width=70),
+            "kind": st.column_config.TextColumn("kind", width=110),
             "source": st.column_config.TextColumn("source", width="large"),
+            "path": st.column_config.TextColumn(
+                "path", width="medium", help="The parameter's place in the priors file."
+            ),
         },
     )
     base = ps.base_values(sp.base)
@@ -254,7 +320,9 @@ def case_text(model: ToeTwitchModel, evidence: dict[str, str]) -> str:
     return f"The case is your answers on the Explore page: {answers}."
 
 
-def draw_case_effect(before_model: ToeTwitchModel, after_model: ToeTwitchModel, tuned: bool) -> None:
+def draw_case_effect(
+    before_model: ToeTwitchModel, after_model: ToeTwitchModel, tuned: bool
+) -> None:
     st.subheader("The current case")
     evidence = state.evidence_from_state(after_model.findings)
     st.caption(case_text(after_model, evidence))
@@ -275,8 +343,10 @@ def draw_case_effect(before_model: ToeTwitchModel, after_model: ToeTwitchModel, 
     rank_before = {c: i for i, (c, _) in enumerate(before.ranking, start=1)}
     df = pd.DataFrame(
         {
-            "Rank": list(range(1, len(after.ranking) + 1)),
-            "Cause": [short_cause(after_model, c) for c, _ in after.ranking],
+            "Cause": [
+                f"{i}. {short_cause(after_model, c)}"
+                for i, (c, _) in enumerate(after.ranking, start=1)
+            ],
             "Before": [was[c] for c, _ in after.ranking],
             "After": [p for _, p in after.ranking],
             "Change": [points(p - was[c]) for c, p in after.ranking],
@@ -289,9 +359,13 @@ def draw_case_effect(before_model: ToeTwitchModel, after_model: ToeTwitchModel, 
             hide_index=True,
             width="stretch",
             column_config={
-                "Rank": st.column_config.NumberColumn(width="small"),
-                "Before": st.column_config.ProgressColumn(format="percent", min_value=0, max_value=1),
-                "After": st.column_config.ProgressColumn(format="percent", min_value=0, max_value=1),
+                "Cause": st.column_config.TextColumn(width="medium"),
+                "Before": st.column_config.ProgressColumn(
+                    format="percent", min_value=0, max_value=1, color=BAR_COLOUR, width=90
+                ),
+                "After": st.column_config.ProgressColumn(
+                    format="percent", min_value=0, max_value=1, color=BAR_COLOUR, width=90
+                ),
                 "Rank before": st.column_config.NumberColumn(width="small"),
             },
         )
@@ -349,7 +423,9 @@ def draw_vignette_effect(
             "Top-1": [f"{mark(a['top1_ok'])} → {mark(b['top1_ok'])}" for a, b in changed],
             "Urgency before": [urgency_label(after_model, a["urgency"]) for a, _ in changed],
             "Urgency after": [urgency_label(after_model, b["urgency"]) for _, b in changed],
-            "Urgency ok": [f"{mark(a['urgency_ok'])} → {mark(b['urgency_ok'])}" for a, b in changed],
+            "Urgency ok": [
+                f"{mark(a['urgency_ok'])} → {mark(b['urgency_ok'])}" for a, b in changed
+            ],
         }
     )
     st.dataframe(df, hide_index=True, width="stretch", key="tune_vignettes")
@@ -361,7 +437,9 @@ def slug(name: str) -> str:
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def _yaml_text(priors_key: str, name: str, description: str, header: str, _priors: PriorsFile) -> str:
+def _yaml_text(
+    priors_key: str, name: str, description: str, header: str, _priors: PriorsFile
+) -> str:
     data = priors_to_data(_priors)
     data["name"] = name
     data["description"] = description
@@ -386,7 +464,11 @@ def priors_yaml(sp: ps.SessionPriors, name: str, note: str) -> str:
     header.append("# Check it with: toe-twitch validate-priors FILE")
     description = " ".join(note.split()) or sp.priors.description
     return _yaml_text(
-        ps.key_of(sp.priors), name.strip() or sp.priors.name, description, "\n".join(header) + "\n", sp.priors
+        ps.key_of(sp.priors),
+        name.strip() or sp.priors.name,
+        description,
+        "\n".join(header) + "\n",
+        sp.priors,
     )
 
 
@@ -394,7 +476,10 @@ def load_upload(name: str, data: bytes, edits_before: int) -> tuple[str, str]:
     """Validate an uploaded priors file and use it if valid: ``(kind, message)``."""
     shown = markdown_escape(name)
     if len(data) > MAX_UPLOAD_BYTES:
-        return "error", f"**{shown} was not loaded**: it is {len(data) / 1e6:.1f} MB; the limit is 1 MB."
+        return (
+            "error",
+            f"**{shown} was not loaded**: it is {len(data) / 1e6:.1f} MB; the limit is 1 MB.",
+        )
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
@@ -420,7 +505,7 @@ def load_upload(name: str, data: bytes, edits_before: int) -> tuple[str, str]:
 
 
 def draw_upload(sp: ps.SessionPriors) -> None:
-    st.markdown("**Load a priors file**")
+    st.subheader("Load a priors file", anchor=False)
     up = st.file_uploader(
         f"A priors YAML file (at most {MAX_UPLOAD_MB} MB)",
         type=["yaml", "yml"],
@@ -452,7 +537,7 @@ def draw_upload(sp: ps.SessionPriors) -> None:
 
 
 def draw_download(sp: ps.SessionPriors) -> None:
-    st.markdown("**Download these priors**")
+    st.subheader("Download these priors", anchor=False)
     if NAME not in st.session_state:
         st.session_state[NAME] = f"{sp.base.name}-tuned"
     name = st.text_input("Name", key=NAME, max_chars=80)
@@ -499,7 +584,7 @@ def render() -> None:
     st.divider()
     before_model = ps.model_for(sp.base)
     after_model = ps.session_model()
-    st.markdown("#### What the edits change")
+    st.header("What the edits change", anchor=False)
     left, right = st.columns(2, gap="large")
     with left:
         draw_case_effect(before_model, after_model, bool(sp.edits))
@@ -507,7 +592,7 @@ def render() -> None:
         draw_vignette_effect(sp, before_model, after_model)
 
     st.divider()
-    st.markdown("#### Save or load")
+    st.header("Save or load", anchor=False)
     left, right = st.columns(2, gap="large")
     with right:  # first: a new file replaces the priors the download would save
         draw_upload(sp)

@@ -10,7 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from model import ToeTwitchModel, VignetteError
-from ui.common import error_block, markdown_escape, short_cause, urgency_label
+from ui.common import BAR_COLOUR, error_block, markdown_escape, short_cause, urgency_label
 from ui.priors_state import current, key_of, session_model
 from ui.vignette_data import (
     MAX_UPLOAD_MB,
@@ -67,17 +67,17 @@ def results_table(model: ToeTwitchModel, rows: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "Vignette": [r["id"] for r in rows],
-            "First cause": [short_cause(model, r["top"]) for r in rows],
-            "Probability": [r["top_probability"] for r in rows],
-            "Expected cause": [expected(r) for r in rows],
-            "Rank of expected": [r["expected_rank"] for r in rows],
-            "Urgency": [urgency_label(model, r["urgency"]) for r in rows],
-            "Expected urgency": [
-                " or ".join(urgency_label(model, u) for u in r["expected_urgency"]) for r in rows
-            ],
             "Top-1": [mark(r["top1_ok"]) for r in rows],
             "Top-3": [mark(r["top3_ok"]) for r in rows],
             "Urgency ok": [mark(r["urgency_ok"]) for r in rows],
+            "Expected cause": [expected(r) for r in rows],
+            "Rank of expected": [r["expected_rank"] for r in rows],
+            "First cause": [short_cause(model, r["top"]) for r in rows],
+            "Probability": [r["top_probability"] for r in rows],
+            "Expected urgency": [
+                " or ".join(urgency_label(model, u) for u in r["expected_urgency"]) for r in rows
+            ],
+            "Urgency": [urgency_label(model, r["urgency"]) for r in rows],
             "Under-triaged": ["⚠" if r["under_triaged"] else "" for r in rows],
             "Story": [r["story"] for r in rows],
         }
@@ -137,7 +137,10 @@ def render() -> None:
         rows = [
             r
             for r in rows
-            if r["top1_ok"] is False or r["top3_ok"] is False or not r["urgency_ok"] or r["under_triaged"]
+            if r["top1_ok"] is False
+            or r["top3_ok"] is False
+            or not r["urgency_ok"]
+            or r["under_triaged"]
         ]
     if not rows:
         st.caption("No vignette misses anything.")
@@ -149,11 +152,19 @@ def render() -> None:
         height=min(38 + 35 * len(rows), 640),
         key="val_results",
         column_config={
-            "Probability": st.column_config.ProgressColumn(format="percent", min_value=0, max_value=1),
+            "Vignette": st.column_config.TextColumn(pinned=True),
+            "Top-1": st.column_config.TextColumn(width="small"),
+            "Top-3": st.column_config.TextColumn(width="small"),
+            "Urgency ok": st.column_config.TextColumn(width="small"),
+            "Probability": st.column_config.ProgressColumn(
+                "Its probability", format="percent", min_value=0, max_value=1, color=BAR_COLOUR
+            ),
             "Rank of expected": st.column_config.NumberColumn(
                 help="Where the best-placed expected cause ranks (1 = first)."
             ),
             "Story": st.column_config.TextColumn(width="large"),
         },
     )
-    st.caption("✓ as expected · ✗ not as expected · – the vignette does not judge this · ⚠ under-triaged")
+    st.caption(
+        "✓ as expected · ✗ not as expected · – the vignette does not judge this · ⚠ under-triaged"
+    )

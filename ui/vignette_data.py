@@ -60,7 +60,9 @@ def vignettes_from_upload(name: str, data: bytes) -> VignetteSet:
     """
     shown = safe_name(name)
     if len(data) > MAX_UPLOAD_BYTES:
-        raise VignetteError(shown, [Problem("", f"file is {len(data) / 1e6:.1f} MB; the limit is 1 MB")])
+        raise VignetteError(
+            shown, [Problem("", f"file is {len(data) / 1e6:.1f} MB; the limit is 1 MB")]
+        )
     with tempfile.TemporaryDirectory(prefix="vignettes-") as folder:
         path = Path(folder) / shown
         path.write_bytes(data)
