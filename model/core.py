@@ -11,7 +11,13 @@ from typing import Any
 
 import numpy as np
 
-from model.errors import EvidenceError, ImpossibleEvidenceError, UnknownCauseError
+from model.engine import Factor
+from model.errors import (
+    EvidenceError,
+    ImpossibleEvidenceError,
+    PriorsRequiredError,
+    UnknownCauseError,
+)
 from model.network import (
     Structure,
     build_structure,
@@ -19,7 +25,7 @@ from model.network import (
     factors_from_tables,
     pgmpy_network,
 )
-from model.priors import PriorsFile, load_priors
+from model.priors import DEFAULT_PRIORS_PATH, PriorsFile, load_priors
 from model.pruning import PrunedEngine
 from model.urgency import (
     RANK,
@@ -112,31 +118,102 @@ class ToeTwitchModel:
     """
 
     def __init__(self, priors: PriorsFile, source: str = "<priors>"):
-        self.priors = priors
+        self._priors: PriorsFile | None = priors
         self.source = source
         self.vocabulary: Vocabulary = load_vocabulary()
-        self.structure: Structure = build_structure(priors, self.vocabulary)
-        self.tables = build_tables(self.structure, self.structure.values())
-        self.engine = PrunedEngine(
-            {v: len(self.structure.states(v)) for v in self.structure.variables},
-            factors_from_tables(self.structure, self.tables),
+        self._structure: Structure | None = build_structure(priors, self.vocabulary)
+        self.tables = build_tables(self._structure, self._structure.values())
+        self._compile(
+            factors_from_tables(self._structure, self.tables),
+            {v: self._structure.states(v) for v in self._structure.variables},
+            {c: t.value for c, t in priors.urgency.serious_cause_threshold.items()},
         )
-        self.causes: list[str] = list(self.structure.causes)
+        #: Where :attr:`thresholds` come from.
+        self.thresholds_source = source
+
+    @classmethod
+    def from_network(cls, network: Any, source: str = "<network>") -> ToeTwitchModel:
+        """An inference-only model from a pgmpy ``DiscreteBayesianNetwork`` (no priors).
+
+        The network's variables must be causes and findings of the vocabulary with the
+        vocabulary's states (see :func:`model.interop.network_factors`). Diagnose,
+        posterior_batch, explain, what_if and next_questions work; features that need the
+        priors' ranges or sources raise :class:`~model.errors.PriorsRequiredError`. A
+        network has no urgency thresholds, so those of the default priors file are used
+        (for the causes the network has); :attr:`thresholds_source` says so.
+        """
+        from model.interop import network_factors
+
+        factors, states = network_factors(network, source)
+        self = cls.__new__(cls)
+        self._priors = None
+        self._structure = None
+        self.source = source
+        self.vocabulary = load_vocabulary()
+        #: Each CPT with a leading batch axis of one, like a priors model's tables.
+        self.tables = {v: f.table[None] for v, f in factors.items()}
+        self.__dict__["network"] = network  # the cached property, already known
+        defaults = load_priors(None).urgency.serious_cause_threshold
+        self._compile(factors, states, {c: t.value for c, t in defaults.items() if c in states})
+        self.thresholds_source = (
+            f"{DEFAULT_PRIORS_PATH.name} (the default priors: {Path(source).name} has no "
+            "urgency thresholds)"
+        )
+        return self
+
+    def _compile(
+        self,
+        factors: Mapping[str, Factor],
+        states: Mapping[str, tuple[str, ...]],
+        thresholds: Mapping[str, float],
+    ) -> None:
+        self.engine = PrunedEngine({v: len(s) for v, s in states.items()}, factors)
+        self.causes: list[str] = [c for c in self.vocabulary.cause_ids if c in states]
         #: Findings a user can answer (the implicit ``toe_twitching`` is assumed, not asked).
         self.findings: list[str] = [
             f
             for f in self.vocabulary.finding_ids
-            if f in self.structure.variables and f not in self.vocabulary.implicit_evidence
+            if f in states and f not in self.vocabulary.implicit_evidence
         ]
-        self.states: dict[str, tuple[str, ...]] = {
-            v: self.structure.states(v) for v in self.structure.variables
-        }
-        self.thresholds = {
-            c: t.value for c, t in priors.urgency.serious_cause_threshold.items()
-        }
+        self.states: dict[str, tuple[str, ...]] = {v: tuple(s) for v, s in states.items()}
+        #: P(cause) above which a serious cause calls for a doctor.
+        self.thresholds: dict[str, float] = dict(thresholds)
         self.prior: dict[str, float] = dict(
             zip(self.causes, self.posterior_batch([{}])[0].tolist(), strict=True)
         )
+
+    # ------------------------------------------------------------------ priors
+    @property
+    def has_priors(self) -> bool:
+        """False for a model loaded from a network file (no ranges, no sources)."""
+        return self._priors is not None
+
+    def require_priors(self, feature: str) -> None:
+        """Raise :class:`PriorsRequiredError` naming ``feature`` if there are no priors."""
+        if self._priors is None:
+            raise PriorsRequiredError(
+                f"this model was loaded from {self.source}, which has no ranges or sources; "
+                f"{feature} needs a priors file (load the model from a priors YAML file "
+                "such as priors/default.yaml, or pass --priors FILE.yaml)"
+            )
+
+    @property
+    def priors(self) -> PriorsFile:
+        """The priors file the model was built from (every number, range and source)."""
+        self.require_priors(
+            "anything that uses the priors (sensitivity, uncertainty, "
+            "vignette sensitivity, priors export)"
+        )
+        return self._priors
+
+    @property
+    def structure(self) -> Structure:
+        """Who is whose parent and where each prior parameter sits (priors models only)."""
+        self.require_priors(
+            "anything that uses the prior parameters (sensitivity, "
+            "uncertainty, vignette sensitivity, priors export)"
+        )
+        return self._structure
 
     # ------------------------------------------------------------------ evidence
     def check_evidence(self, evidence: Evidence) -> dict[str, str]:
@@ -320,12 +397,14 @@ class ToeTwitchModel:
         """Tornado data over every parameter: see :func:`model.analysis.sensitivity`."""
         from model.analysis import sensitivity
 
+        self.require_priors("sensitivity")
         return sensitivity(self, dict(evidence), cause)
 
     def uncertainty(self, evidence: Evidence, draws: int = 1000, seed: int = 0):
         """Posterior intervals from the prior ranges: see :func:`model.analysis.uncertainty`."""
         from model.analysis import uncertainty
 
+        self.require_priors("uncertainty")
         return uncertainty(self, dict(evidence), draws, seed)
 
     def check_cause(self, cause: str) -> str:
@@ -339,9 +418,20 @@ class ToeTwitchModel:
 
 
 def load_model(path: str | Path | None = None) -> ToeTwitchModel:
-    """Build the model from the default priors, or from the priors file at ``path``.
+    """Build the model from the default priors, a priors file, or a network file.
 
-    Raises :class:`model.errors.PriorsError` listing every problem in a bad file.
+    ``path`` ending in a network format's extension (``.bif``, ``.xmlbif``/``.bifxml``/
+    ``.xml``, ``.xdsl``, ``.net``, ``.uai``; see :mod:`model.interop`) loads that network
+    for inference only: no ranges or sources, so sensitivity and uncertainty raise
+    :class:`~model.errors.PriorsRequiredError`; urgency uses the default priors'
+    thresholds. Any other path is read as a priors YAML file.
+
+    Raises :class:`model.errors.PriorsError` listing every problem in a bad priors file,
+    :class:`model.errors.NetworkFileError` for a bad network file.
     """
+    from model.interop import format_for_path, read_network
+
+    if path is not None and format_for_path(path) is not None:
+        return ToeTwitchModel.from_network(read_network(path), source=str(path))
     priors = load_priors(path)
     return ToeTwitchModel(priors, source=str(path) if path else "priors/default.yaml")

@@ -62,3 +62,11 @@ class EngineError(ToeTwitchError):
 
 class OutputExistsError(ToeTwitchError, FileExistsError):
     """A file would be overwritten without the user's permission (``--force``)."""
+
+
+class NetworkFileError(InputFileError):
+    """A network file (BIF, XMLBIF, XDSL, NET, UAI) that cannot be read or used."""
+
+
+class PriorsRequiredError(ToeTwitchError):
+    """A feature needs the priors (ranges, sources), but the model came from a network file."""
