@@ -1,7 +1,8 @@
 """The ``toe-twitch`` command line.
 
-Subcommands: ``diagnose``, ``evaluate``, ``validate-priors``. Errors go to stderr with
-exit status 2 and no traceback.
+Subcommands: ``diagnose``, ``evaluate``, ``validate-priors``, ``export``. Errors go to
+stderr with exit status 2 and no traceback. ``--priors`` takes a priors YAML file or, for
+inference only, a network file (``.bif``, ``.xmlbif``, ``.xdsl``, ``.net``, ``.uai``).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from collections.abc import Sequence
 
 from model.core import DISCLAIMER, Diagnosis, load_model
 from model.errors import InputFileError, ToeTwitchError
+from model.interop import FORMATS, export_network, format_for_path
 from model.priors import iter_parameters, load_priors
 
 EXIT_USAGE = 2
@@ -65,7 +67,9 @@ def format_diagnosis(d: Diagnosis, labels: dict[str, str]) -> str:
     if a.exercises:
         lines.append("  Exercises:")
         for e in a.exercises:
-            lines.append(f"  - {e.title}: " + " ".join(f"({i}) {s}" for i, s in enumerate(e.steps, 1)))
+            lines.append(
+                f"  - {e.title}: " + " ".join(f"({i}) {s}" for i, s in enumerate(e.steps, 1))
+            )
     if a.walking_on_sand:
         lines.append(f"  - {a.walking_on_sand}")
     if a.prevention:
@@ -99,7 +103,9 @@ def _cmd_evaluate(args) -> int:
         print(json.dumps(evaluation.to_dict(), indent=2))
         return 0
     mark = {True: "ok", False: "MISS", None: "-"}
-    print(f"{'vignette':<34} {'first cause':<17} {'p':>6}  {'top1':>4} {'top3':>4}  {'urgency':<11} ok")
+    print(
+        f"{'vignette':<34} {'first cause':<17} {'p':>6}  {'top1':>4} {'top3':>4}  {'urgency':<11} ok"
+    )
     for r in evaluation.results:
         top, p = r.diagnosis.ranking[0]
         print(
@@ -131,6 +137,20 @@ def _cmd_validate(args) -> int:
     return 0
 
 
+def _cmd_export(args) -> int:
+    model = load_model(args.priors)
+    path = export_network(model, args.out, args.format, overwrite=args.force)
+    fmt = format_for_path(path)
+    network = model.network
+    precision = "every digit" if fmt.decimals is None else f"{fmt.decimals} decimals"
+    labels = f"labels as {fmt.labels}" if fmt.labels else "no names or labels (UAI has none)"
+    print(
+        f"wrote {path} ({fmt.title}: {len(network.nodes())} variables, "
+        f"{len(network.edges())} arcs; probabilities to {precision}; {labels})"
+    )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="toe-twitch",
@@ -139,7 +159,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     p = sub.add_parser("diagnose", help="rank the causes for a set of findings")
     p.add_argument("findings", nargs="*", metavar="FINDING=STATE")
-    p.add_argument("--priors", metavar="FILE", help="priors file (default: priors/default.yaml)")
+    p.add_argument(
+        "--priors",
+        metavar="FILE",
+        help="priors file (default: priors/default.yaml), or a network file for inference only",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=_cmd_diagnose)
     p = sub.add_parser("evaluate", help="score the model on a vignette file")
@@ -150,6 +174,22 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("validate-priors", help="check a priors file and list every problem")
     p.add_argument("file", metavar="FILE")
     p.set_defaults(func=_cmd_validate)
+    p = sub.add_parser(
+        "export",
+        help="write the network for other tools (BIF, XMLBIF, XDSL, NET, UAI)",
+        description="Write the model's network (every CPT, state names and, where the "
+        "format allows, labels) through pgmpy's writers. The file is replaced only with "
+        "--force, and atomically.",
+    )
+    p.add_argument("out", metavar="OUT", help="file to write; its extension must fit the format")
+    p.add_argument(
+        "--format",
+        choices=list(FORMATS),
+        help="file format (default: from the extension of OUT)",
+    )
+    p.add_argument("--priors", metavar="FILE", help="priors (or network) file to export")
+    p.add_argument("--force", action="store_true", help="replace OUT if it exists")
+    p.set_defaults(func=_cmd_export)
     return parser
 
 

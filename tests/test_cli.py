@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 
@@ -13,7 +14,11 @@ from tests.conftest import ROOT, VIGNETTES
 
 def run(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "model", *args], capture_output=True, text=True, cwd=ROOT, timeout=300
+        [sys.executable, "-m", "model", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=300,
     )
 
 
@@ -61,7 +66,9 @@ def test_evaluate_json_matches_the_documented_shape():
     first = data["results"][0]
     assert {"id", "ranking", "urgency", "reasons"} <= set(first)
     assert {"cause", "probability"} == set(first["ranking"][0])
-    assert {"top1_accuracy", "top3_accuracy", "urgency_accuracy", "under_triaged"} <= set(data["summary"])
+    assert {"top1_accuracy", "top3_accuracy", "urgency_accuracy", "under_triaged"} <= set(
+        data["summary"]
+    )
 
 
 def test_evaluate_rejects_a_bad_vignette_file_naming_the_vignette(tmp_path):
@@ -73,8 +80,13 @@ def test_evaluate_rejects_a_bad_vignette_file_naming_the_vignette(tmp_path):
     )
     result = run("evaluate", str(bad))
     assert result.returncode == 2
-    for expected in ["(id 'a').findings.leg_pan: unknown finding id", "duplicate vignette id",
-                     "findings must not be empty", "unknown cause id 'plmtt'", "unknown urgency level 'soon'"]:
+    for expected in [
+        "(id 'a').findings.leg_pan: unknown finding id",
+        "duplicate vignette id",
+        "findings must not be empty",
+        "unknown cause id 'plmtt'",
+        "unknown urgency level 'soon'",
+    ]:
         assert expected in result.stderr
     assert "Traceback" not in result.stderr
 
@@ -83,3 +95,82 @@ def test_unknown_subcommand_exits_2():
     result = run("diagnoze")
     assert result.returncode == 2
     assert "invalid choice" in result.stderr
+
+
+# ---------------------------------------------------------------------- export
+def test_export_writes_the_network_and_it_loads_back(tmp_path):
+    """``export`` says what it wrote; ``--priors FILE.xdsl`` then diagnoses from it."""
+    out = tmp_path / "toe_twitch.xdsl"
+    result = run("export", "--format", "xdsl", str(out))
+    assert result.returncode == 0, result.stderr
+    assert f"wrote {out} (XDSL (GeNIe): 46 variables, 150 arcs" in result.stdout
+    result = run(
+        "diagnose", "--json", "--priors", str(out), "age_group=adult", "after_exertion=present"
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["ranking"][0]["cause"] == "benign_cramp"
+
+
+def test_export_refuses_an_existing_file_without_force(tmp_path):
+    out = tmp_path / "net.xmlbif"
+    out.write_text("keep me")
+    result = run("export", str(out))
+    assert result.returncode == 2
+    assert f"{out}: the file exists; pass overwrite (--force) to replace it" in result.stderr
+    assert "Traceback" not in result.stderr and out.read_text() == "keep me"
+    result = run("export", "--force", str(out))
+    assert result.returncode == 0, result.stderr
+    assert out.read_text().startswith("<?xml")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--format", "bif", "x.net"], "a BIF file must end with .bif"),
+        (["x.txt"], "cannot tell the format from the extension '.txt'"),
+        (["--format", "dsl", "x.dsl"], "invalid choice: 'dsl'"),
+        (["--priors", "missing.yaml", "x.bif"], "missing.yaml: file not found"),
+    ],
+)
+def test_export_errors_exit_2_without_traceback(tmp_path, args, message):
+    result = subprocess.run(
+        [sys.executable, "-m", "model", "export", *args],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_bad_network_file_is_named_exit_2(tmp_path):
+    bad = tmp_path / "bad.net"
+    bad.write_text(
+        'net {\n}\nnode leg_pain{\n    states = ("no"  "yes");\n}\npotential (leg_pain |){\n data = (0.5 0.5);\n}\n'
+    )
+    result = run("diagnose", "--priors", str(bad), "leg_pain=present")
+    assert result.returncode == 2
+    assert f"{bad}: variable 'leg_pain': states ['no', 'yes'] do not match" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_sensitivity_needs_priors_so_a_network_model_says_why(tmp_path):
+    """Features that need ranges name the file and what is missing (Python API)."""
+    out = tmp_path / "n.xdsl"
+    assert run("export", str(out)).returncode == 0
+    code = (
+        "from model import load_model\n"
+        f"m = load_model({str(out)!r})\n"
+        "try:\n    m.sensitivity({}, 'als')\nexcept Exception as e:\n    print(e)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300
+    )
+    assert (
+        f"this model was loaded from {out}, which has no ranges or sources; sensitivity needs a priors file"
+        in result.stdout
+    )
