@@ -88,6 +88,9 @@ def test_every_page_renders_without_an_exception(page):
     assert app.title[0].value == PAGES[page][1]
     assert not app.error
     assert app.query_params == {"leg_pain": "present"}
+    if page != "explore":  # the other pages show the case from Explore in the sidebar
+        assert app.sidebar.header[0].value == "Your case"
+        assert "Noticeable pain in the leg: **Yes**" in app.sidebar.markdown[0].value
 
 
 def test_answers_survive_a_visit_to_another_page():
@@ -135,12 +138,13 @@ def test_why_shows_each_answer_with_its_weight(model):
     app.selectbox(key="why_cause").set_value("plmd").run()
     table = table_with(app, "Weight")
     explanation = model.explain(evidence, "plmd")
+    answers = {"present": "Yes", "absent": "No"}
     weights = {  # the answers given (the implicit "toe twitching" is not one of them)
-        model.vocabulary.findings[c.finding].label: c.weight
+        f"{model.vocabulary.findings[c.finding].label}: {answers[c.state]}": c.weight
         for c in explanation.contributions
         if c.finding in evidence
     }
-    assert dict(zip(table["Finding"], table["Weight"], strict=True)) == pytest.approx(weights)
+    assert dict(zip(table["Your answer"], table["Weight"], strict=True)) == pytest.approx(weights)
     assert set(table["Effect"]) <= {"supports", "opposes"}
 
 
@@ -183,7 +187,7 @@ def test_a_valid_prior_edit_changes_the_ranking(model):
     assert app.session_state[ps.EDITS] == {HYPNIC_ADULT: high}
     tuned = ToeTwitchModel(with_values(model.priors, {HYPNIC_ADULT: high}))
     after = tuned.diagnose(evidence)
-    case = table_with(app, "Rank before")  # the Tune page's before/after table of the case
+    case = table_with(app, "Was #")  # the Tune page's before/after table of the case
     assert list(case["After"]) == pytest.approx([p for _, p in after.ranking], abs=1e-9)
     go(app, "explore")
     expected = [tuned.vocabulary.causes[c].label for c, _ in after.ranking]

@@ -63,7 +63,7 @@ def test_answers_and_tuned_priors_stay_in_their_own_session(model):
     go(bob, "tune")
     assert ps.EDITS not in bob.session_state or bob.session_state[ps.EDITS] == {}
     assert not any("Your 1 edit" in m.value for m in bob.markdown)
-    before_after = table_with(bob, "Rank before")
+    before_after = table_with(bob, "Was #")
     shipped = model.diagnose({}).ranking
     assert list(before_after["After"]) == pytest.approx([p for _, p in shipped], abs=1e-12)
     assert list(before_after["Before"]) == list(before_after["After"])

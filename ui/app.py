@@ -22,6 +22,7 @@ if str(ROOT) not in sys.path:  # `streamlit run ui/app.py` puts only ui/ on the 
 import streamlit as st  # noqa: E402
 
 from ui import state  # noqa: E402
+from ui.explore import draw_case_summary  # noqa: E402
 from ui.priors_state import session_model  # noqa: E402
 
 PAGES = Path(__file__).resolve().parent / "pages_"
@@ -43,7 +44,10 @@ def main() -> None:
         st.Page(PAGES / "network.py", title="Network", icon=":material/hub:", url_path="network"),
         st.Page(PAGES / "validation.py", title="Validation", icon=":material/fact_check:", url_path="validation"),
     ]  # fmt: skip
-    st.navigation(pages, position="top").run()
+    page = st.navigation(pages, position="top")
+    if page.url_path != pages[0].url_path:  # the other pages show the case in the sidebar
+        draw_case_summary(model, pages[0])
+    page.run()
 
 
 main()

@@ -225,7 +225,7 @@ def ranking_chart(model: ToeTwitchModel, d: Diagnosis, ranges: Intervals | None)
         align="left", baseline="bottom", yOffset=-1, fontSize=13, color="#31333f", limit=0
     ).encode(x=alt.datum(0, scale=x_scale), text="Name:N")
     layers = (bars, interval, text, names) if ranges else (bars, text, names)
-    return alt.layer(*layers).properties(height=ROW_HEIGHT * len(df))
+    return alt.layer(*layers).properties(height=alt.Step(ROW_HEIGHT))
 
 
 def draw_chart(slot, model: ToeTwitchModel, d: Diagnosis, ranges: Intervals | None) -> None:
@@ -392,6 +392,40 @@ def chosen_why_cause(model: ToeTwitchModel) -> str | None:
     return cause if st.session_state.get(WHY_PICKED) and cause in model.causes else None
 
 
+def weight_chart(df: pd.DataFrame) -> alt.LayerChart:
+    """One bar per answer from zero, right for, left against; the answer written above it."""
+    order = list(df.sort_values("Weight", ascending=False)["Your answer"])
+    low, high = min(0.0, df["Weight"].min()), max(0.0, df["Weight"].max())
+    pad = 0.08 * (high - low or 1.0)
+    x_scale = alt.Scale(domain=[low - pad, high + pad], nice=False)
+    base = alt.Chart(df).encode(
+        y=alt.Y("Your answer:N", sort=order, axis=None),
+        tooltip=[
+            alt.Tooltip("Your answer:N"),
+            alt.Tooltip("Likelihood ratio:Q", format=".3g"),
+            alt.Tooltip("Weight:Q", format="+.2f"),
+        ],
+    )
+    bars = base.mark_bar(height=14, yOffset=8, cornerRadius=2).encode(
+        x=alt.X(
+            "Weight:Q",
+            scale=x_scale,
+            axis=alt.Axis(
+                title="Weight of evidence (natural log of the likelihood ratio)", tickCount=6
+            ),
+        ),
+        color=alt.Color(
+            "Effect:N",
+            scale=alt.Scale(domain=["supports", "opposes"], range=[SUPPORT_COLOUR, OPPOSE_COLOUR]),
+            legend=alt.Legend(title=None, orient="top"),
+        ),
+    )
+    names = base.mark_text(
+        align="left", baseline="bottom", yOffset=-1, fontSize=12, color="#31333f"
+    ).encode(x=alt.datum(low - pad, scale=x_scale), text="Your answer:N")
+    return alt.layer(bars, names).properties(height=alt.Step(ROW_HEIGHT))
+
+
 def draw_why(model: ToeTwitchModel, view: CaseView) -> None:
     ex, evidence = view.why, view.evidence
     st.session_state[WHY_CAUSE] = ex.cause  # the picked cause, or the first one until one is
@@ -417,44 +451,21 @@ def draw_why(model: ToeTwitchModel, view: CaseView) -> None:
         return
     df = pd.DataFrame(
         {
-            "Finding": [finding_label(model, c.finding) for c in rows],
-            "Your answer": [answer_label(c.state) for c in rows],
+            "Your answer": [
+                f"{finding_label(model, c.finding)}: {answer_label(c.state)}" for c in rows
+            ],
             "Effect": ["supports" if c.weight > 0 else "opposes" for c in rows],
             "Likelihood ratio": [c.likelihood_ratio for c in rows],
             "Weight": [c.weight for c in rows],
         }
     )
-    df["Row"] = [f"{f}: {a}" for f, a in zip(df["Finding"], df["Your answer"], strict=True)]
-    order = list(df.sort_values("Weight", ascending=False)["Row"])
-    chart = (
-        alt.Chart(df)
-        .mark_bar(height=16, cornerRadius=2)
-        .encode(
-            y=alt.Y(
-                "Row:N", sort=order, axis=alt.Axis(title=None, labelLimit=420, labelFontSize=12)
-            ),
-            x=alt.X("Weight:Q", title="Weight of evidence (natural log of the likelihood ratio)"),
-            color=alt.Color(
-                "Effect:N",
-                scale=alt.Scale(
-                    domain=["supports", "opposes"], range=[SUPPORT_COLOUR, OPPOSE_COLOUR]
-                ),
-                legend=alt.Legend(title=None, orient="top"),
-            ),
-            tooltip=[
-                alt.Tooltip("Row:N", title="Answer"),
-                alt.Tooltip("Likelihood ratio:Q", format=".3g"),
-                alt.Tooltip("Weight:Q", format="+.2f"),
-            ],
-        )
-        .properties(height=30 * len(df) + 20)
-    )
-    st.altair_chart(chart, width="stretch")
+    st.altair_chart(weight_chart(df), width="stretch")
     st.dataframe(
-        df[["Finding", "Your answer", "Effect", "Likelihood ratio", "Weight"]],
+        df,
         hide_index=True,
         width="stretch",
         column_config={
+            "Your answer": st.column_config.TextColumn(width="large"),
             "Likelihood ratio": st.column_config.NumberColumn(format="%.3g"),
             "Weight": st.column_config.NumberColumn(format="%+.2f"),
         },
@@ -554,6 +565,23 @@ def draw_reasoning(model: ToeTwitchModel, view: CaseView) -> None:
         draw_why(model, view)
     with what_if, st.container(key="what_if"):
         draw_what_if(model, view)
+
+
+def draw_case_summary(model: ToeTwitchModel, explore_page) -> None:
+    """The sidebar of the other pages: the case from Explore, and the way back to it."""
+    evidence = state.evidence_from_state(model.findings)
+    bar = st.sidebar
+    bar.header("Your case")
+    if evidence:
+        bar.markdown(
+            bullets(
+                f"{finding_label(model, f)}: **{answer_label(v)}**" for f, v in evidence.items()
+            )
+        )
+    else:
+        bar.caption("No answers yet.")
+    bar.page_link(explore_page, label="Change the answers on Explore", icon=":material/edit:")
+    bar.caption(DISCLAIMER)
 
 
 # ---------------------------------------------------------------- page

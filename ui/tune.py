@@ -350,7 +350,7 @@ def draw_case_effect(
             "Before": [was[c] for c, _ in after.ranking],
             "After": [p for _, p in after.ranking],
             "Change": [points(p - was[c]) for c, p in after.ranking],
-            "Rank before": [rank_before[c] for c, _ in after.ranking],
+            "Was #": [rank_before[c] for c, _ in after.ranking],
         }
     )
     with st.container(key="tune_case"):
@@ -359,14 +359,15 @@ def draw_case_effect(
             hide_index=True,
             width="stretch",
             column_config={
-                "Cause": st.column_config.TextColumn(width="medium"),
+                "Cause": st.column_config.TextColumn(width=160),
                 "Before": st.column_config.ProgressColumn(
                     format="percent", min_value=0, max_value=1, color=BAR_COLOUR, width=90
                 ),
                 "After": st.column_config.ProgressColumn(
                     format="percent", min_value=0, max_value=1, color=BAR_COLOUR, width=90
                 ),
-                "Rank before": st.column_config.NumberColumn(width="small"),
+                "Change": st.column_config.TextColumn(width=65),
+                "Was #": st.column_config.NumberColumn(width=60, help="Its rank before the edits"),
             },
         )
     if not tuned:
