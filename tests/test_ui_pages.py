@@ -178,7 +178,8 @@ def test_an_invalid_prior_edit_is_shown_and_changes_nothing(model):
 
 
 def test_a_valid_prior_edit_changes_the_ranking(model):
-    """Hypnic jerks as common in adults as their range allows: the ranking is the tuned model's."""
+    """Hypnic jerks as common in adults as their range allows: the ranking is the tuned
+    model's, and the vignettes listed as changed are those whose result changes."""
     evidence = {"age_group": "adult"}
     app = go(open_app(**evidence), "tune")
     high = next(p.high for p in model.structure.parameters if p.path == HYPNIC_ADULT)
@@ -189,6 +190,15 @@ def test_a_valid_prior_edit_changes_the_ranking(model):
     after = tuned.diagnose(evidence)
     case = table_with(app, "Was #")  # the Tune page's before/after table of the case
     assert list(case["After"]) == pytest.approx([p for _, p in after.ranking], abs=1e-9)
+    vignettes = load_vignettes(VIGNETTES)
+    pairs = zip(evaluate(model, vignettes).results, evaluate(tuned, vignettes).results, strict=True)
+    changed = [  # the vignettes whose first cause or urgency the edit changes
+        a.vignette.id
+        for a, b in pairs
+        if (a.diagnosis.top, a.diagnosis.urgency) != (b.diagnosis.top, b.diagnosis.urgency)
+    ]
+    assert changed  # else this edit would not test the list
+    assert list(table_with(app, "First cause after")["Vignette"]) == changed
     go(app, "explore")
     expected = [tuned.vocabulary.causes[c].label for c, _ in after.ranking]
     default = [model.vocabulary.causes[c].label for c, _ in model.diagnose(evidence).ranking]
