@@ -141,7 +141,7 @@ def test_answers_by_clicking_then_every_page(browser_page):
     page = browser_page(1440, 1000)
     ranking = page.locator(".st-key-ranking")
     expect(ranking).to_contain_text("1.", timeout=30_000)
-    expect(page.get_by_text("it does not diagnose")).to_be_visible()
+    expect(page.get_by_text("it does not diagnose")).to_be_in_viewport()  # without scrolling
     expect(page.get_by_text("Tap » at the top left")).to_be_hidden()  # phones only
     question = page.locator(".st-key-f_onset_falling_asleep")
     expect(question.get_by_role("radio", name="Yes", exact=True)).to_be_visible(timeout=30_000)
@@ -168,25 +168,27 @@ def test_answers_by_clicking_then_every_page(browser_page):
     flag.get_by_role("radio", name="No", exact=True).click()
     expect(page.locator('[data-testid="stAlertContentSuccess"]')).to_be_visible(timeout=15_000)
 
-    page.get_by_role("link", name="Tune priors").click()
+    page.get_by_role("link", name="Tune priors", exact=True).click()
     expect(page.get_by_role("heading", name="Tune the priors")).to_be_visible(timeout=30_000)
     expect(page.locator('[data-testid="stDataFrame"]').first).to_be_visible()
     expect(page.get_by_text("Only the value column can be edited")).to_be_visible()
-    expect(page.get_by_text("Twitching comes as you fall asleep: Yes")).to_be_visible()
+    case = "Twitching comes as you fall asleep: Yes"  # the case from Explore, on the page
+    expect(page.locator('[data-testid="stMain"]').get_by_text(case)).to_be_visible()
+    expect(page.locator('[data-testid="stSidebar"]')).to_contain_text("Your case")
     _full_screenshot(page, "ui-4-tune.png", 1440, 2200)
 
-    page.get_by_role("link", name="Network").click()
+    page.get_by_role("link", name="Network", exact=True).click()
     expect(page.get_by_role("heading", name="The network")).to_be_visible(timeout=30_000)
     expect(page.locator('[data-testid="stGraphVizChart"] svg g.node').first).to_be_visible(
         timeout=30_000
     )
     _full_screenshot(page, "ui-5-network.png", 1440, 2600)
 
-    page.get_by_role("link", name="Validation").click()
+    page.get_by_role("link", name="Validation", exact=True).click()
     expect(page.get_by_text("First cause as expected")).to_be_visible(timeout=30_000)
     _full_screenshot(page, "ui-6-validation.png", 1440, 1400)
 
-    page.get_by_role("link", name="Explore").click()
+    page.get_by_role("link", name="Change the answers on Explore").click()  # the sidebar's
     expect(page.get_by_text("Most likely: Hypnic")).to_be_visible(timeout=30_000)
     assert "onset_falling_asleep=present" in page.url
 
