@@ -26,6 +26,7 @@ full tree. Every answer is exact.
 from __future__ import annotations
 
 import itertools
+import weakref
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 
@@ -76,6 +77,32 @@ def separable_factors(table: np.ndarray, batch: bool = False) -> list[np.ndarray
         rebuilt = rebuilt[..., None] * v.reshape(v.shape[:offset] + (1,) * (rebuilt.ndim - offset) + v.shape[-1:])
     if not np.allclose(rebuilt, table, rtol=1e-12, atol=0):
         return None
+    return vectors
+
+
+#: Splits of per-row tables, by (id of the whole table, state): a shared set of tables
+#: (the page's uncertainty draws) is split once. A weak reference checks the identity.
+_SPLIT_CACHE: dict[tuple[int, int], tuple[weakref.ref, list[np.ndarray] | None]] = {}
+_SPLIT_CACHE_SIZE = 512
+
+
+def split_rows(table: np.ndarray, state: int) -> list[np.ndarray] | None:
+    """``separable_factors(table[:, state], batch=True)``, computed once per table object.
+
+    Valid because tables are never modified in place once built (the engine only reads).
+    """
+    key = (id(table), int(state))
+    hit = _SPLIT_CACHE.get(key)
+    if hit is not None and hit[0]() is table:
+        return hit[1]
+    vectors = separable_factors(table[:, state], batch=True)
+    try:
+        reference = weakref.ref(table)
+    except TypeError:  # a view of a non-weakref-able base: do not cache
+        return vectors
+    if len(_SPLIT_CACHE) >= _SPLIT_CACHE_SIZE:
+        _SPLIT_CACHE.clear()
+    _SPLIT_CACHE[key] = (reference, vectors)
     return vectors
 
 
@@ -192,7 +219,7 @@ class PrunedEngine:
             if leaf in tables:
                 states = set()
                 for s in (0, 1):
-                    splits[(leaf, s)] = separable_factors(tables[leaf][:, s], batch=True)
+                    splits[(leaf, s)] = split_rows(tables[leaf], s)
                     if splits[(leaf, s)] is not None:
                         states.add(s)
             if len(states) == 1:
@@ -300,7 +327,7 @@ class PrunedEngine:
                     if known_splits is not None and key in known_splits:
                         vectors = known_splits[key]
                     else:
-                        vectors = separable_factors(tables[leaf][:, s], batch=True)
+                        vectors = split_rows(tables[leaf], s)
                     splits[key] = vectors
                     if vectors is not None:
                         separable_states.add(int(s))
