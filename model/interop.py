@@ -165,7 +165,10 @@ def _quiet_pgmpy() -> Iterator[None]:
 
 
 # ---------------------------------------------------------------------------- writing
+@cache
 def _pgmpy_classes():
+    """pgmpy's NET writer and reader with the two fixes described above (built on first use,
+    so importing this module does not import pgmpy)."""
     from pgmpy.readwrite import NETReader, NETWriter
 
     class FullPrecisionNETWriter(NETWriter):
