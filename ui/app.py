@@ -31,7 +31,7 @@ PAGES = Path(__file__).resolve().parent / "pages_"
 def main() -> None:
     st.set_page_config(
         page_title="Toe twitching: explore the causes",
-        page_icon=":material/directions_walk:",
+        page_icon="🦶",
         layout="wide",
         initial_sidebar_state="auto",
     )
