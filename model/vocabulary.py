@@ -1,8 +1,9 @@
 """The vocabulary: ids of every cause, finding, state and urgency level.
 
-The project keeps its own copy (``model/vocabulary.yaml``) of the shared contract, so it
-runs without ``../shared``. ``tests/test_vocabulary.py`` checks the copy against the
-shared file.
+The project keeps its own copy (``model/data/vocabulary.yaml``) of the shared contract,
+so it runs without ``../shared``; it adds findings of its own (never renaming or dropping
+one of the contract's) and, for every finding, the group it is asked in.
+``tests/test_vocabulary.py`` checks the copy against the shared file.
 """
 
 from __future__ import annotations
@@ -11,9 +12,18 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+from model.resources import data_path
 from model.safe_yaml import read_yaml_file
 
-VOCABULARY_PATH = Path(__file__).with_name("vocabulary.yaml")
+VOCABULARY_PATH = data_path("vocabulary.yaml")
+#: The groups questions are asked in, in the order a clinician asks them.
+GROUPS: dict[str, str] = {
+    "about_you": "About you",
+    "when": "When and how it happens",
+    "symptoms": "Other symptoms",
+    "history": "Health history and tests",
+    "red_flags": "Emergency signs",
+}
 BINARY_STATES: tuple[str, ...] = ("absent", "present")
 CAUSE_STATES: tuple[str, ...] = ("absent", "present")
 
@@ -28,6 +38,11 @@ class Finding:
     red_flag: bool = False
     #: A state every query assumes unless told otherwise (``toe_twitching: present``).
     implicit: str | None = None
+    #: The group the question is asked in (a key of :data:`GROUPS`); none if implicit.
+    group: str = ""
+    #: Age groups the question is asked in (empty: every age). The model accepts the
+    #: answer at any age; the page only asks where it applies.
+    applies_to: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -95,6 +110,8 @@ def load_vocabulary(path: str | Path = VOCABULARY_PATH) -> Vocabulary:
             states=tuple(f.get("states", BINARY_STATES)),
             red_flag=bool(f.get("red_flag", False)),
             implicit=f.get("implicit"),
+            group=str(f.get("group", "")),
+            applies_to=tuple(f.get("applies_to", ())),
         )
         for fid, f in data["findings"].items()
     }
