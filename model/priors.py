@@ -6,7 +6,14 @@ with a plausible range and a source::
     causes:
       plmt:
         prevalence:
-          older_adult: {value: 0.008, low: 0.002, high: 0.03, source: "..."}
+          older_adult: {value: 0.0005, low: 0.0001, high: 0.002, source: "..."}
+
+What each kind of number means is stated once, in :data:`DEFINITIONS` (the docstring of
+each parameter class below is the same sentence); ``priors/README.md``, the header of
+``priors/default.yaml`` and the page quote it, and a test checks that they do.
+
+A leak or a link may be one number, or one number per age group when the sources give
+different figures by age (``leak: {infant: {...}, child: {...}, ...}``).
 
 Validation reports *every* problem at once, each as ``file: field.path: rule``. Loading
 uses :mod:`model.safe_yaml`, so nothing in the file is ever executed.
@@ -16,6 +23,7 @@ from __future__ import annotations
 
 import difflib
 import math
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,17 +34,73 @@ from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
+    Discriminator,
     Field,
+    Tag,
     ValidationError,
     model_validator,
 )
 
 from model.errors import PriorsError, Problem
+from model.resources import default_priors_path
 from model.safe_yaml import parse_yaml_text, read_yaml_file
 from model.vocabulary import Vocabulary, load_vocabulary
 
-DEFAULT_PRIORS_PATH = Path(__file__).resolve().parent.parent / "priors" / "default.yaml"
+DEFAULT_PRIORS_PATH: Path = default_priors_path()
 AGE_FINDING = "age_group"
+AGE_STATES = ("infant", "child", "adult", "older_adult")
+SCHEMA_VERSION = 2
+
+#: What every kind of number means: the one definition, quoted everywhere else.
+DEFINITIONS: dict[str, str] = {
+    "proportion": (
+        "the share of the general population in this age group (the four shares sum to 1)"
+    ),
+    "risk factor prevalence": (
+        "the share of people in this age group, in the general population, who have the "
+        "risk factor"
+    ),
+    "cause prevalence": (
+        "the share of people in this age group, in the general population and whatever "
+        "their risk factors, who have the cause at present"
+    ),
+    "odds ratio": (
+        "how many times the odds of the cause are multiplied in people with the risk "
+        "factor, against people of the same age without it (adjusted for the cause's "
+        "other risk factors)"
+    ),
+    "link probability": (
+        "the chance that this cause, when present, produces the finding by itself; for a "
+        "finding about the twitching (how long it lasts, when it comes) it is the chance "
+        "that twitching from this cause has that property"
+    ),
+    "leak probability": (
+        "the chance that a person with none of the listed causes has the finding (from "
+        "other causes, or chance)"
+    ),
+    "threshold": (
+        "the probability of this serious cause at or above which the advice is at least "
+        "'see a doctor'"
+    ),
+}
+
+#: A source is one of three kinds, by how it begins (see :func:`source_kind`).
+JUDGEMENT_PREFIX = "expert judgement:"
+DEFINITION_PREFIX = "definition:"
+#: An expert judgement must say why, in at least this many characters.
+MIN_REASONING = 25
+MAX_SOURCE_CHARS = 2000
+
+
+def source_kind(source: str) -> str:
+    """``"judged"`` (starts with ``expert judgement:``), ``"definition"`` (the finding
+    defines the cause, ``definition:``) or ``"cited"`` (a published figure)."""
+    text = source.strip().lower()
+    if text.startswith("expert judgement"):
+        return "judged"
+    if text.startswith(DEFINITION_PREFIX):
+        return "definition"
+    return "cited"
 
 
 def _number(value: Any) -> float:
@@ -57,7 +121,27 @@ def _number(value: Any) -> float:
     return float(value)
 
 
+def _source(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"must be text naming the source, got {type(value).__name__}")
+    text = " ".join(value.split())
+    if len(text) < 10:
+        raise ValueError("must name the source (at least 10 characters)")
+    if len(text) > MAX_SOURCE_CHARS:
+        raise ValueError(f"is longer than {MAX_SOURCE_CHARS} characters")
+    if source_kind(text) == "judged":
+        reasoning = re.sub(r"^expert judgement\s*:?", "", text, flags=re.IGNORECASE).strip()
+        if not text.lower().startswith(JUDGEMENT_PREFIX) or len(reasoning) < MIN_REASONING:
+            raise ValueError(
+                "an expert judgement must give its reasoning: write "
+                f"'{JUDGEMENT_PREFIX} <why this number>' (at least {MIN_REASONING} "
+                "characters of reasoning)"
+            )
+    return text
+
+
 Number = Annotated[float, BeforeValidator(_number)]
+SourceText = Annotated[str, BeforeValidator(_source)]
 
 
 class Parameter(BaseModel):
@@ -69,18 +153,19 @@ class Parameter(BaseModel):
     maximum: ClassVar[float] = 1.0
     open_min: ClassVar[bool] = False
     open_max: ClassVar[bool] = False
+    #: Why the ends are where they are (quoted in the error message).
+    bounds_reason: ClassVar[str] = ""
 
     value: Number
     low: Number
     high: Number
-    source: str = Field(min_length=3)
+    source: SourceText
 
     @classmethod
     def bounds_text(cls) -> str:
         left = "(" if cls.open_min else "["
         right = ")" if cls.open_max else "]"
-        hi = "inf" if math.isinf(cls.maximum) else f"{cls.maximum:g}"
-        return f"{left}{cls.minimum:g}, {hi}{right}"
+        return f"{left}{cls.minimum:g}, {cls.maximum:g}{right}"
 
     @classmethod
     def within_bounds(cls, x: float) -> bool:
@@ -96,7 +181,8 @@ class Parameter(BaseModel):
             if not self.within_bounds(getattr(self, name))
         ]
         if broken:
-            raise ValueError("; ".join(broken))
+            reason = f" ({self.bounds_reason})" if self.bounds_reason else ""
+            raise ValueError("; ".join(broken) + reason)
         if not self.low <= self.value <= self.high:
             raise ValueError(
                 f"range must satisfy low <= value <= high, got low={self.low:g}, "
@@ -105,33 +191,64 @@ class Parameter(BaseModel):
         return self
 
 
-class Prevalence(Parameter):
-    kind: ClassVar[str] = "prevalence"
-    open_min: ClassVar[bool] = True
-    open_max: ClassVar[bool] = True
+# The smallest and largest probabilities a prevalence may take: 0 would make the cause
+# impossible (and its relative change undefined); 1e-12 is far below any real prevalence.
+_TINY = 1e-12
 
 
-class Proportion(Prevalence):
+class Proportion(Parameter):
+    __doc__ = DEFINITIONS["proportion"]
     kind: ClassVar[str] = "proportion"
+    minimum: ClassVar[float] = _TINY
+    maximum: ClassVar[float] = 1 - _TINY
+    bounds_reason: ClassVar[str] = "an age group with no one in it could never be answered"
+
+
+class RiskFactorPrevalence(Parameter):
+    __doc__ = DEFINITIONS["risk factor prevalence"]
+    kind: ClassVar[str] = "prevalence"
+    minimum: ClassVar[float] = _TINY
+    maximum: ClassVar[float] = 1 - _TINY
+    bounds_reason: ClassVar[str] = (
+        "0 or 1 would make one answer to the question impossible"
+    )
+
+
+class CausePrevalence(Parameter):
+    __doc__ = DEFINITIONS["cause prevalence"]
+    kind: ClassVar[str] = "prevalence"
+    minimum: ClassVar[float] = _TINY
+    maximum: ClassVar[float] = 1 - _TINY
+    bounds_reason: ClassVar[str] = (
+        "a cause that is never (or always) present has no place in a differential"
+    )
 
 
 class LinkProbability(Parameter):
+    __doc__ = DEFINITIONS["link probability"]
     kind: ClassVar[str] = "link probability"
 
 
 class Leak(Parameter):
+    __doc__ = DEFINITIONS["leak probability"]
     kind: ClassVar[str] = "leak probability"
     open_max: ClassVar[bool] = True
+    bounds_reason: ClassVar[str] = "a leak of 1 would make the answer 'no' impossible"
 
 
 class OddsRatio(Parameter):
+    __doc__ = DEFINITIONS["odds ratio"]
     kind: ClassVar[str] = "odds ratio"
-    open_min: ClassVar[bool] = True
-    maximum: ClassVar[float] = math.inf
-    open_max: ClassVar[bool] = True
+    minimum: ClassVar[float] = 1e-4
+    maximum: ClassVar[float] = 1e4
+    bounds_reason: ClassVar[str] = (
+        "no risk factor changes the odds of a cause ten-thousandfold, and beyond that the "
+        "prevalence calibration loses its precision"
+    )
 
 
 class Threshold(Parameter):
+    __doc__ = DEFINITIONS["threshold"]
     kind: ClassVar[str] = "threshold"
     open_min: ClassVar[bool] = True
     open_max: ClassVar[bool] = True
@@ -141,11 +258,32 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class PrevalenceByAge(_Strict):
-    infant: Prevalence
-    child: Prevalence
-    adult: Prevalence
-    older_adult: Prevalence
+class CausePrevalenceByAge(_Strict):
+    infant: CausePrevalence
+    child: CausePrevalence
+    adult: CausePrevalence
+    older_adult: CausePrevalence
+
+
+class RiskFactorPrevalenceByAge(_Strict):
+    infant: RiskFactorPrevalence
+    child: RiskFactorPrevalence
+    adult: RiskFactorPrevalence
+    older_adult: RiskFactorPrevalence
+
+
+class LeakByAge(_Strict):
+    infant: Leak
+    child: Leak
+    adult: Leak
+    older_adult: Leak
+
+
+class LinkByAge(_Strict):
+    infant: LinkProbability
+    child: LinkProbability
+    adult: LinkProbability
+    older_adult: LinkProbability
 
 
 class AgeDistribution(_Strict):
@@ -155,18 +293,35 @@ class AgeDistribution(_Strict):
     older_adult: Proportion
 
 
+def _one_or_by_age(value: Any) -> str:
+    """``one`` for ``{value: ...}``, ``by_age`` for ``{infant: {...}, ...}``."""
+    if isinstance(value, dict) and "value" not in value and set(value) & set(AGE_STATES):
+        return "by_age"
+    return "one"
+
+
+LeakSpec = Annotated[
+    Annotated[Leak, Tag("one")] | Annotated[LeakByAge, Tag("by_age")],
+    Discriminator(_one_or_by_age),
+]
+LinkSpec = Annotated[
+    Annotated[LinkProbability, Tag("one")] | Annotated[LinkByAge, Tag("by_age")],
+    Discriminator(_one_or_by_age),
+]
+
+
 class RiskFactorPriors(_Strict):
-    prevalence: PrevalenceByAge
+    prevalence: RiskFactorPrevalenceByAge
 
 
 class CausePriors(_Strict):
-    prevalence: PrevalenceByAge
+    prevalence: CausePrevalenceByAge
     risk_factors: dict[str, OddsRatio] = Field(default_factory=dict)
 
 
 class FindingPriors(_Strict):
-    leak: Leak
-    links: dict[str, LinkProbability]
+    leak: LeakSpec
+    links: dict[str, LinkSpec]
 
 
 class UrgencyPriors(_Strict):
@@ -176,9 +331,9 @@ class UrgencyPriors(_Strict):
 class PriorsFile(_Strict):
     """The whole priors file, as validated data (immutable)."""
 
-    schema_version: Literal[1]
-    name: str = "unnamed"
-    description: str = ""
+    schema_version: Literal[2]
+    name: str = Field(default="unnamed", max_length=200)
+    description: str = Field(default="", max_length=5000)
     age_groups: AgeDistribution
     risk_factors: dict[str, RiskFactorPriors]
     causes: dict[str, CausePriors]
@@ -197,9 +352,33 @@ class ParameterRef:
     high: float
     source: str
 
+    @property
+    def source_kind(self) -> str:
+        return source_kind(self.source)
+
+    @property
+    def definition(self) -> str:
+        """The one definition of what this number means (:data:`DEFINITIONS`)."""
+        return DEFINITIONS[definition_key(self.path)]
+
+
+def definition_key(path: str) -> str:
+    """The :data:`DEFINITIONS` key for a parameter path."""
+    section = path.split(".", 1)[0]
+    if section == "age_groups":
+        return "proportion"
+    if section == "risk_factors":
+        return "risk factor prevalence"
+    if section == "causes":
+        return "odds ratio" if ".risk_factors." in path else "cause prevalence"
+    if section == "findings":
+        return "leak probability" if ".leak" in path else "link probability"
+    return "threshold"
+
 
 def _format_loc(loc: tuple[Any, ...]) -> str:
-    return ".".join(str(part) for part in loc)
+    # Drop pydantic's union tags ("one" / "by_age"): the path is the file's own.
+    return ".".join(str(part) for part in loc if part not in ("one", "by_age"))
 
 
 def _pydantic_problems(exc: ValidationError) -> list[Problem]:
@@ -211,7 +390,13 @@ def _pydantic_problems(exc: ValidationError) -> list[Problem]:
         elif err["type"] == "extra_forbidden":
             msg = "unknown field (not allowed here)"
         elif err["type"] == "literal_error" and err["loc"] == ("schema_version",):
-            msg = f"unsupported schema_version {err.get('input')!r}; expected 1"
+            got = err.get("input")
+            msg = f"unsupported schema_version {got!r}; expected {SCHEMA_VERSION}"
+            if got == 1:
+                msg += (
+                    " (version 2 adds findings and age-specific leaks and links; start from "
+                    "a copy of priors/default.yaml)"
+                )
         problems.append(Problem(_format_loc(err["loc"]), msg))
     return problems
 
@@ -248,7 +433,7 @@ def id_problems(data: dict[str, Any], vocab: Vocabulary) -> list[Problem]:
     finding_data = _keys(data, "findings")
     for cid in cause_data:
         if cid not in vocab.causes:
-            problems.append(Problem(f"causes.{cid}", _unknown("cause", cid, causes)))
+            problems.append(Problem(f"causes.{cid}", _unknown("cause", str(cid), causes)))
     if "causes" in data:
         for cid in causes:
             if cid not in cause_data:
@@ -256,11 +441,15 @@ def id_problems(data: dict[str, Any], vocab: Vocabulary) -> list[Problem]:
     for section, section_data in (("risk_factors", rf_data), ("findings", finding_data)):
         for fid in section_data:
             if fid not in vocab.findings:
-                problems.append(Problem(f"{section}.{fid}", _unknown("finding", fid, findings)))
+                problems.append(Problem(f"{section}.{fid}", _unknown("finding", str(fid), findings)))
             elif fid == AGE_FINDING:
                 problems.append(Problem(f"{section}.{fid}", "age_group belongs under age_groups"))
             elif fid not in binary:
                 problems.append(Problem(f"{section}.{fid}", "must be a present/absent finding"))
+            elif section == "risk_factors" and vocab.findings[fid].implicit:
+                problems.append(
+                    Problem(f"{section}.{fid}", "the twitching itself is a finding, not a risk factor")
+                )
     if "risk_factors" in data and "findings" in data:
         for fid in findings:
             in_rf, in_f = fid in rf_data, fid in finding_data
@@ -290,17 +479,17 @@ def id_problems(data: dict[str, Any], vocab: Vocabulary) -> list[Problem]:
                     problems.append(Problem(where, f"{rf} is a finding produced by causes, not a "
                                             "risk factor; list it under risk_factors to use it here"))
             else:
-                problems.append(Problem(where, _unknown("risk factor", rf, list(rf_data))))
+                problems.append(Problem(where, _unknown("risk factor", str(rf), list(rf_data))))
     for fid in finding_data:
         for cid in _keys(finding_data, fid, "links"):
             if cid not in vocab.causes:
                 problems.append(
-                    Problem(f"findings.{fid}.links.{cid}", _unknown("cause", cid, causes))
+                    Problem(f"findings.{fid}.links.{cid}", _unknown("cause", str(cid), causes))
                 )
     for cid in _keys(data, "urgency", "serious_cause_threshold"):
         if cid not in vocab.causes:
             problems.append(
-                Problem(f"urgency.serious_cause_threshold.{cid}", _unknown("cause", cid, causes))
+                Problem(f"urgency.serious_cause_threshold.{cid}", _unknown("cause", str(cid), causes))
             )
     if not problems:
         graph = nx.DiGraph()
@@ -320,7 +509,7 @@ def id_problems(data: dict[str, Any], vocab: Vocabulary) -> list[Problem]:
 
 def value_problems(priors: PriorsFile) -> list[Problem]:
     """Rules across several values (checked once every value is individually valid)."""
-    total = sum(getattr(priors.age_groups, a).value for a in PrevalenceByAge.model_fields)
+    total = sum(getattr(priors.age_groups, a).value for a in AGE_STATES)
     if abs(total - 1.0) > 0.01:
         return [Problem("age_groups", f"proportions must sum to 1 (within 0.01), got {total:.4g}")]
     return []
@@ -377,6 +566,14 @@ def iter_parameters(priors: PriorsFile) -> Iterator[ParameterRef]:
 
     for section in ("age_groups", "risk_factors", "causes", "findings", "urgency"):
         yield from walk(getattr(priors, section), (section,))
+
+
+def source_counts(priors: PriorsFile) -> dict[str, int]:
+    """How many parameters cite a published figure, rest on a definition, or on judgement."""
+    counts = {"cited": 0, "definition": 0, "judged": 0}
+    for p in iter_parameters(priors):
+        counts[p.source_kind] += 1
+    return counts
 
 
 def priors_to_data(priors: PriorsFile) -> dict[str, Any]:
