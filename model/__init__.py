@@ -8,7 +8,15 @@ It explains likelihoods; it does not diagnose. In an emergency, call emergency s
 'benign_cramp'
 """
 
-from model.core import DISCLAIMER, Diagnosis, ToeTwitchModel, load_model
+from model.core import (
+    DISCLAIMER,
+    NO_LISTED_CAUSE_LABEL,
+    Diagnosis,
+    LookAhead,
+    Posteriors,
+    ToeTwitchModel,
+    load_model,
+)
 from model.errors import (
     EngineError,
     EvidenceError,
@@ -24,7 +32,10 @@ from model.errors import (
 
 __all__ = [
     "DISCLAIMER",
+    "NO_LISTED_CAUSE_LABEL",
     "Diagnosis",
+    "LookAhead",
+    "Posteriors",
     "EngineError",
     "EvidenceError",
     "ImpossibleEvidenceError",

@@ -1,7 +1,12 @@
 """Reasoning tools: explanation, what-if, next best question, sensitivity, uncertainty.
 
 Each tool is exact (it runs the exact engine, never a sampler, except that
-:func:`uncertainty` samples the *parameters*) and batched: one engine call per tool.
+:func:`uncertainty` samples the *parameters*) and batched, and each goes through the
+model's public methods only (:meth:`~model.core.ToeTwitchModel.query`,
+:meth:`~model.core.ToeTwitchModel.look_ahead`,
+:meth:`~model.core.ToeTwitchModel.posteriors_under`). Impossible evidence raises
+:class:`~model.errors.ImpossibleEvidenceError` naming the answers, as everywhere; an
+impossible *variant* (a what-if answer, a parameter draw) is reported, never a NaN.
 """
 
 from __future__ import annotations
@@ -14,17 +19,28 @@ from typing import TYPE_CHECKING
 import numpy as np
 from scipy import optimize, stats
 
-from model.errors import ToeTwitchError
-from model.network import build_tables
-from model.urgency import RANK
+from model.errors import ImpossibleEvidenceError, ToeTwitchError
+from model.priors import Parameter, definition_key
+from model.urgency import RANK, rule_level
 
 if TYPE_CHECKING:
-    from model.core import ToeTwitchModel
+    from model.core import LookAhead, ToeTwitchModel
 
 
-def _log_odds(p: np.ndarray | float) -> np.ndarray:
-    p = np.clip(np.asarray(p, dtype=float), 1e-300, 1 - 1e-16)
-    return np.log(p) - np.log1p(-p)
+def _log_odds(p: float) -> float:
+    """log(p / (1 - p)), with ``-inf`` at 0 and ``inf`` at 1."""
+    if p <= 0.0:
+        return -math.inf
+    if p >= 1.0:
+        return math.inf
+    return math.log(p) - math.log1p(-p)
+
+
+def _difference(a: float, b: float) -> float | None:
+    """``a - b`` of two log-odds; None where it is not defined (both infinite alike)."""
+    if math.isinf(a) and math.isinf(b) and (a > 0) == (b > 0):
+        return None
+    return a - b
 
 
 def binary_entropy_bits(p: np.ndarray) -> np.ndarray:
@@ -38,20 +54,26 @@ def binary_entropy_bits(p: np.ndarray) -> np.ndarray:
 # ---------------------------------------------------------------------- explanation
 @dataclass(frozen=True)
 class Contribution:
-    """What one observed finding does to one cause.
+    """What one answer does to one cause.
 
-    ``likelihood_ratio`` = P(finding | cause present, other evidence) /
-    P(finding | cause absent, other evidence); ``weight`` is its natural log (the weight of
-    evidence: positive supports the cause). ``sequential_weight`` is the exact chain-rule
-    share: the findings added one at a time in the order listed, so these add up to the
-    posterior minus the prior log-odds.
+    ``weight`` is the weight of evidence in natural log-odds (positive supports the
+    cause): the cause's posterior log-odds with all the answers minus those with this
+    answer left out; ``likelihood_ratio`` = exp(weight) = P(answer | cause, other answers)
+    / P(answer | no cause, other answers). ``sequential_weight`` is the exact chain-rule
+    share (answers added one at a time, strongest first), so these sum to the change from
+    the prior log-odds. Each is None where it is not defined (an answer that rules the
+    cause in or out, or that the others already did).
     """
 
     finding: str
     state: str
-    likelihood_ratio: float
-    weight: float
-    sequential_weight: float
+    likelihood_ratio: float | None
+    weight: float | None
+    sequential_weight: float | None
+
+    @property
+    def rules_out(self) -> bool:
+        return self.weight is not None and self.weight == -math.inf
 
 
 @dataclass(frozen=True)
@@ -59,173 +81,120 @@ class Explanation:
     cause: str
     prior: float
     posterior: float
-    prior_odds: float
-    posterior_odds: float
     supporting: list[Contribution]
     opposing: list[Contribution]
+    undefined: list[Contribution] = field(default_factory=list)
 
     @property
     def contributions(self) -> list[Contribution]:
-        return sorted(self.supporting + self.opposing, key=lambda c: -abs(c.weight))
+        defined = sorted(self.supporting + self.opposing, key=lambda c: -abs(c.weight))
+        return defined + self.undefined
 
     @property
-    def log_odds_change(self) -> float:
-        return math.log(self.posterior_odds) - math.log(self.prior_odds)
+    def log_odds_change(self) -> float | None:
+        return _difference(_log_odds(self.posterior), _log_odds(self.prior))
 
 
 def explain(model: ToeTwitchModel, evidence: dict[str, str], cause: str) -> Explanation:
-    """Why ``cause`` has its probability: each observed finding's weight of evidence.
+    """Why ``cause`` has its probability: each answer's weight of evidence.
 
-    The leave-one-out likelihood ratio of a finding is the ratio of the cause's posterior
-    odds with all the evidence to its posterior odds with that one finding removed (Bayes'
-    rule makes this equal to P(f | cause, rest) / P(f | no cause, rest)). Those weights do
-    not add up exactly when findings interact through other causes, so each contribution
-    also carries its exact sequential (chain-rule) weight: findings are added one at a
-    time, strongest first; the sequential weights sum exactly to the change in log-odds.
+    The leave-one-out weight of an answer is the cause's log-odds with all the answers
+    minus its log-odds with that answer removed (Bayes' rule makes this the log of
+    P(answer | cause, rest) / P(answer | no cause, rest)). Those weights do not add up
+    exactly when answers interact through other causes, so each contribution also carries
+    its exact sequential (chain-rule) weight: answers added one at a time, strongest
+    first; the sequential weights sum exactly to the change in log-odds. All the rows go
+    through the engine in two batches.
     """
     model.check_cause(cause)
     evidence = model.check_evidence(evidence)
     observed = list(evidence)
     k = model.causes.index(cause)
+    full = model.query([evidence], names=["these answers"]).marginals[0, k]
+    prior = model.prior[cause]
     leave_one_out = [{f: s for f, s in evidence.items() if f != g} for g in observed]
-    rows = model.posterior_batch([evidence, *leave_one_out, {}])[:, k]
-    full, without, prior = rows[0], rows[1:-1], rows[-1]
-    weights = _log_odds(full) - _log_odds(without)
-    order = sorted(range(len(observed)), key=lambda i: -abs(weights[i]))
-    prefixes = [{observed[j]: evidence[observed[j]] for j in order[: i + 1]} for i in range(len(order))]
-    chain = model.posterior_batch(prefixes)[:, k] if prefixes else np.zeros(0)
-    chain_log_odds = np.concatenate([[_log_odds(prior)], _log_odds(chain)])
-    sequential = np.diff(chain_log_odds)
-    contributions = []
-    for rank, i in enumerate(order):
-        contributions.append(
-            Contribution(
-                finding=observed[i],
-                state=evidence[observed[i]],
-                likelihood_ratio=float(np.exp(weights[i])),
-                weight=float(weights[i]),
-                sequential_weight=float(sequential[rank]),
-            )
-        )
-    return Explanation(
-        cause=cause,
-        prior=float(prior),
-        posterior=float(full),
-        prior_odds=float(prior / (1 - prior)),
-        posterior_odds=float(full / (1 - full)) if full < 1 else math.inf,
-        supporting=[c for c in contributions if c.weight > 0],
-        opposing=[c for c in contributions if c.weight <= 0],
+    without = model.query(leave_one_out).marginals[:, k] if observed else np.zeros(0)
+    weights = [_difference(_log_odds(full), _log_odds(w)) for w in without]
+    order = sorted(
+        range(len(observed)),
+        key=lambda i: (weights[i] is None, -abs(weights[i]) if weights[i] is not None else 0),
     )
-
-
-# ---------------------------------------------------------------------- look-ahead
-@dataclass(frozen=True)
-class LookAhead:
-    """Posteriors now and after each possible answer to each unanswered finding.
-
-    ``options[i] = (finding, state)``; ``posteriors[i]`` is P(causes | evidence + answer);
-    ``predictive[finding][state]`` is P(answer | evidence).
-    """
-
-    current: np.ndarray
-    options: list[tuple[str, str]]
-    posteriors: np.ndarray
-    predictive: dict[str, dict[str, float]]
-
-
-def unanswered(model: ToeTwitchModel, evidence: dict[str, str]) -> list[str]:
-    return [f for f in model.findings if f not in evidence]
-
-
-def look_ahead(model: ToeTwitchModel, evidence: dict[str, str]) -> LookAhead:
-    """One engine call for every one-answer extension of the evidence.
-
-    Findings that are leaves of the network and noisy-OR (every symptom and red flag):
-    answering "absent" is soft evidence on the causes, so those rows share the current
-    evidence's compiled tree; the "present" answer follows exactly by subtraction,
-    P(c | e, f) = (P(c | e) - r P(c | e, not f)) / (1 - r) with r = P(not f | e), and the
-    predictive P(not f | e) = P(e, not f) / P(e) comes from the engine's log-evidence.
-    Other findings (age, risk factors) are answered directly in the same batch.
-    """
-    evidence = model.check_evidence(evidence)
-    candidates = unanswered(model, evidence)
-    engine = model.engine
-    split = [f for f in candidates if f in engine.separable and len(model.states[f]) == 2
-             and list(engine.separable[f]) == [0]]
-    direct = [(f, s) for f in candidates if f not in split for s in model.states[f]]
-    rows = [evidence] + [{**evidence, f: "absent"} for f in split] + [{**evidence, f: s} for f, s in direct]
-    result = engine.query(model.encode(rows), model.causes)
-    if result.impossible[0]:
-        model.posterior_indices(model.encode([evidence]))  # raises the clear error
-    post = np.stack([result.marginals[c][:, 1] for c in model.causes], axis=1)
-    current = post[0]
-    options: list[tuple[str, str]] = []
-    posteriors: list[np.ndarray] = []
-    predictive: dict[str, dict[str, float]] = {}
-    fallback: list[int] = []
-    for i, f in enumerate(split, start=1):
-        r = float(np.exp(result.log_evidence[i] - result.log_evidence[0]))
-        predictive[f] = {"absent": r, "present": 1.0 - r}
-        options += [(f, "absent"), (f, "present")]
-        posteriors.append(post[i])
-        if 1.0 - r > 1e-6:
-            posteriors.append(np.clip((current - r * post[i]) / (1.0 - r), 0.0, 1.0))
-        else:  # too rare for the subtraction to keep 1e-9 accuracy: compute it directly
-            posteriors.append(current)
-            fallback.append(len(posteriors) - 1)
-    offset = 1 + len(split)
-    for j, (f, s) in enumerate(direct):
-        options.append((f, s))
-        posteriors.append(post[offset + j])
-    if direct:
-        for f in dict.fromkeys(f for f, _ in direct):
-            states = model.states[f]
-            joint = np.array([
-                np.exp(result.log_evidence[offset + direct.index((f, s))] - result.log_evidence[0])
-                for s in states
-            ])
-            predictive[f] = {s: float(p) for s, p in zip(states, joint / joint.sum(), strict=True)}
-    posteriors_array = np.array(posteriors).reshape(len(options), len(model.causes))
-    if fallback:
-        again = model.posterior_batch([{**evidence, options[i][0]: options[i][1]} for i in fallback])
-        posteriors_array[fallback] = again
-    return LookAhead(current, options, posteriors_array, predictive)
+    prefixes = [{observed[j]: evidence[observed[j]] for j in order[: i + 1]} for i in range(len(order))]
+    chain = model.query(prefixes).marginals[:, k] if prefixes else np.zeros(0)
+    chain_log_odds = [_log_odds(prior)] + [_log_odds(c) for c in chain]
+    sequential = [_difference(chain_log_odds[i + 1], chain_log_odds[i]) for i in range(len(order))]
+    supporting, opposing, undefined = [], [], []
+    for rank, i in enumerate(order):
+        w = weights[i]
+        contribution = Contribution(
+            finding=observed[i],
+            state=evidence[observed[i]],
+            likelihood_ratio=None if w is None else float(math.exp(w)) if w < 700 else math.inf,
+            weight=None if w is None else float(w),
+            sequential_weight=None if sequential[rank] is None else float(sequential[rank]),
+        )
+        if w is None:
+            undefined.append(contribution)
+        elif w > 0:
+            supporting.append(contribution)
+        else:
+            opposing.append(contribution)
+    return Explanation(cause, float(prior), float(full), supporting, opposing, undefined)
 
 
 # ---------------------------------------------------------------------- what-if
 @dataclass(frozen=True)
 class WhatIf:
-    """The differential if one unanswered finding were answered with ``state``."""
+    """The differential if one unanswered question were answered with ``state``.
+
+    ``possible`` is False when the priors in use make that answer impossible together
+    with the others; then there is no ranking (and nothing to show but that).
+    """
 
     finding: str
     state: str
+    probability: float
+    possible: bool
     ranking: list[tuple[str, float]]
-    urgency: str
-    biggest_change: tuple[str, float]  # (cause, change in probability)
+    no_listed_cause: float | None
+    urgency: str | None
+    biggest_change: tuple[str, float] | None  # (cause, change in probability)
 
 
-def what_if(model: ToeTwitchModel, evidence: dict[str, str]) -> list[WhatIf]:
-    """Every unanswered finding in every state: new ranking, urgency and biggest mover.
+def what_if(model: ToeTwitchModel, evidence: dict[str, str], ahead: LookAhead | None = None) -> list[WhatIf]:
+    """Every unanswered question in every state: new ranking, urgency and biggest mover.
 
-    Computed from one :func:`look_ahead` batch.
+    Computed from one :meth:`~model.core.ToeTwitchModel.look_ahead`; urgency by
+    :func:`model.urgency.assess` on each answer.
     """
     evidence = model.check_evidence(evidence)
-    ahead = look_ahead(model, evidence)
-    diagnoses = model.diagnoses_from_posteriors(
-        [{**evidence, f: s} for f, s in ahead.options], ahead.posteriors
-    )
+    ahead = ahead or model.look_ahead(evidence)
     results = []
-    for (f, s), d, row in zip(ahead.options, diagnoses, ahead.posteriors, strict=True):
+    for i, (f, s) in enumerate(ahead.options):
+        row = ahead.marginals[i]
+        if not np.isfinite(row).all() or ahead.predictive[i] <= 0:
+            results.append(WhatIf(f, s, 0.0, False, [], None, None, None))
+            continue
+        d = model.diagnose_from({**evidence, f: s}, row, float(ahead.no_listed_cause[i]))
         change = row - ahead.current
-        k = int(np.argmax(np.abs(change)))
-        results.append(WhatIf(f, s, d.ranking, d.urgency, (model.causes[k], float(change[k]))))
+        j = int(np.argmax(np.abs(change)))
+        results.append(
+            WhatIf(
+                f, s, float(ahead.predictive[i]), True, d.ranking, d.no_listed_cause,
+                d.urgency, (model.causes[j], float(change[j])),
+            )
+        )
     return results
 
 
 # ---------------------------------------------------------------------- next question
 @dataclass(frozen=True)
 class Question:
-    """An unanswered finding worth asking, by expected information gain."""
+    """An unanswered question worth asking, by expected information gain.
+
+    ``reason`` says in plain words what the answer would tell; ``gain_bits`` (the expected
+    fall in uncertainty about the causes, in bits) is for the curious.
+    """
 
     finding: str
     label: str
@@ -233,6 +202,7 @@ class Question:
     predictive: dict[str, float]
     reason: str
     red_flag: bool = False
+    moves_urgency: bool = False
 
 
 def next_questions(
@@ -241,73 +211,100 @@ def next_questions(
     k: int = 5,
     ahead: LookAhead | None = None,
 ) -> list[Question]:
-    """Rank unanswered findings by expected information gain about the causes.
+    """Rank unanswered questions by expected information gain about the causes.
 
-    Uncertainty is the sum over causes of the binary entropy (bits) of P(cause | evidence);
-    the gain of a finding is the current uncertainty minus its expectation over the
-    finding's predictive distribution P(finding | evidence). While the differential points
-    to self care and red flags are unanswered, the unanswered red flags come first: self
-    care is never declared before they are checked. Pass ``ahead`` to reuse a
-    :func:`look_ahead` already computed for the same evidence.
+    Uncertainty is the sum over causes (and the no-listed-cause share) of the binary
+    entropy of its probability; a question's gain is the current uncertainty minus its
+    expectation over the answer's predictive distribution. While the answers point to
+    self care and red flags are unanswered, those come first: self care is never settled
+    before they are checked. Pass ``ahead`` to reuse a look-ahead of the same evidence.
     """
     if isinstance(k, bool) or not isinstance(k, int) or k < 1:
         raise ToeTwitchError(f"k must be a positive whole number, got {k!r}")
     evidence = model.check_evidence(evidence)
-    ahead = ahead or look_ahead(model, evidence)
+    ahead = ahead or model.look_ahead(evidence)
     if not ahead.options:
         return []
-    h_now = binary_entropy_bits(ahead.current).sum()
+    now = np.append(ahead.current, ahead.current_no_listed_cause)
+    h_now = binary_entropy_bits(now).sum()
+    level_now = rule_level(evidence, model.vocabulary)
     by_finding: dict[str, list[int]] = {}
     for i, (f, _) in enumerate(ahead.options):
         by_finding.setdefault(f, []).append(i)
     questions = []
     for f, indices in by_finding.items():
-        block = ahead.posteriors[indices]
-        p = np.array([ahead.predictive[f][ahead.options[i][1]] for i in indices])
-        gain = float(h_now - (p * binary_entropy_bits(block).sum(axis=1)).sum())
+        p = ahead.predictive[indices]
+        block = np.column_stack([ahead.marginals[indices], ahead.no_listed_cause[indices]])
+        ok = p > 0
+        expected = float((p[ok] * binary_entropy_bits(block[ok]).sum(axis=1)).sum() / max(p[ok].sum(), 1e-300))
+        gain = max(float(h_now - expected), 0.0)
+        moves = any(
+            RANK[rule_level({**evidence, f: ahead.options[i][1]}, model.vocabulary)] > RANK[level_now]
+            for i in indices
+        )
         questions.append(
             Question(
                 finding=f,
                 label=model.vocabulary.findings[f].label,
-                gain_bits=max(gain, 0.0),
-                predictive=dict(ahead.predictive[f]),
-                reason=_separation_reason(model, ahead.current, block),
+                gain_bits=gain,
+                predictive={ahead.options[i][1]: float(ahead.predictive[i]) for i in indices},
+                reason=_plain_reason(model, ahead, indices),
                 red_flag=model.vocabulary.findings[f].red_flag,
+                moves_urgency=moves,
             )
         )
     questions.sort(key=lambda q: -q.gain_bits)
-    level = model.diagnoses_from_posteriors([evidence], ahead.current[None, :])[0].urgency
-    if level == "self_care":
-        flags = [q for q in questions if q.red_flag]
+    flags = [q for q in questions if q.red_flag]
+    if level_now == "self_care" and flags:
         return flags + [q for q in questions if not q.red_flag][:k]
     return questions[:k]
 
 
-def _separation_reason(model, current, block) -> str:
-    names = {c: model.vocabulary.causes[c].label.split(" (")[0] for c in model.causes}
-    change = block - current  # (states, causes)
-    up = [int(np.argmax(change[s])) for s in range(len(block))]
-    if len(block) >= 2 and up[0] != up[-1] and change[0, up[0]] > 0 and change[-1, up[-1]] > 0:
-        a, b = model.causes[up[-1]], model.causes[up[0]]
-        return f"separates {names[a]} from {names[b]}"
-    mover = int(np.argmax(np.abs(change).max(axis=0)))
-    return f"moves {names[model.causes[mover]]} the most (by up to {np.abs(change[:, mover]).max():.0%})"
+def short_name(model: ToeTwitchModel, cause: str) -> str:
+    """``PLMD``, ``hypnic jerks``, ``neuropathy``: the shortest fair name of a cause."""
+    label = model.vocabulary.causes[cause].label
+    if "(" in label and label.endswith(")"):
+        inner = label[label.rindex("(") + 1 : -1]
+        if inner.isupper() or len(inner.split()) <= 2:
+            return inner if inner.isupper() else label.split(" (")[0]
+    return label.split(" (")[0]
+
+
+def _plain_reason(model: ToeTwitchModel, ahead: LookAhead, indices: list[int]) -> str:
+    """What a question tells, in plain words: which causes it tells apart, or which it
+    makes more or less likely."""
+    rows = [i for i in indices if np.isfinite(ahead.marginals[i]).all()]
+    if not rows:
+        return "the priors in use allow only one answer"
+    change = ahead.marginals[rows] - ahead.current
+    up = [int(np.argmax(change[r])) for r in range(len(rows))]
+    names = [short_name(model, c) for c in model.causes]
+    if len(rows) >= 2 and up[0] != up[-1] and change[0, up[0]] > 0.005 and change[-1, up[-1]] > 0.005:
+        return f"helps tell {names[up[-1]]} from {names[up[0]]}"
+    j = int(np.argmax(np.abs(change).max(axis=0)))
+    return f"shows how likely {names[j]} is"
 
 
 # ---------------------------------------------------------------------- sensitivity
 @dataclass(frozen=True)
 class ParameterSwing:
-    """The cause's posterior with one parameter at the low and high end of its range."""
+    """The cause's posterior with one parameter at the low and high end of its range.
+
+    ``posterior_low`` / ``posterior_high`` are None where the evidence is impossible with
+    the parameter at that end.
+    """
 
     path: str
     value: float
     low: float
     high: float
-    posterior_low: float
-    posterior_high: float
+    posterior_low: float | None
+    posterior_high: float | None
 
     @property
     def swing(self) -> float:
+        if self.posterior_low is None or self.posterior_high is None:
+            return math.inf
         return abs(self.posterior_high - self.posterior_low)
 
 
@@ -318,7 +315,7 @@ class Sensitivity:
     swings: list[ParameterSwing] = field(default_factory=list)
 
 
-def _range_ends(model: ToeTwitchModel) -> tuple[np.ndarray, list[str]]:
+def range_ends(model: ToeTwitchModel) -> tuple[np.ndarray, list[str]]:
     """Parameter vectors with one parameter at its low, then high end: shape (2P, P)."""
     structure = model.structure
     base = structure.values()
@@ -330,61 +327,30 @@ def _range_ends(model: ToeTwitchModel) -> tuple[np.ndarray, list[str]]:
     return theta, [p.path for p in structure.parameters]
 
 
-def _posteriors_per_model(
-    model: ToeTwitchModel, columns: dict[str, np.ndarray], tables: dict[str, np.ndarray]
-) -> np.ndarray:
-    """Posteriors of one evidence row under each row's model (``tables`` has one row per model).
-
-    A one-parameter change touches few tables, so rows are grouped by the set of tables
-    that differ (exactly) from the model's own; each group passes only those per-row
-    tables and the engine keeps its compiled ones for the rest. Same answer as passing
-    every table, far less work.
-    """
-    n = next(iter(tables.values())).shape[0]
-    changed = {
-        v: ~np.all((t == model.tables[v]).reshape(n, -1), axis=1) for v, t in tables.items()
-    }
-    variables = list(changed)
-    mask = np.stack([changed[v] for v in variables], axis=1)
-    patterns, inverse = np.unique(mask, axis=0, return_inverse=True)
-    inverse = inverse.reshape(-1)
-    out = np.empty((n, len(model.causes)))
-    for g, pattern in enumerate(patterns):
-        rows = np.flatnonzero(inverse == g)
-        group_tables = {v: tables[v][rows] for v, k in zip(variables, pattern, strict=True) if k}
-        group_columns = {v: np.repeat(c, len(rows)) for v, c in columns.items()}
-        if not group_tables:
-            out[rows] = model.posterior_indices(columns)[0]
-            continue
-        out[rows] = model.posterior_indices(group_columns, tables=group_tables)
-    return out
-
-
 def sensitivity(model: ToeTwitchModel, evidence: dict[str, str], cause: str) -> Sensitivity:
     """Tornado data: the cause's posterior at each parameter's range ends, largest swing first.
 
     Each parameter moves alone (the others held at their values); the 2P models run as
-    batches with per-row tables, grouped by the tables a parameter changes.
+    one batch (:meth:`~model.core.ToeTwitchModel.posteriors_under`).
     """
+    model.require_priors("sensitivity")
     model.check_cause(cause)
-    columns = model.encode([model.check_evidence(evidence)])
-    theta, paths = _range_ends(model)
-    posteriors = _posteriors_per_model(model, columns, build_tables(model.structure, theta))
+    evidence = model.check_evidence(evidence)
+    base = model.query([evidence], names=["these answers"]).marginals[0]
+    theta, paths = range_ends(model)
+    result = model.posteriors_under(theta, evidence)
     k = model.causes.index(cause)
     n = len(paths)
+
+    def value(row: int) -> float | None:
+        return None if result.impossible[row] else float(result.marginals[row, k])
+
     swings = [
-        ParameterSwing(
-            path=paths[i],
-            value=p.value,
-            low=p.low,
-            high=p.high,
-            posterior_low=float(posteriors[i, k]),
-            posterior_high=float(posteriors[n + i, k]),
-        )
+        ParameterSwing(p.path, p.value, p.low, p.high, value(i), value(n + i))
         for i, p in enumerate(model.structure.parameters)
     ]
-    swings.sort(key=lambda s: -s.swing)
-    return Sensitivity(cause=cause, posterior=float(model.posterior(evidence)[cause]), swings=swings)
+    swings.sort(key=lambda s: -s.swing if math.isfinite(s.swing) else -2.0)
+    return Sensitivity(cause=cause, posterior=float(base[k]), swings=swings)
 
 
 @dataclass(frozen=True)
@@ -395,25 +361,21 @@ class VignetteFlip:
     end: str  # "low" or "high"
     vignette: str
     top1_before: str
-    top1_after: str
+    top1_after: str | None  # None: the vignette is impossible with the parameter there
     urgency_before: str
-    urgency_after: str
+    urgency_after: str | None
 
 
 def vignette_sensitivity(model: ToeTwitchModel, vignettes) -> list[VignetteFlip]:
     """Which vignettes change first cause or urgency when any parameter moves to a range end.
 
-    Each vignette runs with all 2P one-parameter-moved models as per-row tables, grouped
-    by the tables each parameter changes.
-    Urgency here is the rule level raised by the (possibly moved) thresholds, on the
+    Urgency here is the floors' level raised by the (possibly moved) thresholds, on the
     evidence as given.
     """
-    from model.urgency import rule_level
-
-    theta, paths = _range_ends(model)
+    model.require_priors("vignette sensitivity")
+    theta, paths = range_ends(model)
     n = len(paths)
     all_theta = np.vstack([model.structure.values(), theta])
-    tables = build_tables(model.structure, all_theta)
     index = model.structure.index
     threshold_columns = np.array(
         [index[f"urgency.serious_cause_threshold.{c}"] for c in model.thresholds], dtype=int
@@ -422,25 +384,32 @@ def vignette_sensitivity(model: ToeTwitchModel, vignettes) -> list[VignetteFlip]
     flips = []
     for vignette in vignettes:
         evidence = model.check_evidence(dict(vignette.findings))
-        posteriors = _posteriors_per_model(model, model.encode([evidence]), tables)
-        rule, _ = rule_level(evidence, model.vocabulary)
-        passes = (posteriors[:, serious] >= all_theta[:, threshold_columns]).any(axis=1)
+        result = model.posteriors_under(all_theta, evidence)
+        if result.impossible[0]:
+            continue
+        floor = rule_level(evidence, model.vocabulary)
+        passes = (result.marginals[:, serious] >= all_theta[:, threshold_columns]).any(axis=1)
         levels = [
-            rule if rule == "emergency" or not p else max(rule, "see_doctor", key=RANK.__getitem__)
+            floor if floor == "emergency" or not p else max(floor, "see_doctor", key=RANK.__getitem__)
             for p in passes
         ]
-        tops = [model.causes[int(k)] for k in np.argmax(posteriors, axis=1)]
+        tops = [
+            None if bad else model.causes[int(np.argmax(row))]
+            for row, bad in zip(result.marginals, result.impossible, strict=True)
+        ]
         for row in range(1, 2 * n + 1):
-            if (tops[row], levels[row]) != (tops[0], levels[0]):
+            after_top = tops[row]
+            after_level = None if after_top is None else levels[row]
+            if (after_top, after_level) != (tops[0], levels[0]):
                 flips.append(
                     VignetteFlip(
                         path=paths[(row - 1) % n],
                         end="low" if row <= n else "high",
                         vignette=vignette.id,
                         top1_before=tops[0],
-                        top1_after=tops[row],
+                        top1_after=after_top,
                         urgency_before=levels[0],
-                        urgency_after=levels[row],
+                        urgency_after=after_level,
                     )
                 )
     return flips
@@ -458,10 +427,18 @@ class CauseUncertainty:
 
 @dataclass(frozen=True)
 class Uncertainty:
+    """Posterior intervals over parameter draws from the priors' ranges.
+
+    ``impossible_draws`` counts draws under which the evidence has probability zero
+    (left out of the intervals); ``samples`` holds the possible draws only.
+    """
+
     draws: int
     seed: int
     causes: list[CauseUncertainty]
-    samples: np.ndarray  # (draws, causes): P(cause present | evidence) per draw
+    samples: np.ndarray  # (possible draws, causes): P(cause present | evidence) per draw
+    no_listed_cause: tuple[float, float, float]  # 5th, 50th, 95th percentile
+    impossible_draws: int = 0
 
 
 @cache
@@ -484,33 +461,46 @@ def _beta_concentration(value: float, low: float, high: float) -> float:
     return math.exp(refined.x)
 
 
+def _parameter_class(path: str) -> type[Parameter]:
+    from model import priors as schema
+
+    return {
+        "proportion": schema.Proportion,
+        "risk factor prevalence": schema.RiskFactorPrevalence,
+        "cause prevalence": schema.CausePrevalence,
+        "odds ratio": schema.OddsRatio,
+        "link probability": schema.LinkProbability,
+        "leak probability": schema.Leak,
+        "threshold": schema.Threshold,
+    }[definition_key(path)]
+
+
 def sample_parameters(model: ToeTwitchModel, draws: int, seed: int) -> np.ndarray:
     """Draw parameter vectors, shape ``(draws, P)``.
 
     Probabilities: a Beta whose mode is the value and whose central 90% interval best
     matches [low, high]. Odds ratios: a log-normal with median at the value and its 90%
     interval spanning [low, high] on the log scale. A parameter with low == high is fixed.
+    Draws are clipped to the bounds the schema allows for that kind of number, so every
+    draw is a valid priors file.
     """
     rng = np.random.default_rng(seed)
-    theta = np.empty((draws, len(model.structure.parameters)))
-    for i, p in enumerate(model.structure.parameters):
-        if p.kind == "odds ratio":
-            if p.high <= p.low:
-                theta[:, i] = p.value
-                continue
+    parameters = model.structure.parameters
+    theta = np.empty((draws, len(parameters)))
+    for i, p in enumerate(parameters):
+        if p.high <= p.low:
+            theta[:, i] = p.value
+        elif p.kind == "odds ratio":
             sigma = (math.log(p.high) - math.log(p.low)) / (2 * 1.6448536269514722)
             theta[:, i] = np.exp(rng.normal(math.log(p.value), sigma, size=draws))
         else:
             k = _beta_concentration(p.value, p.low, p.high)
-            if math.isinf(k):
-                theta[:, i] = p.value
-                continue
-            theta[:, i] = rng.beta(1 + k * p.value, 1 + k * (1 - p.value), size=draws)
-    return np.clip(theta, 1e-9, np.where(_is_odds_ratio(model), np.inf, 1 - 1e-9))
-
-
-def _is_odds_ratio(model: ToeTwitchModel) -> np.ndarray:
-    return np.array([p.kind == "odds ratio" for p in model.structure.parameters])
+            theta[:, i] = p.value if math.isinf(k) else rng.beta(1 + k * p.value, 1 + k * (1 - p.value), size=draws)
+        kind = _parameter_class(p.path)
+        lo = kind.minimum if not kind.open_min else np.nextafter(kind.minimum, math.inf)
+        hi = kind.maximum if not kind.open_max else np.nextafter(kind.maximum, -math.inf)
+        theta[:, i] = np.clip(theta[:, i], lo, hi)
+    return theta
 
 
 def uncertainty(
@@ -519,16 +509,34 @@ def uncertainty(
     """Posterior intervals from the priors' ranges: median, 90% interval, first-rank share.
 
     All draws run through the engine as one batch. Reproducible for a given ``seed``.
+    Raises :class:`~model.errors.ImpossibleEvidenceError` if the evidence is impossible
+    under the priors in use (as :meth:`diagnose` does), or under every draw.
     """
+    model.require_priors("uncertainty")
     if not isinstance(draws, int) or isinstance(draws, bool) or draws <= 0:
         raise ToeTwitchError(f"draws must be a positive whole number, got {draws!r}")
-    columns = model.encode([model.check_evidence(evidence)])
+    evidence = model.check_evidence(evidence)
+    model.query([evidence], names=["these answers"])  # impossible here: the same error
     theta = sample_parameters(model, draws, seed)
-    samples = model.posterior_indices(columns, tables=build_tables(model.structure, theta))
-    first = np.bincount(np.argmax(samples, axis=1), minlength=len(model.causes)) / draws
+    result = model.posteriors_under(theta, evidence)
+    ok = ~result.impossible
+    if not ok.any():
+        raise ImpossibleEvidenceError(
+            "these answers are impossible under every parameter draw; no interval exists"
+        )
+    samples = result.marginals[ok]
+    first = np.bincount(np.argmax(samples, axis=1), minlength=len(model.causes)) / len(samples)
     q = np.quantile(samples, [0.05, 0.5, 0.95], axis=0)
+    none = np.quantile(result.no_listed_cause[ok], [0.05, 0.5, 0.95])
     causes = [
         CauseUncertainty(c, float(q[1, i]), float(q[0, i]), float(q[2, i]), float(first[i]))
         for i, c in enumerate(model.causes)
     ]
-    return Uncertainty(draws=draws, seed=seed, causes=causes, samples=samples)
+    return Uncertainty(
+        draws=draws,
+        seed=seed,
+        causes=causes,
+        samples=samples,
+        no_listed_cause=(float(none[0]), float(none[1]), float(none[2])),
+        impossible_draws=int((~ok).sum()),
+    )

@@ -1,40 +1,30 @@
-"""The toe-twitching model: load it, ask it for a differential, in one or many cases."""
+"""The toe-twitching model: load it, ask it for a differential, in one or many cases.
+
+:class:`ToeTwitchModel` answers queries and nothing else; the reasoning tools in
+:mod:`model.analysis` call its public methods (it does not import them back).
+"""
 
 from __future__ import annotations
 
 import difflib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from model.engine import Factor
+from model.engine import CauseSpace, Encoded
 from model.errors import (
     EvidenceError,
     ImpossibleEvidenceError,
     PriorsRequiredError,
     UnknownCauseError,
 )
-from model.network import (
-    Structure,
-    build_structure,
-    build_tables,
-    factors_from_tables,
-    pgmpy_network,
-)
-from model.priors import DEFAULT_PRIORS_PATH, PriorsFile, load_priors
-from model.pruning import PrunedEngine
-from model.urgency import (
-    RANK,
-    Advice,
-    load_advice,
-    rule_level,
-    threshold_reasons,
-    warning_sign_variants,
-)
+from model.network import Structure, Tables, build_structure, build_tables, pgmpy_network
+from model.priors import AGE_FINDING, DEFAULT_PRIORS_PATH, PriorsFile, load_priors
+from model.urgency import Advice, Reason, Urgency, assess, load_advice, threshold_variants
 from model.vocabulary import Vocabulary, load_vocabulary
 
 Evidence = Mapping[str, str]
@@ -44,6 +34,9 @@ DISCLAIMER = (
     "local emergency services."
 )
 
+#: How the unexplained share is named wherever a person reads it.
+NO_LISTED_CAUSE_LABEL = "None of these causes (often harmless twitching that settles)"
+
 
 @dataclass(frozen=True)
 class Diagnosis:
@@ -52,22 +45,42 @@ class Diagnosis:
     Attributes
     ----------
     ranking
-        ``(cause id, P(cause present | evidence))``, highest first.
+        ``(cause id, P(cause present | evidence))``, highest first. Several causes can be
+        present at once, so these do not sum to one.
+    no_listed_cause
+        P(every listed cause absent | evidence): the share no listed cause explains.
     urgency
-        ``self_care``, ``see_doctor`` or ``emergency``.
+        ``self_care``, ``see_doctor`` or ``emergency`` (from :func:`model.urgency.assess`).
     reasons
-        Plain-language reasons for the urgency level.
-    prior
-        P(cause present) before any answer, per cause.
+        Why, as :class:`~model.urgency.Reason` records (code, plain text, source).
+    prior, prior_no_listed_cause
+        The same quantities before any answer (the twitching alone).
     """
 
     evidence: dict[str, str]
     ranking: list[tuple[str, float]]
-    urgency: str
-    reasons: list[str]
+    no_listed_cause: float
+    triage: Urgency
     prior: dict[str, float]
+    prior_no_listed_cause: float
     advice: Advice
-    unanswered_red_flags: list[str] = field(default_factory=list)
+
+    @property
+    def urgency(self) -> str:
+        return self.triage.level
+
+    @property
+    def reasons(self) -> tuple[Reason, ...]:
+        return self.triage.reasons
+
+    @property
+    def unanswered_red_flags(self) -> tuple[str, ...]:
+        return self.triage.unanswered_red_flags
+
+    @property
+    def red_flags_present(self) -> tuple[str, ...]:
+        """Red flags answered "yes": the emergency may lie outside the listed causes."""
+        return self.triage.red_flags_present
 
     @property
     def probabilities(self) -> dict[str, float]:
@@ -75,7 +88,11 @@ class Diagnosis:
 
     @property
     def relative_to_prior(self) -> dict[str, float]:
-        """How many times more (or less) likely each cause is than before the answers."""
+        """How many times more (or less) likely each cause is than before the answers.
+
+        Every prior is positive (prevalences are bounded away from 0 by the schema), so
+        the ratio is always defined; it is 0 for a cause the answers rule out.
+        """
         return {c: p / self.prior[c] for c, p in self.ranking}
 
     @property
@@ -95,19 +112,65 @@ class Diagnosis:
                 }
                 for c, p in self.ranking
             ],
+            "no_listed_cause": self.no_listed_cause,
+            "prior_no_listed_cause": self.prior_no_listed_cause,
             "urgency": self.urgency,
-            "reasons": list(self.reasons),
+            "reasons": [r.to_dict() for r in self.reasons],
+            "red_flags_present": list(self.red_flags_present),
+            "emergency_may_lie_outside_listed_causes": bool(self.red_flags_present),
             "unanswered_red_flags": list(self.unanswered_red_flags),
             "advice": self.advice.to_dict(),
             "disclaimer": DISCLAIMER,
         }
 
 
-class ToeTwitchModel:
-    """The Bayesian network of toe-twitching causes, its fast engine and urgency rules.
+@dataclass(frozen=True)
+class Posteriors:
+    """What the model computes for a batch of evidence sets (rows).
 
-    Build it with :func:`load_model`. The network, the engine and the prior probabilities
-    are computed once; each query does only the work that depends on its evidence.
+    ``marginals[i, j]`` = P(cause j | evidence i), causes in :attr:`ToeTwitchModel.causes`
+    order; ``no_listed_cause[i]``; ``log_evidence[i]`` = log P(evidence i), the
+    twitching included; ``impossible[i]`` marks rows with probability zero (their numbers
+    are NaN). ``joint`` (when asked for) is P(age, cause state | evidence).
+    """
+
+    marginals: np.ndarray
+    no_listed_cause: np.ndarray
+    log_evidence: np.ndarray
+    joint: np.ndarray | None = None
+
+    @property
+    def impossible(self) -> np.ndarray:
+        return ~np.isfinite(self.log_evidence)
+
+
+@dataclass(frozen=True)
+class LookAhead:
+    """The posterior now and after every possible answer to every unanswered question.
+
+    ``options[i] = (finding, state)``; ``marginals[i]`` and ``no_listed_cause[i]`` are the
+    posterior after that answer, ``predictive[i]`` = P(that answer | evidence). An answer
+    the priors make impossible has predictive 0 and NaN posteriors.
+    """
+
+    evidence: dict[str, str]
+    current: np.ndarray
+    current_no_listed_cause: float
+    options: list[tuple[str, str]]
+    marginals: np.ndarray
+    no_listed_cause: np.ndarray
+    predictive: np.ndarray
+
+    def predictive_of(self, finding: str) -> dict[str, float]:
+        return {s: float(p) for (f, s), p in zip(self.options, self.predictive, strict=True) if f == finding}
+
+
+class ToeTwitchModel:
+    """The Bayesian network of toe-twitching causes, its exact engine and urgency rules.
+
+    Build it with :func:`load_model` (or :meth:`from_priors`, :meth:`from_network`). The
+    network, the engine and the prior probabilities are computed once; each query does
+    only the work that depends on its evidence.
 
     Examples
     --------
@@ -117,70 +180,95 @@ class ToeTwitchModel:
     ('hypnic_jerk', 'self_care')
     """
 
-    def __init__(self, priors: PriorsFile, source: str = "<priors>"):
-        self._priors: PriorsFile | None = priors
-        self.source = source
+    def __init__(
+        self,
+        structure: Structure,
+        tables: Tables,
+        *,
+        priors: PriorsFile | None = None,
+        source: str = "<network>",
+        thresholds: Mapping[str, float],
+        thresholds_source: str,
+        compiled: bool | None = None,
+    ):
         self.vocabulary: Vocabulary = load_vocabulary()
-        self._structure: Structure | None = build_structure(priors, self.vocabulary)
-        self.tables = build_tables(self._structure, self._structure.values())
-        self._compile(
-            factors_from_tables(self._structure, self.tables),
-            {v: self._structure.states(v) for v in self._structure.variables},
-            {c: t.value for c, t in priors.urgency.serious_cause_threshold.items()},
+        self.structure_ = structure
+        self.tables = tables
+        self._priors = priors
+        self.source = source
+        #: P(cause) above which a serious cause calls for a doctor, and where it comes from.
+        self.thresholds: dict[str, float] = dict(thresholds)
+        self.thresholds_source = thresholds_source
+        self.engine = CauseSpace(structure, tables, compiled=compiled)
+        self.causes: list[str] = list(structure.causes)
+        implicit = self.vocabulary.implicit_evidence
+        order = {f: i for i, f in enumerate(self.vocabulary.finding_ids)}
+        asked = [AGE_FINDING] if structure.age_states else []
+        asked += [*structure.risk_factors, *structure.findings]
+        #: Findings a user can answer (the implicit ``toe_twitching`` is assumed, not asked).
+        self.findings: list[str] = sorted(
+            (f for f in asked if f not in implicit), key=lambda f: order.get(f, len(order))
         )
-        #: Where :attr:`thresholds` come from.
-        self.thresholds_source = source
+        self.states: dict[str, tuple[str, ...]] = {
+            v: tuple(structure.states(v)) for v in structure.variables
+        }
+        self._implicit = {f: s for f, s in implicit.items() if f in structure.findings}
+        self._finding_index = {f: i for i, f in enumerate(structure.findings)}
+        self._rf_index = {f: i for i, f in enumerate(structure.risk_factors)}
+        base = self.query([{}])
+        if base.impossible[0]:
+            raise ImpossibleEvidenceError(
+                f"{source}: the twitching itself has probability zero under these priors "
+                "(every twitching link and the twitching leak are 0); no query can be answered"
+            )
+        self.prior: dict[str, float] = dict(zip(self.causes, base.marginals[0].tolist(), strict=True))
+        self.prior_no_listed_cause = float(base.no_listed_cause[0])
+
+    # ------------------------------------------------------------------ constructors
+    @classmethod
+    def from_priors(
+        cls, priors: PriorsFile, source: str = "<priors>", compiled: bool | None = None
+    ) -> ToeTwitchModel:
+        """The model of a validated priors file (every number, range and source)."""
+        structure = build_structure(priors, load_vocabulary())
+        tables = build_tables(structure, structure.values(), source)
+        return cls(
+            structure,
+            tables,
+            priors=priors,
+            source=source,
+            thresholds={c: t.value for c, t in priors.urgency.serious_cause_threshold.items()},
+            thresholds_source=source,
+            compiled=compiled,
+        )
 
     @classmethod
     def from_network(cls, network: Any, source: str = "<network>") -> ToeTwitchModel:
         """An inference-only model from a pgmpy ``DiscreteBayesianNetwork`` (no priors).
 
         The network's variables must be causes and findings of the vocabulary with the
-        vocabulary's states (see :func:`model.interop.network_factors`). Diagnose,
-        posterior_batch, explain, what_if and next_questions work; features that need the
-        priors' ranges or sources raise :class:`~model.errors.PriorsRequiredError`. A
-        network has no urgency thresholds, so those of the default priors file are used
-        (for the causes the network has); :attr:`thresholds_source` says so.
+        vocabulary's states, in the shape the engine enumerates (see
+        :func:`model.interop.structure_from_network`). Features that need the priors'
+        ranges or sources raise :class:`~model.errors.PriorsRequiredError`. A network has
+        no urgency thresholds, so those of the default priors file are used (for the
+        causes the network has); :attr:`thresholds_source` says so.
         """
-        from model.interop import network_factors
+        from model.interop import structure_from_network
 
-        factors, states = network_factors(network, source)
-        self = cls.__new__(cls)
-        self._priors = None
-        self._structure = None
-        self.source = source
-        self.vocabulary = load_vocabulary()
-        #: Each CPT with a leading batch axis of one, like a priors model's tables.
-        self.tables = {v: f.table[None] for v, f in factors.items()}
-        self.__dict__["network"] = network  # the cached property, already known
+        structure, tables = structure_from_network(network, source)
         defaults = load_priors(None).urgency.serious_cause_threshold
-        self._compile(factors, states, {c: t.value for c, t in defaults.items() if c in states})
-        self.thresholds_source = (
-            f"{DEFAULT_PRIORS_PATH.name} (the default priors: {Path(source).name} has no "
-            "urgency thresholds)"
+        model = cls(
+            structure,
+            tables,
+            source=source,
+            thresholds={c: t.value for c, t in defaults.items() if c in structure.causes},
+            thresholds_source=(
+                f"{DEFAULT_PRIORS_PATH.name} (the default priors: {Path(source).name} has no "
+                "urgency thresholds)"
+            ),
         )
-        return self
-
-    def _compile(
-        self,
-        factors: Mapping[str, Factor],
-        states: Mapping[str, tuple[str, ...]],
-        thresholds: Mapping[str, float],
-    ) -> None:
-        self.engine = PrunedEngine({v: len(s) for v, s in states.items()}, factors)
-        self.causes: list[str] = [c for c in self.vocabulary.cause_ids if c in states]
-        #: Findings a user can answer (the implicit ``toe_twitching`` is assumed, not asked).
-        self.findings: list[str] = [
-            f
-            for f in self.vocabulary.finding_ids
-            if f in states and f not in self.vocabulary.implicit_evidence
-        ]
-        self.states: dict[str, tuple[str, ...]] = {v: tuple(s) for v, s in states.items()}
-        #: P(cause) above which a serious cause calls for a doctor.
-        self.thresholds: dict[str, float] = dict(thresholds)
-        self.prior: dict[str, float] = dict(
-            zip(self.causes, self.posterior_batch([{}])[0].tolist(), strict=True)
-        )
+        model.__dict__["network"] = network  # the cached property, already known
+        return model
 
     # ------------------------------------------------------------------ priors
     @property
@@ -200,165 +288,354 @@ class ToeTwitchModel:
     @property
     def priors(self) -> PriorsFile:
         """The priors file the model was built from (every number, range and source)."""
-        self.require_priors(
-            "anything that uses the priors (sensitivity, uncertainty, "
-            "vignette sensitivity, priors export)"
-        )
+        self.require_priors("anything that uses the priors (sensitivity, uncertainty, priors export)")
         return self._priors
 
     @property
     def structure(self) -> Structure:
-        """Who is whose parent and where each prior parameter sits (priors models only)."""
-        self.require_priors(
-            "anything that uses the prior parameters (sensitivity, "
-            "uncertainty, vignette sensitivity, priors export)"
-        )
-        return self._structure
+        """Who is whose parent and where each prior parameter sits."""
+        return self.structure_
+
+    @property
+    def nbytes(self) -> int:
+        """Approximate memory held by the model (engine arrays and tables)."""
+        tables = self.tables
+        arrays = [tables.age, *tables.risk_factor.values(), *tables.cause.values(),
+                  *tables.finding.values(), *tables.noisy_or.values()]
+        return self.engine.nbytes + sum(a.nbytes for a in arrays)
 
     # ------------------------------------------------------------------ evidence
     def check_evidence(self, evidence: Evidence) -> dict[str, str]:
-        """Validate evidence; raise :class:`EvidenceError` naming the problem and the fix."""
+        """Validate evidence; raise :class:`EvidenceError` naming the problem and the fix.
+
+        Returns the answers in question order. The twitching itself is assumed by every
+        query; answering it (``toe_twitching=absent``, or even ``present``) is refused,
+        since the model describes people who have noticed toe twitching.
+        """
         if not isinstance(evidence, Mapping):
             raise EvidenceError(
                 f"evidence must be a mapping of finding id to state, got {type(evidence).__name__}"
             )
-        checked = {f: s for f, s in self.vocabulary.implicit_evidence.items() if f in self.states}
+        checked: dict[str, str] = {}
         for finding, state in evidence.items():
+            finding_text = str(finding)
+            if finding in self._implicit:
+                raise EvidenceError(
+                    f"{finding_text!r} cannot be answered: the model describes people who have "
+                    f"noticed toe twitching, so every query assumes {finding_text}="
+                    f"{self._implicit[finding]} (leave it out)"
+                )
             if finding not in self.states or finding in self.causes:
-                close = difflib.get_close_matches(str(finding), self.findings, n=1, cutoff=0.6)
-                hint = f" Did you mean {close[0]!r}?" if close else ""
+                close = suggest(finding_text, self.findings, self._labels())
+                hint = f" Did you mean {close!r}?" if close else ""
                 what = "a cause, not a finding" if finding in self.causes else "unknown finding"
                 raise EvidenceError(
-                    f"{what} {finding!r}.{hint} Valid findings: {', '.join(self.findings)}"
+                    f"{what} {finding_text!r}.{hint} Valid findings: {', '.join(self.findings)}"
                 )
             valid = self.states[finding]
-            if state not in valid:
-                close = difflib.get_close_matches(str(state), valid, n=1, cutoff=0.5)
-                hint = f" Did you mean {close[0]!r}?" if close else ""
+            if not isinstance(state, str) or state not in valid:
+                close = suggest(str(state), list(valid), {})
+                hint = f" Did you mean {close!r}?" if close else ""
                 raise EvidenceError(
-                    f"unknown state {state!r} for finding {finding!r}.{hint} "
+                    f"unknown state {str(state)!r} for finding {finding_text!r}.{hint} "
                     f"Valid states: {', '.join(valid)}"
                 )
             checked[finding] = state
-        return checked
+        order = {f: i for i, f in enumerate(self.findings)}
+        return dict(sorted(checked.items(), key=lambda item: order[item[0]]))
 
-    def encode(self, evidences: Sequence[Evidence]) -> dict[str, np.ndarray]:
-        """State indices per finding (``-1`` = unknown), one row per evidence set."""
-        n = len(evidences)
-        columns: dict[str, np.ndarray] = {}
-        for row, evidence in enumerate(evidences):
-            for finding, state in self.check_evidence(evidence).items():
-                column = columns.get(finding)
-                if column is None:
-                    column = columns[finding] = np.full(n, -1, dtype=np.int64)
-                column[row] = self.states[finding].index(state)
-        return columns
+    def _labels(self) -> dict[str, str]:
+        return {f: self.vocabulary.findings[f].label for f in self.findings}
+
+    def encode(self, evidences: Sequence[Evidence] | Any) -> Encoded:
+        """State indices per variable (``-1`` = unknown), one row per evidence set.
+
+        ``evidences`` is a list of dicts, or a pandas DataFrame with one column per finding
+        (a missing value is unknown); a DataFrame is encoded column by column, vectorised.
+        """
+        if _is_dataframe(evidences):
+            return self._encode_frame(evidences)
+        rows = [self.check_evidence(e) for e in evidences]
+        n = len(rows)
+        age = np.full(n, -1, dtype=np.int64)
+        rfs = np.full((n, len(self._rf_index)), -1, dtype=np.int8)
+        fin = np.full((n, len(self._finding_index)), -1, dtype=np.int8)
+        for f, s in self._implicit.items():
+            fin[:, self._finding_index[f]] = self.states[f].index(s)
+        for i, evidence in enumerate(rows):
+            for f, s in evidence.items():
+                code = self.states[f].index(s)
+                if f == AGE_FINDING:
+                    age[i] = code
+                elif f in self._rf_index:
+                    rfs[i, self._rf_index[f]] = code
+                else:
+                    fin[i, self._finding_index[f]] = code
+        return Encoded(age, rfs, fin)
+
+    def _encode_frame(self, frame: Any) -> Encoded:
+        import pandas as pd
+
+        n = len(frame)
+        age = np.full(n, -1, dtype=np.int64)
+        rfs = np.full((n, len(self._rf_index)), -1, dtype=np.int8)
+        fin = np.full((n, len(self._finding_index)), -1, dtype=np.int8)
+        for f, s in self._implicit.items():
+            fin[:, self._finding_index[f]] = self.states[f].index(s)
+        for column in frame.columns:
+            if column in self._implicit or column not in self.states or column in self.causes:
+                self.check_evidence({column: "present"})  # raises the clear message
+            states = list(self.states[column])
+            values = frame[column]
+            if isinstance(values.dtype, pd.CategoricalDtype):
+                categories = list(values.cat.categories)
+                lookup = np.array([states.index(c) if c in states else -2 for c in categories] + [-1])
+                codes = lookup[values.cat.codes.to_numpy()]  # code -1 (missing) -> last entry
+            else:
+                codes = pd.Categorical(values, categories=states).codes.astype(np.int64)
+                codes = np.where(values.isna().to_numpy(), -1, np.where(codes < 0, -2, codes))
+            bad = np.flatnonzero(codes == -2)
+            if len(bad):
+                row = frame.index[bad[0]]
+                raise EvidenceError(
+                    f"column {column!r}, row {row!r}: unknown state {str(values.iloc[bad[0]])!r}; "
+                    f"valid states: {', '.join(states)} (leave the cell empty for unknown)"
+                )
+            if column == AGE_FINDING:
+                age[:] = codes
+            elif column in self._rf_index:
+                rfs[:, self._rf_index[column]] = codes
+            else:
+                fin[:, self._finding_index[column]] = codes
+        return Encoded(age, rfs, fin)
+
+    def decode(self, rows: Encoded, i: int) -> dict[str, str]:
+        """The evidence dict of row ``i`` of encoded rows (implicit findings left out)."""
+        out = {}
+        if rows.age[i] >= 0:
+            out[AGE_FINDING] = self.states[AGE_FINDING][rows.age[i]]
+        for f, j in self._rf_index.items():
+            if rows.risk_factors[i, j] >= 0:
+                out[f] = self.states[f][rows.risk_factors[i, j]]
+        for f, j in self._finding_index.items():
+            if f not in self._implicit and rows.findings[i, j] >= 0:
+                out[f] = self.states[f][rows.findings[i, j]]
+        order = {f: k for k, f in enumerate(self.findings)}
+        return dict(sorted(out.items(), key=lambda item: order[item[0]]))
 
     # ------------------------------------------------------------------ inference
-    def posterior_indices(
+    def query(
         self,
-        columns: Mapping[str, np.ndarray],
-        tables: Mapping[str, np.ndarray] | None = None,
-        what: str = "evidence",
-    ) -> np.ndarray:
-        """P(cause present) for encoded evidence; shape ``(n, len(causes))``.
+        evidences: Sequence[Evidence] | Any | Encoded,
+        *,
+        joint: bool = False,
+        impossible: str = "raise",
+        names: Sequence[str] | None = None,
+    ) -> Posteriors:
+        """Posteriors, P(evidence) and the unexplained share for many evidence sets at once.
 
-        Raises :class:`ImpossibleEvidenceError` if any row has probability zero.
+        ``impossible="raise"`` (the default) raises :class:`ImpossibleEvidenceError` naming
+        the answers that cannot be combined (and the row's name from ``names``, such as a
+        vignette id); ``impossible="mark"`` returns NaN numbers for those rows instead.
         """
-        result = self.engine.query(columns, self.causes, tables=tables)
-        if result.impossible.any():
-            rows = np.flatnonzero(result.impossible)
-            shown = ", ".join(map(str, rows[:10])) + (" ..." if len(rows) > 10 else "")
-            raise ImpossibleEvidenceError(
-                f"{what} has probability zero under the model (row(s) {shown}); "
-                "no posterior exists. Check for contradictory findings."
-            )
-        return np.stack([result.marginals[c][:, 1] for c in self.causes], axis=1)
+        rows = evidences if isinstance(evidences, Encoded) else self.encode(evidences)
+        result = self.engine.query(rows, joint=joint)
+        out = Posteriors(result.marginals, result.no_listed_cause, result.log_evidence, result.joint)
+        if impossible == "raise" and out.impossible.any():
+            bad = np.flatnonzero(out.impossible)
+            raise self.impossible_error(rows, bad, names)
+        return out
 
-    def posterior_batch(self, evidences: Sequence[Evidence]) -> np.ndarray:
+    def impossible_error(
+        self, rows: Encoded, bad: np.ndarray, names: Sequence[str] | None = None
+    ) -> ImpossibleEvidenceError:
+        """The error for impossible rows, naming the answers that cannot be combined."""
+        parts = []
+        for i in bad[:3]:
+            evidence = self.decode(rows, int(i))
+            conflict = self.conflicting_answers(evidence)
+            shown = ", ".join(f"{f}={s}" for f, s in conflict.items()) or "the twitching itself"
+            who = f"{names[int(i)]}: " if names is not None else (f"row {int(i)}: " if len(rows) > 1 else "")
+            parts.append(f"{who}these answers cannot all be true under the priors in use: {shown}")
+        more = f" (and {len(bad) - 3} more)" if len(bad) > 3 else ""
+        error = ImpossibleEvidenceError(
+            "; ".join(parts) + more + ". Change one of them, or use priors that allow them together."
+        )
+        error.rows = [int(i) for i in bad]
+        return error
+
+    def conflicting_answers(self, evidence: Evidence) -> dict[str, str]:
+        """A smallest set of the answers that is impossible on its own (empty if possible).
+
+        Answers are dropped one at a time; an answer whose removal leaves the rest
+        impossible is not needed to explain the conflict (deletion filter).
+        """
+        evidence = self.check_evidence(evidence)
+        if not self.query([evidence], impossible="mark").impossible[0]:
+            return {}
+        needed = dict(evidence)
+        for finding in list(evidence):
+            trial = {f: s for f, s in needed.items() if f != finding}
+            if self.query([trial], impossible="mark").impossible[0]:
+                needed = trial
+        return needed
+
+    def posterior_batch(self, evidences: Sequence[Evidence] | Any) -> np.ndarray:
         """P(cause present | evidence) for many evidence sets at once.
 
-        Returns an array of shape ``(len(evidences), len(causes))``, columns in the order
-        of :attr:`causes`.
+        ``evidences`` is a list of dicts or a pandas DataFrame (one column per finding,
+        empty = unknown). Returns an array of shape ``(len(evidences), len(causes))``,
+        columns in the order of :attr:`causes`.
         """
-        return self.posterior_indices(self.encode(list(evidences)))
+        return self.query(evidences).marginals
 
     def posterior(self, evidence: Evidence) -> dict[str, float]:
         return dict(zip(self.causes, self.posterior_batch([evidence])[0].tolist(), strict=True))
 
     def diagnose(self, evidence: Evidence) -> Diagnosis:
-        """Ranked causes, urgency with reasons, and advice for one set of findings."""
+        """Ranked causes, the unexplained share, urgency with reasons, and advice."""
         return self.diagnose_batch([evidence])[0]
 
-    def diagnose_batch(self, evidences: Sequence[Evidence]) -> list[Diagnosis]:
-        """:meth:`diagnose` for many evidence sets, computed in one engine call."""
-        checked = [self.check_evidence(e) for e in evidences]
-        return self.diagnoses_from_posteriors(checked, self.posterior_batch(checked))
-
-    def diagnoses_from_posteriors(
-        self, evidences: Sequence[dict[str, str]], posteriors: np.ndarray
+    def diagnose_batch(
+        self, evidences: Sequence[Evidence], names: Sequence[str] | None = None
     ) -> list[Diagnosis]:
-        """Assemble diagnoses from already computed posteriors (one row per evidence set).
+        """:meth:`diagnose` for many evidence sets, computed in one engine call.
 
-        Urgency needs the posteriors of the warning-sign variants too (see
-        :mod:`model.urgency`); only those are computed here, in one batch.
+        Urgency also needs the posteriors of a few variants of each evidence set (see
+        :func:`model.urgency.threshold_variants`); they go in the same batch.
         """
-        variants = [warning_sign_variants(e)[1:] for e in evidences]
+        checked = [self.check_evidence(e) for e in evidences]
+        variants = [threshold_variants(e) for e in checked]
         flat = [v for group in variants for v in group]
-        extra = self.posterior_batch(flat) if flat else np.zeros((0, len(self.causes)))
-        advice = load_advice()
+        main = self.query(checked, names=names)
+        extra = self.query(flat, impossible="mark").marginals if flat else np.zeros((0, len(self.causes)))
         diagnoses = []
         row = 0
-        for evidence, main, group in zip(evidences, posteriors, variants, strict=True):
+        for i, (evidence, group) in enumerate(zip(checked, variants, strict=True)):
             block = extra[row : row + len(group)]
             row += len(group)
-            probs = dict(zip(self.causes, main.tolist(), strict=True))
-            level, reasons = rule_level(evidence, self.vocabulary)
-            serious = threshold_reasons(probs, self.thresholds, self.vocabulary)
-            for other in block:
-                alt = dict(zip(self.causes, other.tolist(), strict=True))
-                for cause, t in self.thresholds.items():
-                    if probs[cause] < t <= alt[cause]:
-                        serious.append(
-                            f"{self.vocabulary.causes[cause].label} passes its {t:.0%} threshold "
-                            "when fever or fatigue is left out; a warning sign never lowers the advice."
-                        )
-                        break
-            serious = list(dict.fromkeys(serious))
-            if serious and RANK[level] < RANK["see_doctor"]:
-                level = "see_doctor"
-            if level != "emergency":
-                reasons.extend(serious)
-            unanswered = [f for f in self.vocabulary.red_flags if f not in evidence]
-            if level == "self_care":
-                reasons.append(
-                    "No red flag and nothing the article ties to seeing a doctor was reported; "
-                    "benign causes usually settle on their own within days."
-                )
-                if unanswered:
-                    reasons.append(
-                        "You have not answered every red-flag question: check them. If any "
-                        "applies, call emergency services."
-                    )
-            ranking = sorted(probs.items(), key=lambda item: (-item[1], self.causes.index(item[0])))
             diagnoses.append(
-                Diagnosis(
-                    evidence=dict(evidence),
-                    ranking=ranking,
-                    urgency=level,
-                    reasons=reasons,
-                    prior=self.prior,
-                    advice=advice[level],
-                    unanswered_red_flags=unanswered,
-                )
+                self._diagnosis(evidence, main.marginals[i], float(main.no_listed_cause[i]), block)
             )
         return diagnoses
+
+    def _diagnosis(
+        self, evidence: dict[str, str], marginals: np.ndarray, none: float, variants: np.ndarray
+    ) -> Diagnosis:
+        probs = dict(zip(self.causes, marginals.tolist(), strict=True))
+        others = [
+            dict(zip(self.causes, row.tolist(), strict=True)) for row in variants if np.isfinite(row).all()
+        ]
+        triage = assess(evidence, [probs, *others], self.thresholds, self.vocabulary)
+        ranking = sorted(probs.items(), key=lambda item: (-item[1], self.causes.index(item[0])))
+        return Diagnosis(
+            evidence=dict(evidence),
+            ranking=ranking,
+            no_listed_cause=none,
+            triage=triage,
+            prior=self.prior,
+            prior_no_listed_cause=self.prior_no_listed_cause,
+            advice=load_advice()[triage.level],
+        )
+
+    def diagnose_from(self, evidence: Evidence, marginals: np.ndarray, no_listed_cause: float,
+                      variant_marginals: np.ndarray | None = None) -> Diagnosis:
+        """A diagnosis from posteriors already computed (what-if uses this)."""
+        evidence = self.check_evidence(evidence)
+        if variant_marginals is None:
+            variants = threshold_variants(evidence)
+            variant_marginals = (
+                self.query(variants, impossible="mark").marginals if variants else np.zeros((0, len(self.causes)))
+            )
+        return self._diagnosis(evidence, marginals, no_listed_cause, variant_marginals)
+
+    # ------------------------------------------------------------------ look-ahead
+    def look_ahead(self, evidence: Evidence) -> LookAhead:
+        """The posterior after every possible answer to every unanswered question, exactly.
+
+        For a symptom (a child of the causes), the posterior after answering ``x`` is the
+        current posterior over (age, cause state) times the finding's vector, renormalised:
+        one product for all of them. For age and the risk factors (parents of the causes),
+        each answer is one more row of the same engine batch.
+        """
+        evidence = self.check_evidence(evidence)
+        now = self.query([evidence], joint=True, names=["these answers"])
+        joint = now.joint[0]  # (A, S)
+        options: list[tuple[str, str]] = []
+        marg_rows: list[np.ndarray] = []
+        none_rows: list[np.ndarray] = []
+        pred_rows: list[np.ndarray] = []
+        symptom_options = [
+            (f, s) for f in self.structure_.findings
+            if f not in evidence and f not in self._implicit for s in self.states[f]
+        ]
+        if symptom_options:
+            answers = [(self._finding_index[f], self.states[f].index(s)) for f, s in symptom_options]
+            marg, none, predictive = self.engine.extend(joint, answers)
+            options += symptom_options
+            marg_rows.append(marg)
+            none_rows.append(none)
+            pred_rows.append(predictive)
+        parent_options = [
+            (f, s) for f in self.findings
+            if f not in evidence and (f == AGE_FINDING or f in self._rf_index) for s in self.states[f]
+        ]
+        if parent_options:
+            rows = [{**evidence, f: s} for f, s in parent_options]
+            extra = self.query(rows, impossible="mark")
+            predictive = np.exp(extra.log_evidence - now.log_evidence[0])
+            options += parent_options
+            marg_rows.append(extra.marginals)
+            none_rows.append(extra.no_listed_cause)
+            pred_rows.append(np.where(np.isfinite(predictive), predictive, 0.0))
+        k = len(self.causes)
+        return LookAhead(
+            evidence=evidence,
+            current=now.marginals[0],
+            current_no_listed_cause=float(now.no_listed_cause[0]),
+            options=options,
+            marginals=np.concatenate(marg_rows) if marg_rows else np.zeros((0, k)),
+            no_listed_cause=np.concatenate(none_rows) if none_rows else np.zeros(0),
+            predictive=np.concatenate(pred_rows) if pred_rows else np.zeros(0),
+        )
+
+    # ------------------------------------------------------------------ parameter batches
+    def posteriors_under(self, theta: np.ndarray, evidence: Evidence, chunk: int = 128) -> Posteriors:
+        """The posterior of one evidence set under many parameter vectors (rows of ``theta``).
+
+        Sensitivity and uncertainty use this. Each chunk of parameter vectors becomes one
+        engine with only the finding vectors the evidence needs, queried as one batch.
+        Rows whose evidence is impossible under their parameters come back NaN (see
+        :attr:`Posteriors.impossible`).
+        """
+        self.require_priors("posteriors under other parameters")
+        evidence = self.check_evidence(evidence)
+        theta = np.atleast_2d(np.asarray(theta, dtype=float))
+        rows = self.encode([evidence])
+        ages = range(self.engine.n_ages) if rows.age[0] < 0 else [int(rows.age[0])]
+        vectors = [
+            (f, int(rows.findings[0, i]), a)
+            for i, f in enumerate(self.structure_.findings)
+            if rows.findings[0, i] >= 0 for a in ages
+        ]
+        parts = []
+        for start in range(0, len(theta), chunk):
+            block = theta[start : start + chunk]
+            tables = build_tables(self.structure_, block, self.source)
+            engine = CauseSpace(self.structure_, tables, vectors=vectors, compiled=self.engine.compiled)
+            repeated = rows.rows(np.zeros(len(block), dtype=np.int64))
+            parts.append(engine.query(repeated, groups=np.arange(len(block))))
+        return Posteriors(
+            np.concatenate([p.marginals for p in parts]),
+            np.concatenate([p.no_listed_cause for p in parts]),
+            np.concatenate([p.log_evidence for p in parts]),
+        )
 
     # ------------------------------------------------------------------ reference
     @cached_property
     def network(self):
         """The pgmpy ``DiscreteBayesianNetwork`` with the same CPTs (built on first use)."""
-        return pgmpy_network(self.structure, self.tables)
+        return pgmpy_network(self.structure_, self.tables)
 
     @cached_property
     def _variable_elimination(self):
@@ -366,58 +643,58 @@ class ToeTwitchModel:
 
         return VariableElimination(self.network)
 
+    def reference_evidence(self, evidence: Evidence) -> dict[str, str]:
+        """The evidence as pgmpy sees it: the answers plus the implicit twitching."""
+        return {**self.check_evidence(evidence), **self._implicit}
+
     def reference_posterior(self, evidence: Evidence) -> dict[str, float]:
         """P(cause present | evidence) from pgmpy's VariableElimination (slow, the reference)."""
-        evidence = self.check_evidence(evidence)
         result = self._variable_elimination.query(
-            self.causes, evidence=evidence, joint=False, show_progress=False
+            self.causes, evidence=self.reference_evidence(evidence), joint=False, show_progress=False
         )
         return {c: float(result[c].get_value(**{c: "present"})) for c in self.causes}
 
-    # ------------------------------------------------------------------ reasoning tools
-    def explain(self, evidence: Evidence, cause: str):
-        """Why ``cause`` ranks where it does: see :func:`model.analysis.explain`."""
-        from model.analysis import explain
-
-        return explain(self, dict(evidence), cause)
-
-    def what_if(self, evidence: Evidence):
-        """Every unanswered finding in every state: see :func:`model.analysis.what_if`."""
-        from model.analysis import what_if
-
-        return what_if(self, dict(evidence))
-
-    def next_questions(self, evidence: Evidence, k: int = 5):
-        """Most informative questions: see :func:`model.analysis.next_questions`."""
-        from model.analysis import next_questions
-
-        return next_questions(self, dict(evidence), k)
-
-    def sensitivity(self, evidence: Evidence, cause: str):
-        """Tornado data over every parameter: see :func:`model.analysis.sensitivity`."""
-        from model.analysis import sensitivity
-
-        self.require_priors("sensitivity")
-        return sensitivity(self, dict(evidence), cause)
-
-    def uncertainty(self, evidence: Evidence, draws: int = 1000, seed: int = 0):
-        """Posterior intervals from the prior ranges: see :func:`model.analysis.uncertainty`."""
-        from model.analysis import uncertainty
-
-        self.require_priors("uncertainty")
-        return uncertainty(self, dict(evidence), draws, seed)
-
     def check_cause(self, cause: str) -> str:
         if cause not in self.causes:
-            close = difflib.get_close_matches(str(cause), self.causes, n=1, cutoff=0.6)
-            hint = f" Did you mean {close[0]!r}?" if close else ""
+            close = suggest(str(cause), self.causes, {c: self.vocabulary.causes[c].label for c in self.causes})
+            hint = f" Did you mean {close!r}?" if close else ""
             raise UnknownCauseError(
                 f"unknown cause {cause!r}.{hint} Valid causes: {', '.join(self.causes)}"
             )
         return cause
 
 
-def load_model(path: str | Path | None = None) -> ToeTwitchModel:
+def suggest(word: str, options: Sequence[str], labels: Mapping[str, str]) -> str | None:
+    """The option a mistyped ``word`` most likely meant: a unique prefix (``old`` ->
+    ``older_adult``), a word of a label (``tingling`` -> ``numbness_tingling``), or the
+    closest by edit distance.
+
+    >>> suggest("old", ["infant", "child", "adult", "older_adult"], {})
+    'older_adult'
+    >>> suggest("leg_pan", ["leg_pain", "fever"], {})
+    'leg_pain'
+    """
+    text = word.strip().lower().replace("-", "_").replace(" ", "_")
+    if not text:
+        return None
+    prefixed = [o for o in options if o.startswith(text)]
+    if len(prefixed) == 1:
+        return prefixed[0]
+    inside = [o for o in options if text in o.split("_")]
+    if len(inside) == 1:
+        return inside[0]
+    worded = [o for o, label in labels.items() if text.replace("_", " ") in label.lower()]
+    if len(worded) == 1:
+        return worded[0]
+    close = difflib.get_close_matches(text, list(options), n=1, cutoff=0.6)
+    return close[0] if close else None
+
+
+def _is_dataframe(value: Any) -> bool:
+    return type(value).__name__ == "DataFrame" and hasattr(value, "columns")
+
+
+def load_model(path: str | Path | None = None, compiled: bool | None = None) -> ToeTwitchModel:
     """Build the model from the default priors, a priors file, or a network file.
 
     ``path`` ending in a network format's extension (``.bif``, ``.xmlbif``/``.bifxml``/
@@ -434,4 +711,18 @@ def load_model(path: str | Path | None = None) -> ToeTwitchModel:
     if path is not None and format_for_path(path) is not None:
         return ToeTwitchModel.from_network(read_network(path), source=str(path))
     priors = load_priors(path)
-    return ToeTwitchModel(priors, source=str(path) if path else "priors/default.yaml")
+    return ToeTwitchModel.from_priors(
+        priors, source=str(path) if path else "priors/default.yaml", compiled=compiled
+    )
+
+
+__all__ = [
+    "DISCLAIMER",
+    "NO_LISTED_CAUSE_LABEL",
+    "Diagnosis",
+    "LookAhead",
+    "Posteriors",
+    "ToeTwitchModel",
+    "load_model",
+    "suggest",
+]

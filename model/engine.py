@@ -1,435 +1,860 @@
-"""Exact inference for discrete Bayesian networks: a batched junction tree in numpy.
+"""One exact engine over the cause space.
 
-The engine is compiled once from a network's conditional probability tables (CPTs) and
-then answers many queries at once. Every query row has its own evidence; the CPTs may
-also carry a leading batch dimension (one set of tables per row), which is how parameter
-sweeps and uncertainty draws run as one batch.
+The network has a small hidden layer: ``K`` binary causes (12 here), so ``S = 2**K``
+joint cause states (4,096), with age and risk factors above them and findings below.
+The engine enumerates that layer exactly. For evidence ``e`` (answers to some of the
+questions) and a cause state ``s``::
 
-How it works (Lauritzen-Spiegelhalter / Hugin propagation):
+    P(age = a, s, e) = P(a) * prior(s | a, e_R) * prod over answered findings f of L_f(e_f | a, s)
 
-1. Moralise the DAG, triangulate it with networkx's min-fill heuristic, and keep the
-   maximal bags of the resulting tree decomposition: the cliques of a junction tree.
-2. Each CPT is multiplied into one clique that holds its family (the clique's base
-   potential, computed once); each observed variable's indicator is multiplied into one
-   clique that holds it.
-3. Collect messages towards the root, then distribute them back (Hugin division in
-   separator space). Every message is rescaled to sum to one per row and the scale is
-   kept in log space, so long products never underflow and P(evidence) is exact.
+1. **Findings** are children of causes (and, where the priors give figures by age, of
+   age). For each finding, state and age the engine keeps the vector ``L_f(x | a, s)``
+   over all ``S`` cause states (the *bank*). A noisy-OR finding answered *absent*
+   factorises, ``L = (1 - leak) * prod_j (1 - link_j)**s_j``, so it is folded into one
+   factor per cause instead of a vector product.
+2. **The prior over cause states** given age and the answered risk factors: given age,
+   risk factors are independent and each cause depends only on its own risk factors, so
+   the causes split into *components* that share no risk factor (here three: nine causes
+   tied by dehydration, kidney disease, spine injury, diabetes, autoimmune disease,
+   family history, medicines and alcohol; PLMD with hypnic jerks through caffeine,
+   anxiety and evening exercise; Parkinson's alone). Within a component the risk factors
+   shared by two or more causes are enumerated, those of one cause only are summed into
+   that cause's table, and the component's vector over its own cause states is a sum of
+   Kronecker products. The prior over all ``S`` states is the Kronecker product of the
+   components' vectors. Component vectors are computed once per (age, answer pattern).
+3. **Marginals**: P(cause j | e) is the share of the posterior over cause states with bit
+   ``j`` set; P(e) is the total and ``no_listed_cause`` = P(all causes absent | e) is
+   the entry of state 0. An unknown age sums the four ages.
 
-Variables are kept in one global order inside every clique and separator, so a message
-broadcasts into a clique by a reshape, without transposes at query time.
+Products of many small numbers are kept in range by scaling each row's vector by an
+exact power of two (so scaling never changes a digit). Rows with P(e) = 0 are reported
+as impossible. Everything is batched: a query is any number of rows, each with its own
+evidence and, for parameter sweeps, its own parameter set (*group*).
+
+The loop over rows is compiled with numba when it is installed (the normal case); the
+pure-numpy path below computes the same numbers (tests hold them to 1e-12) and is used
+when numba is missing or ``compiled=False`` is asked for.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+import math
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from dataclasses import dataclass
 
-import networkx as nx
 import numpy as np
-from networkx.algorithms.approximation import treewidth_min_fill_in
 
 from model.errors import EngineError
+from model.network import Structure, Tables
 
-#: Largest clique table (entries, per query row) the engine agrees to build.
-DEFAULT_MAX_TABLE_ENTRIES = 2**24
-#: Memory budget for one chunk of a batch, in float64 entries (about 256 MB).
-CHUNK_BUDGET_ENTRIES = 2**25
-#: Neighbouring cliques are merged while their union has at most this many entries.
-MERGE_LIMIT = 256
+try:  # numba is a dependency; the numpy path keeps the project usable without it
+    import numba
 
+    HAVE_NUMBA = os.environ.get("TOE_TWITCH_ENGINE", "") != "numpy"
+except ImportError:  # pragma: no cover - exercised by the compiled=False tests
+    numba = None
+    HAVE_NUMBA = False
 
-@dataclass(frozen=True)
-class Factor:
-    """A CPT as a plain array: ``table[x_var, x_parent1, ...]`` = P(var | parents)."""
-
-    variables: tuple[str, ...]
-    table: np.ndarray
-
-
-@dataclass
-class _Clique:
-    variables: tuple[str, ...]
-    shape: tuple[int, ...]
-    parent: int = -1
-    separator: tuple[str, ...] = ()
-    children: list[int] = field(default_factory=list)
-    factors: list[str] = field(default_factory=list)
-    evidence_vars: list[str] = field(default_factory=list)
+#: The engine holds vectors over 2**K cause states; beyond this it refuses before allocating.
+MAX_CAUSES = 22
+#: Memory the finding vectors (the bank) may take, in bytes.
+BANK_BUDGET_BYTES = 512 * 2**20
+#: Risk factors shared inside one component are enumerated: at most this many.
+MAX_SHARED_RISK_FACTORS = 14
+#: Power-of-two scaling that keeps products in range (exact: only the exponent changes).
+_SCALE_BITS = 400
+#: Batches smaller than this run on one thread (starting threads costs more than it saves).
+PARALLEL_ROWS = 64
+#: Component vectors remembered per engine (single queries reuse them).
+_CACHE_ENTRIES = 4096
 
 
 @dataclass(frozen=True)
-class QueryResult:
-    """Marginals and the log-probability of the evidence, one row per query.
+class Encoded:
+    """Evidence as state indices, ``-1`` = unknown: one row per evidence set.
 
-    ``marginals[v]`` has shape ``(n, card(v))``; rows whose evidence is impossible hold NaN
-    and have ``log_evidence == -inf``.
+    ``age`` is ``(n,)``; ``risk_factors`` is ``(n, R)`` and ``findings`` is ``(n, F)`` in
+    the structure's order (0 = absent, 1 = present).
     """
 
-    marginals: dict[str, np.ndarray]
+    age: np.ndarray
+    risk_factors: np.ndarray
+    findings: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.age.shape[0])
+
+    def rows(self, index: np.ndarray | slice) -> Encoded:
+        return Encoded(self.age[index], self.risk_factors[index], self.findings[index])
+
+    @staticmethod
+    def concat(parts: Sequence[Encoded]) -> Encoded:
+        return Encoded(
+            np.concatenate([p.age for p in parts]),
+            np.concatenate([p.risk_factors for p in parts]),
+            np.concatenate([p.findings for p in parts]),
+        )
+
+
+@dataclass(frozen=True)
+class Result:
+    """What the engine computed for each row.
+
+    ``marginals[i, j]`` = P(cause j present | evidence i) in the structure's cause order;
+    ``no_listed_cause[i]`` = P(every cause absent | evidence i); ``log_evidence[i]`` =
+    log P(evidence i) (``-inf``, with NaN marginals, where the evidence is impossible);
+    ``joint`` (only when asked for) is ``(n, A, S)``: P(age, cause state | evidence).
+    """
+
     log_evidence: np.ndarray
+    marginals: np.ndarray
+    no_listed_cause: np.ndarray
+    joint: np.ndarray | None = None
 
     @property
     def impossible(self) -> np.ndarray:
         return ~np.isfinite(self.log_evidence)
 
 
-class JunctionTreeEngine:
-    """Exact batched inference over a fixed DAG with discrete variables.
+@dataclass(frozen=True)
+class _Component:
+    """Causes that share risk factors, with what the prior computation needs."""
+
+    positions: np.ndarray  # internal positions of its causes (contiguous)
+    risk_factors: np.ndarray  # global risk-factor indices of the component (pattern order)
+    shared: np.ndarray  # global indices of risk factors with two or more causes here
+    n_parents: np.ndarray  # (Kc,)
+    parent_rf: np.ndarray  # (Kc, P): global risk-factor index of each parent (-1 pad)
+    parent_shared: np.ndarray  # (Kc, P): position in `shared`, or -1 if private
+    cpt_offset: np.ndarray  # (Kc,): start of the cause's table in the flat CPT arrays
+    cpt0: np.ndarray  # (G, A, total): P(absent | age, parents) flat
+    cpt1: np.ndarray  # (G, A, total): P(present | age, parents) flat
+
+    @property
+    def size(self) -> int:
+        return 1 << len(self.positions)
+
+
+class CauseSpace:
+    """Exact inference over the cause space of one structure (see the module docstring).
 
     Parameters
     ----------
-    cardinalities
-        Number of states of every variable.
-    factors
-        One CPT per variable: ``factors[v].variables == (v, *parents)``.
-    max_table_entries
-        Refuse to compile (with :class:`EngineError`) if a clique table would be larger.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> rain = Factor(("rain",), np.array([0.8, 0.2]))
-    >>> wet = Factor(("wet", "rain"), np.array([[0.9, 0.1], [0.1, 0.9]]))
-    >>> engine = JunctionTreeEngine({"rain": 2, "wet": 2}, {"rain": rain, "wet": wet})
-    >>> result = engine.query({"wet": np.array([1])}, ["rain"])
-    >>> np.round(result.marginals["rain"], 4).tolist()
-    [[0.3077, 0.6923]]
+    structure, tables
+        The network (:mod:`model.network`); ``tables`` may hold several parameter sets
+        (groups) along its batch axis.
+    vectors
+        Which finding vectors to build: ``None`` for all of them; otherwise a collection of
+        ``(finding, state, age index)`` (a parameter sweep only needs those it answers).
+    compiled
+        Use the numba kernels (default: when numba is available).
     """
 
     def __init__(
         self,
-        cardinalities: Mapping[str, int],
-        factors: Mapping[str, Factor],
-        max_table_entries: int = DEFAULT_MAX_TABLE_ENTRIES,
+        structure: Structure,
+        tables: Tables,
+        vectors: Sequence[tuple[str, int, int]] | None = None,
+        compiled: bool | None = None,
     ):
-        self.cardinalities = {v: int(c) for v, c in cardinalities.items()}
-        self.order = {v: i for i, v in enumerate(self.cardinalities)}
-        missing = set(self.cardinalities) - set(factors)
-        if missing:
-            raise EngineError(f"no CPT for variable(s): {sorted(missing)}")
-        self.factors = dict(factors)
-        for v, f in self.factors.items():
-            expected = tuple(self.cardinalities[u] for u in f.variables)
-            if f.variables[0] != v or f.table.shape[-len(expected):] != expected:
-                raise EngineError(
-                    f"CPT of {v!r}: expected variables starting with {v!r} and shape "
-                    f"{expected}, got {f.variables} with shape {f.table.shape}"
-                )
-        self._plans: dict = {}
-        self._compile(max_table_entries)
-
-    # ------------------------------------------------------------------ compilation
-    def _sorted(self, variables) -> tuple[str, ...]:
-        return tuple(sorted(variables, key=self.order.__getitem__))
-
-    def _compile(self, max_table_entries: int) -> None:
-        moral = nx.Graph()
-        moral.add_nodes_from(self.cardinalities)
-        for f in self.factors.values():
-            family = list(f.variables)
-            moral.add_edges_from(
-                (a, b) for i, a in enumerate(family) for b in family[i + 1 :]
-            )
-        bags: list[frozenset[str]] = []
-        for component in nx.connected_components(moral):
-            sub = moral.subgraph(component)
-            if sub.number_of_nodes() == 1:
-                bags.append(frozenset(component))
-                continue
-            _, decomposition = treewidth_min_fill_in(sub)
-            bags.extend(decomposition.nodes)
-        # Keep maximal bags only: a bag inside another adds work and no information.
-        bags = sorted(set(bags), key=len, reverse=True)
-        maximal: list[frozenset[str]] = []
-        for bag in bags:
-            if not any(bag <= kept for kept in maximal):
-                maximal.append(bag)
-        sizes = [int(np.prod([self.cardinalities[v] for v in bag])) for bag in maximal]
-        self.max_table_entries = max(sizes)
-        if self.max_table_entries > max_table_entries:
+        self.structure = structure
+        self.compiled = HAVE_NUMBA if compiled is None else (compiled and HAVE_NUMBA)
+        self.causes = structure.causes
+        self.risk_factors = structure.risk_factors
+        self.findings = structure.findings
+        k = len(self.causes)
+        if k > MAX_CAUSES:
             raise EngineError(
-                f"exact inference needs a clique table of {self.max_table_entries:,} entries "
-                f"(limit {max_table_entries:,}); the network's treewidth is too large for "
-                "exact inference here"
+                f"the network has {k} causes; the cause-space engine enumerates 2**K cause "
+                f"states and allows at most {MAX_CAUSES} causes"
             )
-        # Junction tree: maximum spanning tree on separator sizes (running intersection).
-        graph = nx.Graph()
-        graph.add_nodes_from(range(len(maximal)))
-        for i in range(len(maximal)):
-            for j in range(i + 1, len(maximal)):
-                graph.add_edge(i, j, weight=len(maximal[i] & maximal[j]))
-        tree = nx.maximum_spanning_tree(graph) if len(maximal) > 1 else graph
-        maximal, tree = self._merge_small(maximal, tree)
-        sizes = [self._entries(bag) for bag in maximal]
-        self.max_table_entries = max(sizes)
-        self.cliques = [
-            _Clique(
-                variables=self._sorted(bag),
-                shape=tuple(self.cardinalities[v] for v in self._sorted(bag)),
-            )
-            for bag in maximal
-        ]
-        self.root = int(np.argmax(sizes))
-        self.bfs_order = [self.root] + [v for _, v in nx.bfs_edges(tree, self.root)]
-        for parent, child in nx.bfs_edges(tree, self.root):
-            c = self.cliques[child]
-            c.parent = parent
-            c.separator = self._sorted(maximal[child] & maximal[parent])
-            self.cliques[parent].children.append(child)
-        # Each CPT goes to the smallest clique holding its family.
-        self.factor_home: dict[str, int] = {}
-        for v, f in self.factors.items():
-            family = set(f.variables)
-            home = min(
-                (i for i, c in enumerate(self.cliques) if family <= set(c.variables)),
-                key=lambda i: sizes[i],
-            )
-            self.factor_home[v] = home
-            self.cliques[home].factors.append(v)
-        # Each variable's evidence and marginal live in the smallest clique holding it.
-        self.var_home: dict[str, int] = {}
-        for v in self.cardinalities:
-            home = min(
-                (i for i, c in enumerate(self.cliques) if v in c.variables),
-                key=lambda i: sizes[i],
-            )
-            self.var_home[v] = home
-            self.cliques[home].evidence_vars.append(v)
-        self._base = [self._base_potential(i, {}) for i in range(len(self.cliques))]
+        self.n_ages = max(1, len(structure.age_states))
+        self.groups = tables.batch
+        self._check_structure(structure)
+        self.n_states = 1 << k
+        self._components = self._build_components(structure, tables)
+        self._bits = ((np.arange(self.n_states)[None, :] >> np.arange(k)[:, None]) & 1).astype(bool)
+        self._bits_float = self._bits.astype(float)
+        self._age_prior = np.ascontiguousarray(tables.age, dtype=float)
+        r = len(self.risk_factors)
+        self._rf0 = np.zeros((self.groups, max(r, 1), self.n_ages))
+        self._rf1 = np.zeros((self.groups, max(r, 1), self.n_ages))
+        for i, rf in enumerate(self.risk_factors):
+            self._rf0[:, i] = tables.risk_factor[rf][:, 0]
+            self._rf1[:, i] = tables.risk_factor[rf][:, 1]
+        self._build_findings(structure, tables, vectors)
+        self._cache: OrderedDict[tuple[int, int], np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
 
-    def _entries(self, bag) -> int:
-        return int(np.prod([self.cardinalities[v] for v in bag]))
-
-    def _merge_small(self, bags: list[frozenset[str]], tree: nx.Graph):
-        """Contract tree edges whose merged clique stays small.
-
-        Each clique costs a handful of numpy calls per query whatever its size, so tiny
-        cliques are merged with a neighbour while the union has at most
-        ``MERGE_LIMIT`` entries. Contracting a junction-tree edge keeps it a junction tree.
-        """
-        bags = dict(enumerate(bags))
-        tree = tree.copy()
-        merged = True
-        while merged:
-            merged = False
-            for i, j in sorted(tree.edges(), key=lambda e: self._entries(bags[e[0]] | bags[e[1]])):
-                if self._entries(bags[i] | bags[j]) <= MERGE_LIMIT:
-                    bags[i] = bags[i] | bags.pop(j)
-                    tree = nx.contracted_nodes(tree, i, j, self_loops=False)
-                    merged = True
-                    break
-        order = sorted(bags)
-        relabel = {old: new for new, old in enumerate(order)}
-        return [bags[k] for k in order], nx.relabel_nodes(tree, relabel)
-
-    def _broadcast(self, table: np.ndarray, variables: Sequence[str], clique: _Clique, batch_first: bool = True):
-        """Reshape a table over ``variables`` so it broadcasts into ``clique``.
-
-        Clique arrays keep the batch axis *last* (``(*clique shape, n)``), so numpy's inner
-        loops run over the contiguous batch rather than over axes of size two. A table
-        given with a leading batch axis (``batch_first``) is moved accordingly; one
-        without a batch axis gets a trailing axis of length one.
-        """
-        key = (tuple(variables), clique.variables)
-        plan = self._plans.get(key)
-        if plan is None:
-            ordered = self._sorted(variables)
-            perm = [list(variables).index(v) for v in ordered] + [len(variables)]
-            shape = [self.cardinalities[v] if v in variables else 1 for v in clique.variables]
-            plan = self._plans[key] = (perm, shape)
-        perm, shape = plan
-        if table.ndim == len(variables):
-            table = table[..., None]
-        elif batch_first:
-            table = np.moveaxis(table, 0, -1)
-        table = np.transpose(table, perm)
-        return table.reshape(shape + [table.shape[-1]])
-
-    def _base_potential(self, index: int, tables: Mapping[str, np.ndarray]) -> np.ndarray:
-        """Product of the CPTs assigned to a clique; shape ``(*clique shape, n or 1)``."""
-        clique = self.cliques[index]
-        potential = np.ones((*clique.shape, 1))
-        for v in clique.factors:
-            table = tables.get(v)
-            if table is None:
-                table = self.factors[v].table
-            potential = potential * self._broadcast(table, self.factors[v].variables, clique)
-        return potential
-
-    # ------------------------------------------------------------------ queries
-    def query(
-        self,
-        evidence: Mapping[str, np.ndarray],
-        targets: Sequence[str],
-        tables: Mapping[str, np.ndarray] | None = None,
-        soft_evidence: Mapping[str, np.ndarray] | None = None,
-    ) -> QueryResult:
-        """Posterior marginals of ``targets`` for a batch of evidence rows.
-
-        Parameters
-        ----------
-        evidence
-            ``{variable: int array of shape (n,)}``: the observed state index per row,
-            ``-1`` for unobserved. Variables not named are unobserved in every row.
-        targets
-            Variables whose posterior marginals are wanted.
-        tables
-            Optional per-row CPTs ``{variable: array (n or 1, card, *parent cards)}``
-            replacing the compiled ones (parameter sweeps, uncertainty draws).
-        soft_evidence
-            Optional likelihood vectors ``{variable: array (n, card)}``.
-        """
-        tables = dict(tables or {})
-        for v, t in tables.items():
-            expected = self.factors[v].table.shape
-            if v not in self.factors or t.shape[1:] != expected:
+    # ------------------------------------------------------------------ building
+    def _check_structure(self, structure: Structure) -> None:
+        causes = set(structure.causes)
+        rfs = set(structure.risk_factors)
+        for f, parents in structure.finding_parents.items():
+            bad = [p for p in parents if p not in causes]
+            if bad:
                 raise EngineError(
-                    f"replacement CPT of {v!r}: expected shape (n, {expected}), got {t.shape}"
+                    f"finding {f!r} has the parent {bad[0]!r}; in the cause-space engine a "
+                    "finding's parents must be causes (and age_group)"
                 )
-        n = self._batch_size(evidence, tables, soft_evidence or {})
-        chunk = max(1, CHUNK_BUDGET_ENTRIES // max(1, sum(int(np.prod(c.shape)) for c in self.cliques)))
-        if n <= chunk:
-            return self._query_chunk(evidence, targets, tables, soft_evidence or {}, n)
-        parts = []
-        for start in range(0, n, chunk):
-            stop = min(n, start + chunk)
-            part = self._query_chunk(
-                {v: _rows(e, start, stop) for v, e in evidence.items()},
-                targets,
-                {v: _rows(t, start, stop) for v, t in tables.items()},
-                {v: _rows(s, start, stop) for v, s in (soft_evidence or {}).items()},
-                stop - start,
+        for c, parents in structure.cause_parents.items():
+            bad = [p for p in parents if p not in rfs]
+            if bad:
+                raise EngineError(
+                    f"cause {c!r} has the parent {bad[0]!r}; a cause's parents must be risk "
+                    "factors (and age_group)"
+                )
+
+    def _build_components(self, structure: Structure, tables: Tables) -> list[_Component]:
+        causes = list(structure.causes)
+        rf_index = {rf: i for i, rf in enumerate(structure.risk_factors)}
+        # Union-find over causes that share a risk factor.
+        root = list(range(len(causes)))
+
+        def find(i: int) -> int:
+            while root[i] != i:
+                root[i] = root[root[i]]
+                i = root[i]
+            return i
+
+        children: dict[str, list[int]] = {}
+        for j, c in enumerate(causes):
+            for rf in structure.cause_parents[c]:
+                children.setdefault(rf, []).append(j)
+        for members in children.values():
+            for j in members[1:]:
+                root[find(j)] = find(members[0])
+        groups: dict[int, list[int]] = {}
+        for j in range(len(causes)):
+            groups.setdefault(find(j), []).append(j)
+        ordered = sorted(groups.values(), key=lambda g: g[0])
+        self._internal_order = np.array([j for g in ordered for j in g], dtype=np.int64)
+        components = []
+        start = 0
+        for members in ordered:
+            rf_names = [rf for rf in structure.risk_factors
+                        if any(rf in structure.cause_parents[causes[j]] for j in members)]
+            shared = [rf for rf in rf_names if sum(rf in structure.cause_parents[causes[j]]
+                                                   for j in members) >= 2]
+            if len(shared) > MAX_SHARED_RISK_FACTORS:
+                raise EngineError(
+                    f"causes {', '.join(causes[j] for j in members)} share {len(shared)} risk "
+                    f"factors; the engine enumerates shared risk factors and allows at most "
+                    f"{MAX_SHARED_RISK_FACTORS}"
+                )
+            width = max([len(structure.cause_parents[causes[j]]) for j in members] + [1])
+            n_par = np.zeros(len(members), dtype=np.int64)
+            par_rf = np.full((len(members), width), -1, dtype=np.int64)
+            par_sh = np.full((len(members), width), -1, dtype=np.int64)
+            offsets = np.zeros(len(members), dtype=np.int64)
+            tables0, tables1 = [], []
+            total = 0
+            for q, j in enumerate(members):
+                parents = structure.cause_parents[causes[j]]
+                n_par[q] = len(parents)
+                for i, rf in enumerate(parents):
+                    par_rf[q, i] = rf_index[rf]
+                    par_sh[q, i] = shared.index(rf) if rf in shared else -1
+                offsets[q] = total
+                cpt = tables.cause[causes[j]]  # (G, 2, A, 2**n)
+                tables0.append(cpt[:, 0])
+                tables1.append(cpt[:, 1])
+                total += cpt.shape[-1]
+            components.append(
+                _Component(
+                    positions=np.arange(start, start + len(members), dtype=np.int64),
+                    risk_factors=np.array([rf_index[rf] for rf in rf_names], dtype=np.int64),
+                    shared=np.array([rf_index[rf] for rf in shared], dtype=np.int64),
+                    n_parents=n_par,
+                    parent_rf=par_rf,
+                    parent_shared=par_sh,
+                    cpt_offset=offsets,
+                    cpt0=np.ascontiguousarray(np.concatenate(tables0, axis=-1)),
+                    cpt1=np.ascontiguousarray(np.concatenate(tables1, axis=-1)),
+                )
             )
-            parts.append(part)
-        return QueryResult(
-            marginals={
-                t: np.concatenate([p.marginals[t] for p in parts]) for t in targets
-            },
-            log_evidence=np.concatenate([p.log_evidence for p in parts]),
-        )
+            start += len(members)
+        return components
 
-    @staticmethod
-    def _batch_size(evidence, tables, soft) -> int:
-        sizes = {len(e) for e in evidence.values()}
-        sizes |= {t.shape[0] for t in tables.values() if t.shape[0] != 1}
-        sizes |= {len(s) for s in soft.values()}
-        sizes.discard(1)
-        if len(sizes) > 1:
-            raise EngineError(f"evidence and tables disagree on the batch size: {sorted(sizes)}")
-        return sizes.pop() if sizes else 1
-
-    def _query_chunk(self, evidence, targets, tables, soft, n) -> QueryResult:
-        cliques = self.cliques
-        touched = {self.factor_home[v] for v in tables}
-        base = [
-            self._base_potential(i, tables) if i in touched else self._base[i]
-            for i in range(len(cliques))
-        ]
-        log_z = np.zeros(n)
-        collected: list[np.ndarray | None] = [None] * len(cliques)
-        upward: list[np.ndarray | None] = [None] * len(cliques)
-        # Collect: leaves first. Arrays are (*clique shape, n): batch axis last.
-        for i in reversed(self.bfs_order):
-            c = cliques[i]
-            belief = base[i]
-            for v in c.evidence_vars:
-                lik = self._likelihood(v, evidence.get(v), soft.get(v), n)
-                if lik is not None:
-                    belief = belief * self._broadcast(lik, (v,), c)
-            for child in c.children:
-                belief = belief * self._broadcast(
-                    upward[child], cliques[child].separator, c, batch_first=False
-                )
-            if belief.shape[-1] != n:
-                belief = np.broadcast_to(belief, (*c.shape, n))
-            collected[i] = belief
-            if c.parent >= 0:
-                axes = tuple(k for k, v in enumerate(c.variables) if v not in c.separator)
-                message = belief.sum(axis=axes) if axes else belief
-                z = message.reshape(-1, n).sum(axis=0)
-                log_z += _safe_log(z)
-                upward[i] = message / _safe_divisor(z)
-        log_z += _safe_log(collected[self.root].reshape(-1, n).sum(axis=0))
-        # Distribute towards the cliques that hold a target, Hugin division in separators.
-        full: list[np.ndarray | None] = [None] * len(cliques)
-        full[self.root] = collected[self.root]
-        needed = set()
-        for i in {self.var_home[t] for t in targets}:
-            while i >= 0 and i not in needed:
-                needed.add(i)
-                i = cliques[i].parent
-        for i in self.bfs_order[1:]:
-            if i not in needed:
+    def _build_findings(
+        self,
+        structure: Structure,
+        tables: Tables,
+        vectors: Sequence[tuple[str, int, int]] | None,
+    ) -> None:
+        f_count, a_count, s = len(self.findings), self.n_ages, self.n_states
+        position = np.empty(len(self.causes), dtype=np.int64)
+        position[self._internal_order] = np.arange(len(self.causes))
+        wanted = None if vectors is None else set(vectors)
+        vid_of = np.full((f_count, 2, a_count), -1, dtype=np.int64)
+        specs: list[tuple[int, int, int]] = []  # (finding index, state, age) per vector
+        for fi, f in enumerate(self.findings):
+            by_age = structure.finding_by_age.get(f, False)
+            for x in (0, 1):
+                for a in range(a_count):
+                    if wanted is not None and (f, x, a) not in wanted:
+                        continue
+                    if not by_age and a > 0 and vid_of[fi, x, 0] >= 0:
+                        vid_of[fi, x, a] = vid_of[fi, x, 0]  # same vector at every age
+                        continue
+                    vid_of[fi, x, a] = len(specs)
+                    specs.append((fi, x, a if by_age else 0))
+        need = self.groups * len(specs) * s * 8
+        if need > BANK_BUDGET_BYTES:
+            raise EngineError(
+                f"the finding vectors would take {need / 2**20:.0f} MiB ({len(specs)} vectors "
+                f"over {s:,} cause states, {self.groups} parameter sets); the limit is "
+                f"{BANK_BUDGET_BYTES / 2**20:.0f} MiB"
+            )
+        bank = np.empty((self.groups, len(specs), s))
+        index_cache: dict[str, np.ndarray] = {}
+        for v, (fi, x, a) in enumerate(specs):
+            f = self.findings[fi]
+            if f not in index_cache:
+                parents = structure.finding_parents[f]
+                idx = np.zeros(s, dtype=np.int64)
+                for i, c in enumerate(parents):
+                    idx |= self._bits[position[self.causes.index(c)]].astype(np.int64) << i
+                index_cache[f] = idx
+            bank[:, v] = tables.finding[f][:, x, a][:, index_cache[f]]
+        self._bank = bank
+        self._vid_of = vid_of
+        self._bank_max = bank.max(axis=2) if bank.size else np.zeros((self.groups, 0))
+        # Noisy-OR fold: per internal cause position, the factor of "absent"; last = 1 - leak.
+        fold = np.ones((self.groups, f_count, a_count, len(self.causes) + 1))
+        foldable = np.zeros(f_count, dtype=np.bool_)
+        for fi, f in enumerate(self.findings):
+            factors = tables.noisy_or.get(f)
+            if factors is None:
                 continue
-            c = cliques[i]
-            parent = cliques[c.parent]
-            axes = tuple(k for k, v in enumerate(parent.variables) if v not in c.separator)
-            summed = full[c.parent].sum(axis=axes) if axes else full[c.parent]
-            old = upward[i]
-            down = np.divide(summed, old, out=np.zeros_like(summed), where=old > 0)
-            down = down / _safe_divisor(down.reshape(-1, n).sum(axis=0))
-            full[i] = collected[i] * self._broadcast(down, c.separator, c, batch_first=False)
-        impossible = ~np.isfinite(log_z)
-        marginals = {}
-        for t in targets:
-            c = cliques[self.var_home[t]]
-            axes = tuple(k for k, v in enumerate(c.variables) if v != t)
-            m = full[self.var_home[t]].sum(axis=axes) if axes else full[self.var_home[t]]
-            total = m.sum(axis=0, keepdims=True)
-            m = (m / np.where(total > 0, total, 1.0)).T.copy()
-            m[impossible] = np.nan
-            marginals[t] = m
-        return QueryResult(marginals=marginals, log_evidence=log_z)
+            foldable[fi] = True
+            parents = structure.finding_parents[f]
+            for i, c in enumerate(parents):
+                fold[:, fi, :, position[self.causes.index(c)]] = factors[:, :, i]
+            fold[:, fi, :, -1] = factors[:, :, len(parents)]
+        self._fold = fold
+        self._foldable = foldable
 
-    def _likelihood(self, v, index, soft, n) -> np.ndarray | None:
-        card = self.cardinalities[v]
-        lik = None
-        if index is not None:
-            index = np.asarray(index)
-            if np.any(index >= card) or np.any(index < -1):
-                raise EngineError(f"state index out of range for {v!r} (0..{card - 1}, or -1)")
-            if np.any(index >= 0):
-                # Row -1 of this table is all ones: unobserved rows pass through unchanged.
-                indicator = np.vstack([np.eye(card), np.ones((1, card))])
-                lik = indicator[index]
-                if lik.shape[0] == 1 and n != 1:
-                    lik = np.broadcast_to(lik, (n, card))
-        if soft is not None:
-            lik = soft if lik is None else lik * soft
-        return lik
+    # ------------------------------------------------------------------ querying
+    def query(self, rows: Encoded, groups: np.ndarray | None = None, joint: bool = False) -> Result:
+        """Posterior marginals, P(evidence) and the no-listed-cause share for every row.
+
+        ``groups[i]`` is the parameter set of row ``i`` (default 0). ``joint=True`` also
+        returns P(age, cause state | evidence) per row (keep ``n`` small: ``n * A * S``).
+        """
+        n = len(rows)
+        groups = np.zeros(n, dtype=np.int64) if groups is None else np.asarray(groups, dtype=np.int64)
+        allowed = np.ones((n, self.n_ages), dtype=np.bool_)
+        known = rows.age >= 0
+        allowed[known] = False
+        allowed[np.flatnonzero(known), rows.age[known]] = True
+        self._check_vectors(rows, allowed)
+        flat, offsets = self._component_tables(rows, groups, allowed)
+        if self.compiled:
+            out = _kernel_rows(
+                self, rows, groups, allowed, flat, offsets, joint
+            )
+        else:
+            out = _numpy_rows(self, rows, groups, allowed, flat, offsets, joint)
+        log_pe, marg_internal, none, joint_arr = out
+        marginals = np.empty_like(marg_internal)
+        marginals[:, self._internal_order] = marg_internal
+        return Result(log_pe, marginals, none, joint_arr if joint else None)
+
+    def _check_vectors(self, rows: Encoded, allowed: np.ndarray) -> None:
+        """Every answer that needs a vector must have one (a restricted bank)."""
+        if not len(rows) or (self._vid_of >= 0).all():
+            return
+        codes = rows.findings
+        for fi in range(len(self.findings)):
+            col = codes[:, fi]
+            for x in (0, 1):
+                hit = col == x
+                if x == 0 and self._foldable[fi]:
+                    continue
+                if hit.any() and (self._vid_of[fi, x][allowed[hit].any(axis=0)] < 0).any():
+                    raise EngineError(
+                        f"this engine was built without the vector for {self.findings[fi]}={x}"
+                    )
+
+    # ------------------------------------------------------------------ component priors
+    def _component_tables(
+        self, rows: Encoded, groups: np.ndarray, allowed: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The prior vector of every component for every (row, allowed age).
+
+        Returns ``flat`` (all vectors one after another) and ``offsets`` ``(n, A, C)``:
+        where in ``flat`` the vector of component ``C`` for row ``n`` at age ``a`` starts
+        (-1 where the age is not allowed).
+        """
+        n, a_count = allowed.shape
+        chunks: list[np.ndarray] = []
+        offsets = np.full((n, a_count, len(self._components)), -1, dtype=np.int64)
+        used = 0
+        row_idx, age_idx = np.nonzero(allowed)
+        for ci, comp in enumerate(self._components):
+            codes = np.zeros(len(row_idx), dtype=np.int64)
+            for rf in comp.risk_factors[::-1]:
+                codes = codes * 3 + (rows.risk_factors[row_idx, rf].astype(np.int64) + 1)
+            width = 3 ** len(comp.risk_factors)
+            keys = (groups[row_idx] * a_count + age_idx) * width + codes
+            unique, inverse = np.unique(keys, return_inverse=True)
+            vectors = self._vectors_for(ci, comp, unique, width)
+            chunks.append(vectors.ravel())
+            offsets[row_idx, age_idx, ci] = used + inverse.reshape(-1) * comp.size
+            used += vectors.size
+        flat = np.concatenate(chunks) if chunks else np.zeros(0)
+        return flat, offsets
+
+    def _vectors_for(self, ci: int, comp: _Component, keys: np.ndarray, width: int) -> np.ndarray:
+        out = np.empty((len(keys), comp.size))
+        missing = []
+        with self._lock:
+            for i, key in enumerate(keys.tolist()):
+                hit = self._cache.get((ci, key))
+                if hit is None:
+                    missing.append(i)
+                else:
+                    out[i] = hit
+                    self._cache.move_to_end((ci, key))
+        if missing:
+            todo = keys[missing]
+            groups, rest = np.divmod(todo, self.n_ages * width)
+            ages, codes = np.divmod(rest, width)
+            evidence = np.full((len(todo), max(len(self.risk_factors), 1)), -1, dtype=np.int8)
+            for rf in comp.risk_factors:
+                evidence[:, rf] = (codes % 3) - 1
+                codes = codes // 3
+            compute = _component_priors_numba if self.compiled else _component_priors_numpy
+            fresh = compute(self, comp, groups, ages, evidence)
+            out[missing] = fresh
+            if len(todo) <= 64:  # remember what single queries ask; not whole batches
+                with self._lock:
+                    for key, vector in zip(todo.tolist(), fresh, strict=True):
+                        self._cache[(ci, key)] = vector
+                        if len(self._cache) > _CACHE_ENTRIES:
+                            self._cache.popitem(last=False)
+        return out
+
+    def extend(
+        self, joint: np.ndarray, answers: Sequence[tuple[int, int]]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The posterior after each one extra answer to a finding, from the current one.
+
+        ``joint`` is P(age, cause state | evidence) ``(A, S)`` of one row (from
+        :meth:`query` with ``joint=True``); ``answers`` are ``(finding index, state)``.
+        A finding is a child of the causes, so P(cause state | evidence, answer) is the
+        current posterior times the answer's vector, renormalised; P(answer | evidence) is
+        the normaliser. Returns marginals ``(m, K)``, no-listed-cause shares ``(m,)`` and
+        the predictive probabilities ``(m,)``; an impossible answer has NaN posteriors.
+        """
+        ages = np.flatnonzero(joint.sum(axis=1) > 0)
+        weight = np.zeros((len(answers), self.n_states))
+        for i, (fi, x) in enumerate(answers):
+            for a in ages:
+                weight[i] += joint[a] * self._bank[0, self._vid_of[fi, x, a]]
+        predictive = weight.sum(axis=1)
+        ok = predictive > 0
+        safe = np.where(ok, predictive, 1.0)
+        internal = (weight @ self._bits_float.T) / safe[:, None]
+        marginals = np.empty_like(internal)
+        marginals[:, self._internal_order] = internal
+        marginals[~ok] = np.nan
+        none = np.where(ok, weight[:, 0] / safe, np.nan)
+        return marginals, none, predictive
+
+    # ------------------------------------------------------------------ sizes
+    @property
+    def nbytes(self) -> int:
+        """Memory held by the engine's arrays (bank, fold, tables), for cache budgets."""
+        arrays = [self._bank, self._fold, self._bits, self._bits_float, self._rf0, self._rf1]
+        arrays += [c.cpt0 for c in self._components] + [c.cpt1 for c in self._components]
+        cached = len(self._cache) * max((c.size for c in self._components), default=1) * 8
+        return int(sum(a.nbytes for a in arrays) + cached)
 
 
-def _rows(array: np.ndarray, start: int, stop: int) -> np.ndarray:
-    return array if array.shape[0] == 1 else array[start:stop]
+# ---------------------------------------------------------------------- numpy path
+def _component_priors_numpy(
+    engine: CauseSpace, comp: _Component, groups: np.ndarray, ages: np.ndarray, evidence: np.ndarray
+) -> np.ndarray:
+    """Component prior vectors for each (group, age, risk-factor evidence) row."""
+    u = len(groups)
+    kc = len(comp.positions)
+    out = np.zeros((u, comp.size))
+    rf0 = engine._rf0[groups, :, ages]  # (U, R)
+    rf1 = engine._rf1[groups, :, ages]
+    cpt0 = comp.cpt0[groups, ages]  # (U, total)
+    cpt1 = comp.cpt1[groups, ages]
+    n_sh = len(comp.shared)
+    for cfg in range(1 << n_sh):
+        weight = np.ones(u)
+        for i, rf in enumerate(comp.shared):
+            bit = (cfg >> i) & 1
+            e = evidence[:, rf]
+            weight *= np.where((e >= 0) & (e != bit), 0.0, rf1[:, rf] if bit else rf0[:, rf])
+        if not weight.any():
+            continue
+        kron = np.ones((u, 1))
+        for q in range(kc):
+            npar = int(comp.n_parents[q])
+            private = [i for i in range(npar) if comp.parent_shared[q, i] < 0]
+            g0 = np.zeros(u)
+            g1 = np.zeros(u)
+            for pcfg in range(1 << len(private)):
+                m = 0
+                pw = np.ones(u)
+                for i in range(npar):
+                    sh = comp.parent_shared[q, i]
+                    if sh >= 0:
+                        bit = (cfg >> sh) & 1
+                    else:
+                        bit = (pcfg >> private.index(i)) & 1
+                        rf = comp.parent_rf[q, i]
+                        e = evidence[:, rf]
+                        pw = pw * np.where((e >= 0) & (e != bit), 0.0, rf1[:, rf] if bit else rf0[:, rf])
+                    m |= bit << i
+                g0 += pw * cpt0[:, comp.cpt_offset[q] + m]
+                g1 += pw * cpt1[:, comp.cpt_offset[q] + m]
+            kron = np.concatenate([kron * g0[:, None], kron * g1[:, None]], axis=1)
+        out += weight[:, None] * kron
+    return out
 
 
-def _safe_log(z: np.ndarray) -> np.ndarray:
-    with np.errstate(divide="ignore"):
-        return np.log(z)
+def _numpy_rows(engine, rows, groups, allowed, flat, offsets, joint):
+    """The reference path: the same numbers as the kernel, vectorised over rows."""
+    n, a_count = allowed.shape
+    s = engine.n_states
+    k = len(engine.causes)
+    log_pe = np.full(n, -np.inf)
+    marg = np.full((n, k), np.nan)
+    none = np.full(n, np.nan)
+    joint_out = np.zeros((n, a_count, s)) if joint else None
+    if n == 0:
+        return log_pe, marg, none, joint_out
+    parts = []
+    exps = []
+    for a in range(a_count):
+        rows_a = np.flatnonzero(allowed[:, a])
+        v = np.zeros((n, s))
+        exponent = np.zeros(n)
+        if len(rows_a):
+            g = groups[rows_a]
+            vec = np.ones((len(rows_a), 1))
+            for ci, comp in enumerate(engine._components):
+                start = offsets[rows_a, a, ci]
+                block = flat[start[:, None] + np.arange(comp.size)[None, :]]
+                vec = (block[:, :, None] * vec[:, None, :]).reshape(len(rows_a), -1)
+            vec = vec * engine._age_prior[g, a][:, None]
+            # fold the absent noisy-OR answers
+            absent = (rows.findings[rows_a] == 0) & engine._foldable[None, :]
+            factors = np.ones((len(rows_a), k + 1))
+            for fi in np.flatnonzero(absent.any(axis=0)):
+                hit = absent[:, fi]
+                factors[hit] *= engine._fold[g[hit], fi, a]
+            weights = np.ones((len(rows_a), s))
+            for p in range(k):
+                weights = np.where(engine._bits[p][None, :], weights * factors[:, p : p + 1], weights)
+            vec = vec * weights * factors[:, k : k + 1]
+            scale = np.zeros(len(rows_a))
+            for fi in range(len(engine.findings)):
+                x = rows.findings[rows_a, fi].astype(np.int64)
+                hit = (x == 1) | ((x == 0) & ~engine._foldable[fi])
+                if not hit.any():
+                    continue
+                vid = engine._vid_of[fi, x[hit], a]
+                vec[hit] = vec[hit] * engine._bank[g[hit], vid]
+                small = vec[hit].max(axis=1) < 2.0**-_SCALE_BITS
+                if small.any():
+                    which = np.flatnonzero(hit)[small]
+                    vec[which] = vec[which] * 2.0**_SCALE_BITS
+                    scale[which] += _SCALE_BITS
+            v[rows_a] = vec
+            exponent[rows_a] = scale
+        parts.append(v)
+        exps.append(exponent)
+    stack = np.stack(parts, axis=1)  # (n, A, S)
+    exps = np.stack(exps, axis=1)  # (n, A): stored value = true value * 2**exps
+    totals = stack.sum(axis=2)
+    possible = allowed & (totals > 0)
+    low = np.where(possible, exps, np.inf).min(axis=1)
+    low = np.where(np.isfinite(low), low, 0.0)
+    factor = np.where(possible, np.exp2(np.clip(low[:, None] - exps, -1100, 0)), 0.0)
+    z = (totals * factor).sum(axis=1)
+    ok = z > 0
+    weighted = stack * factor[:, :, None]
+    summed = weighted.sum(axis=1)  # (n, S)
+    marg[ok] = (summed[ok] @ engine._bits_float.T) / z[ok, None]
+    none[ok] = summed[ok, 0] / z[ok]
+    log_pe[ok] = np.log(z[ok]) - low[ok] * np.log(2.0)
+    if joint:
+        joint_out[ok] = weighted[ok] / z[ok, None, None]
+    return log_pe, marg, none, joint_out
 
 
-def _safe_divisor(z: np.ndarray) -> np.ndarray:
-    return np.where(z > 0, z, 1.0)
+# ---------------------------------------------------------------------- compiled path
+def _kernel_rows(engine, rows, groups, allowed, flat, offsets, joint):
+    n = len(rows)
+    k = len(engine.causes)
+    a_count = engine.n_ages
+    log_pe = np.empty(n)
+    marg = np.empty((n, k))
+    none = np.empty(n)
+    joint_out = np.zeros((n if joint else 0, a_count, engine.n_states))
+    sizes = np.array([c.size for c in engine._components], dtype=np.int64)
+    findings = np.ascontiguousarray(rows.findings, dtype=np.int8)
+    threads = numba.get_num_threads()
+    parallel = threads > 1 and n >= PARALLEL_ROWS
+    chunk = max(1, min(256, -(-n // (4 * threads)))) if parallel else max(n, 1)
+    kernel = _posterior_parallel if parallel else _posterior_serial
+    kernel(
+        findings, groups, allowed, flat, offsets, sizes, engine._age_prior, engine._bank,
+        engine._vid_of, engine._fold, engine._foldable, k, engine.n_states, chunk,
+        bool(joint), log_pe, marg, none, joint_out,
+    )
+    return log_pe, marg, none, joint_out if joint else None
 
 
-def engine_from_pgmpy(network, max_table_entries: int = DEFAULT_MAX_TABLE_ENTRIES):
-    """Compile a :class:`JunctionTreeEngine` from a pgmpy ``DiscreteBayesianNetwork``.
+def _component_priors_numba(engine, comp, groups, ages, evidence):
+    out = np.zeros((len(groups), comp.size))
+    parallel = numba.get_num_threads() > 1 and len(groups) >= PARALLEL_ROWS
+    kernel = _component_parallel if parallel else _component_serial
+    kernel(
+        groups.astype(np.int64), ages.astype(np.int64), evidence, engine._rf0, engine._rf1,
+        comp.shared, comp.n_parents, comp.parent_rf, comp.parent_shared, comp.cpt_offset,
+        comp.cpt0, comp.cpt1, out,
+    )
+    return out
 
-    Returns ``(engine, state_names)`` where ``state_names[v]`` lists the states of ``v``
-    in the order the engine indexes them.
-    """
-    cards: dict[str, int] = {}
-    factors: dict[str, Factor] = {}
-    states: dict[str, list[str]] = {}
-    for node in network.nodes():
-        cpd = network.get_cpds(node)
-        if cpd is None:
-            raise EngineError(f"node {node!r} has no CPD")
-        variables = tuple(cpd.variables)
-        table = np.asarray(cpd.get_values(), dtype=float).reshape(cpd.cardinality)
-        factors[node] = Factor(variables, table)
-        cards[node] = int(cpd.cardinality[0])
-        states[node] = list(cpd.state_names[node])
-    ordered = {v: cards[v] for v in network.nodes()}
-    return JunctionTreeEngine(ordered, factors, max_table_entries), states
+
+if HAVE_NUMBA:
+
+    def _component_rows_py(groups, ages, evidence, rf0, rf1, shared, n_parents, parent_rf,
+                          parent_shared, cpt_offset, cpt0, cpt1, out):  # pragma: no cover
+        u = groups.shape[0]
+        kc = n_parents.shape[0]
+        n_sh = shared.shape[0]
+        size = out.shape[1]
+        for row in numba.prange(u):
+            g = groups[row]
+            a = ages[row]
+            gq = np.empty((kc, 2))
+            tmp = np.empty(size)
+            for cfg in range(1 << n_sh):
+                weight = 1.0
+                for i in range(n_sh):
+                    bit = (cfg >> i) & 1
+                    rf = shared[i]
+                    e = evidence[row, rf]
+                    if e >= 0 and e != bit:
+                        weight = 0.0
+                        break
+                    weight *= rf1[g, rf, a] if bit else rf0[g, rf, a]
+                if weight == 0.0:
+                    continue
+                for q in range(kc):
+                    npar = n_parents[q]
+                    n_priv = 0
+                    for i in range(npar):
+                        if parent_shared[q, i] < 0:
+                            n_priv += 1
+                    g0 = 0.0
+                    g1 = 0.0
+                    for pcfg in range(1 << n_priv):
+                        m = 0
+                        pw = 1.0
+                        k = 0
+                        for i in range(npar):
+                            sh = parent_shared[q, i]
+                            if sh >= 0:
+                                bit = (cfg >> sh) & 1
+                            else:
+                                bit = (pcfg >> k) & 1
+                                k += 1
+                                rf = parent_rf[q, i]
+                                e = evidence[row, rf]
+                                if e >= 0 and e != bit:
+                                    pw = 0.0
+                                else:
+                                    pw *= rf1[g, rf, a] if bit else rf0[g, rf, a]
+                            m |= bit << i
+                        if pw != 0.0:
+                            g0 += pw * cpt0[g, a, cpt_offset[q] + m]
+                            g1 += pw * cpt1[g, a, cpt_offset[q] + m]
+                    gq[q, 0] = g0
+                    gq[q, 1] = g1
+                tmp[0] = weight
+                width = 1
+                for q in range(kc):
+                    for t in range(width):
+                        tmp[t + width] = tmp[t] * gq[q, 1]
+                        tmp[t] = tmp[t] * gq[q, 0]
+                    width *= 2
+                for t in range(size):
+                    out[row, t] += tmp[t]
+
+    _component_serial = numba.njit(cache=True)(_component_rows_py)
+    _component_parallel = numba.njit(cache=True, parallel=True)(_component_rows_py)
+
+    def _posterior_rows_py(findings, groups, allowed, flat, offsets, sizes, age_prior, bank,
+                          vid_of, fold, foldable, k, s, chunk, want_joint,
+                          log_pe, marg, none, joint_out):  # pragma: no cover
+        n = findings.shape[0]
+        a_count = allowed.shape[1]
+        n_comp = sizes.shape[0]
+        n_find = findings.shape[1]
+        boost = 2.0 ** 400
+        tiny = 2.0 ** -400
+        n_chunks = (n + chunk - 1) // chunk
+        for c in numba.prange(n_chunks):
+            v = np.empty(s)
+            work = np.empty(s)
+            factors = np.empty(k + 1)
+            totals = np.empty(a_count)
+            exps = np.empty(a_count)
+            margs = np.empty((a_count, k))
+            nones = np.empty(a_count)
+            for r in range(c * chunk, min(n, (c + 1) * chunk)):
+                g = groups[r]
+                for a in range(a_count):
+                    totals[a] = 0.0
+                    exps[a] = 0.0
+                    nones[a] = 0.0
+                    for p in range(k):
+                        margs[a, p] = 0.0
+                    if not allowed[r, a]:
+                        continue
+                    # absent noisy-OR answers: one factor per cause; the product of the
+                    # (1 - leak) terms is kept as mantissa and exponent (it can be tiny)
+                    for p in range(k + 1):
+                        factors[p] = 1.0
+                    exponent = 0.0
+                    for f in range(n_find):
+                        if findings[r, f] == 0 and foldable[f]:
+                            for p in range(k + 1):
+                                factors[p] *= fold[g, f, a, p]
+                            mant, ex = math.frexp(factors[k])
+                            factors[k] = mant
+                            exponent -= ex
+                    # Kronecker product of the component priors, each weighted by its folds
+                    width = 1
+                    v[0] = age_prior[g, a] * factors[k]
+                    pos = 0
+                    for ci in range(n_comp):
+                        start = offsets[r, a, ci]
+                        size = sizes[ci]
+                        for t in range(size):
+                            w = flat[start + t]
+                            q = 0
+                            tt = t
+                            while tt > 0:
+                                if tt & 1:
+                                    w *= factors[pos + q]
+                                tt >>= 1
+                                q += 1
+                            work[t] = w
+                        # t = 0 last: it overwrites v[0:width] in place, after the others read it
+                        for t in range(size - 1, -1, -1):
+                            wt = work[t]
+                            base = t * width
+                            for i in range(width):
+                                v[base + i] = v[i] * wt
+                        width *= size
+                        while size > 1:
+                            size >>= 1
+                            pos += 1
+                    top = 0.0
+                    for t in range(s):
+                        if v[t] > top:
+                            top = v[t]
+                    while 0.0 < top < tiny:
+                        for t in range(s):
+                            v[t] *= boost
+                        top *= boost
+                        exponent += 400.0
+                    # present answers (and absent ones that do not fold): vector products
+                    dead = top == 0.0
+                    for f in range(n_find):
+                        x = findings[r, f]
+                        if x < 0 or (x == 0 and foldable[f]):
+                            continue
+                        vid = vid_of[f, x, a]
+                        top = 0.0
+                        for t in range(s):
+                            val = v[t] * bank[g, vid, t]
+                            v[t] = val
+                            if val > top:
+                                top = val
+                        if top == 0.0:
+                            dead = True
+                            break
+                        while top < tiny:
+                            for t in range(s):
+                                v[t] *= boost
+                            top *= boost
+                            exponent += 400.0
+                    if dead:
+                        continue
+                    # total, marginals (halving sums) and the all-absent state
+                    total = 0.0
+                    for t in range(s):
+                        work[t] = v[t]
+                        total += v[t]
+                    half = s
+                    for p in range(k - 1, -1, -1):
+                        half >>= 1
+                        acc = 0.0
+                        for t in range(half):
+                            acc += work[half + t]
+                            work[t] += work[half + t]
+                        margs[a, p] = acc
+                    totals[a] = total
+                    exps[a] = exponent
+                    nones[a] = v[0]
+                    if want_joint:
+                        for t in range(s):
+                            joint_out[r, a, t] = v[t]
+                # combine the ages (stored value = true value * 2**exps)
+                low = np.inf
+                for a in range(a_count):
+                    if totals[a] > 0.0 and exps[a] < low:
+                        low = exps[a]
+                if low == np.inf:
+                    log_pe[r] = -np.inf
+                    none[r] = np.nan
+                    for p in range(k):
+                        marg[r, p] = np.nan
+                    if want_joint:
+                        for a in range(a_count):
+                            for t in range(s):
+                                joint_out[r, a, t] = 0.0
+                    continue
+                z = 0.0
+                m_acc = np.zeros(k)
+                n_acc = 0.0
+                for a in range(a_count):
+                    if totals[a] > 0.0:
+                        fac = 2.0 ** (low - exps[a])
+                        z += totals[a] * fac
+                        n_acc += nones[a] * fac
+                        for p in range(k):
+                            m_acc[p] += margs[a, p] * fac
+                        exps[a] = fac
+                    else:
+                        exps[a] = 0.0
+                for p in range(k):
+                    marg[r, p] = m_acc[p] / z
+                none[r] = n_acc / z
+                log_pe[r] = np.log(z) - low * np.log(2.0)
+                if want_joint:
+                    for a in range(a_count):
+                        fac = exps[a] / z
+                        for t in range(s):
+                            joint_out[r, a, t] *= fac
+
+    _posterior_serial = numba.njit(cache=True, fastmath={"reassoc", "contract"})(_posterior_rows_py)
+    _posterior_parallel = numba.njit(cache=True, parallel=True, fastmath={"reassoc", "contract"})(
+        _posterior_rows_py
+    )

@@ -69,7 +69,7 @@ import difflib
 import logging
 import math
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
@@ -79,9 +79,9 @@ from typing import TYPE_CHECKING
 import networkx as nx
 import numpy as np
 
-from model.engine import Factor
 from model.errors import NetworkFileError, OutputExistsError, Problem, ToeTwitchError
 from model.files import write_atomic
+from model.network import Structure, Tables
 from model.priors import AGE_FINDING
 from model.vocabulary import CAUSE_STATES, Vocabulary, load_vocabulary
 
@@ -570,18 +570,51 @@ def _column_name(variables: tuple[str, ...], states: Mapping[str, tuple[str, ...
     return ", ".join(f"{v}={states[v][i]}" for v, i in zip(variables, index, strict=True))
 
 
-def network_factors(
-    network: DiscreteBayesianNetwork, source: str
-) -> tuple[dict[str, Factor], dict[str, tuple[str, ...]]]:
-    """Check a network against the vocabulary and return its CPTs in the engine's form.
+def _canonical(table: np.ndarray, variables: tuple[str, ...], order: Sequence[str],
+               n_ages: int) -> np.ndarray:
+    """A CPT with axes ``(child, *parents in file order)`` as ``(card, A, 2**n)``: age on
+    its own axis (broadcast if it is not a parent), then the parents ``order`` as bits."""
+    axes = {v: i for i, v in enumerate(variables)}
+    has_age = AGE_FINDING in axes
+    wanted = [0] + ([axes[AGE_FINDING]] if has_age else []) + [axes[v] for v in reversed(order)]
+    t = np.transpose(table, wanted)
+    card = t.shape[0]
+    if not has_age:
+        t = np.broadcast_to(t[:, None], (card, n_ages, *t.shape[1:]))
+    return np.ascontiguousarray(t.reshape(card, n_ages, 2 ** len(order)))
+
+
+def _noisy_or_factors(absent: np.ndarray) -> np.ndarray | None:
+    """``(A, n + 1)`` noisy-OR factors if ``absent`` ``(A, 2**n)`` factorises, else None."""
+    n = int(round(np.log2(absent.shape[-1])))
+    base = absent[:, 0]
+    if np.any(base <= 0):
+        return None
+    factors = np.empty((absent.shape[0], n + 1))
+    for i in range(n):
+        factors[:, i] = absent[:, 1 << i] / base
+    factors[:, n] = base
+    rebuilt = base[:, None] * np.ones_like(absent)
+    for m in range(absent.shape[-1]):
+        for i in range(n):
+            if (m >> i) & 1:
+                rebuilt[:, m] *= factors[:, i]
+    if np.allclose(rebuilt, absent, rtol=1e-12, atol=0.0):
+        return factors
+    return None
+
+
+def structure_from_network(network: DiscreteBayesianNetwork, source: str) -> tuple[Structure, Tables]:
+    """Check a network against the vocabulary and the engine's shape; return its tables.
 
     Every variable must be a cause or finding of the vocabulary with exactly the
     vocabulary's states (in any order: tables are reordered to the vocabulary's order),
-    and every CPT column must be a probability distribution. All problems are reported
-    at once as a :class:`~model.errors.NetworkFileError` naming ``source``.
-
-    Returns ``(factors, states)``: ``factors[v].table[x_v, x_parent1, ...]`` and the
-    states of each variable, variables in a topological order.
+    and every CPT column must be a probability distribution. The cause-space engine
+    needs the network's shape too: ``age_group`` (if present) is a root; a risk factor
+    (a parent of a cause) has at most ``age_group`` as parent; a cause's parents are risk
+    factors and ``age_group``; every other finding's parents are causes and
+    ``age_group``. All problems are reported at once as a
+    :class:`~model.errors.NetworkFileError` naming ``source``.
     """
     vocabulary = load_vocabulary()
     known = [*vocabulary.causes, *vocabulary.findings]
@@ -605,14 +638,42 @@ def network_factors(
             )
     if problems:
         raise NetworkFileError(source, problems)
-    if not any(node in vocabulary.causes for node in network.nodes()):
+    nodes = set(network.nodes())
+    causes = tuple(c for c in vocabulary.causes if c in nodes)
+    if not causes:
         raise NetworkFileError(source, [Problem("", "the network has no cause variable")])
+    parents = {v: [str(p) for p in network.get_parents(v)] for v in nodes}
+    risk_factors = tuple(
+        f for f in vocabulary.findings
+        if f in nodes and f != AGE_FINDING and any(f in parents[c] for c in causes)
+    )
+    findings = tuple(
+        f for f in vocabulary.findings if f in nodes and f != AGE_FINDING and f not in risk_factors
+    )
+    for v in sorted(nodes, key=known.index):
+        others = [p for p in parents[v] if p != AGE_FINDING]
+        where = f"variable {v!r}"
+        if v == AGE_FINDING and parents[v]:
+            problems.append(Problem(where, "age_group must have no parents"))
+        elif v in risk_factors and others:
+            problems.append(Problem(where, f"a risk factor (a parent of a cause) may only have "
+                                           f"age_group as parent, not {others[0]!r}"))
+        elif v in causes and any(p not in risk_factors for p in others):
+            bad = next(p for p in others if p not in risk_factors)
+            problems.append(Problem(where, f"a cause's parents must be risk factors and age_group, "
+                                           f"not {bad!r}"))
+        elif v in findings and any(p not in causes for p in others):
+            bad = next(p for p in others if p not in causes)
+            problems.append(Problem(where, f"has the parent {bad!r}; in the cause-space engine a "
+                                           "finding's parents must be causes and age_group"))
+    if problems:
+        raise NetworkFileError(source, problems)
 
-    states = {node: _expected_states(vocabulary, node) for node in network.nodes()}
-    order = {v: i for i, v in enumerate(known)}
-    topological = list(nx.lexicographical_topological_sort(network, key=order.__getitem__))
-    factors: dict[str, Factor] = {}
-    for node in topological:
+    states = {node: _expected_states(vocabulary, node) for node in nodes}
+    age_states = states.get(AGE_FINDING, ())
+    n_ages = max(1, len(age_states))
+    tables_by_variable: dict[str, np.ndarray] = {}
+    for node in sorted(nodes, key=known.index):
         cpd = network.get_cpds(node)
         variables = tuple(str(v) for v in cpd.variables)
         table = np.asarray(cpd.get_values(), dtype=float).reshape(cpd.cardinality)
@@ -635,10 +696,43 @@ def network_factors(
                 )
             )
             continue
-        factors[node] = Factor(variables, table / sums)
+        tables_by_variable[node] = (variables, table / sums)
     if problems:
         raise NetworkFileError(source, problems)
-    return factors, {v: states[v] for v in topological}
+
+    cause_parents = {c: tuple(r for r in risk_factors if r in parents[c]) for c in causes}
+    finding_parents = {f: tuple(c for c in causes if c in parents[f]) for f in findings}
+    by_age = {f: AGE_FINDING in parents[f] for f in findings}
+    structure = Structure(
+        age_states=age_states,
+        risk_factors=risk_factors,
+        causes=causes,
+        cause_parents=cause_parents,
+        findings=findings,
+        finding_parents=finding_parents,
+        finding_by_age=by_age,
+    )
+    if AGE_FINDING in tables_by_variable:
+        age = tables_by_variable[AGE_FINDING][1][None, :]
+    else:
+        age = np.ones((1, 1))
+    risk = {}
+    for r in risk_factors:
+        variables, table = tables_by_variable[r]
+        risk[r] = _canonical(table, variables, (), n_ages)[None, :, :, 0]
+    cause_tables = {
+        c: _canonical(tables_by_variable[c][1], tables_by_variable[c][0], cause_parents[c], n_ages)[None]
+        for c in causes
+    }
+    finding_tables, noisy_or = {}, {}
+    for f in findings:
+        variables, table = tables_by_variable[f]
+        canonical = _canonical(table, variables, finding_parents[f], n_ages)
+        finding_tables[f] = canonical[None]
+        factors = _noisy_or_factors(canonical[0])
+        if factors is not None:
+            noisy_or[f] = factors[None]
+    return structure, Tables(age, risk, cause_tables, finding_tables, noisy_or)
 
 
 # ---------------------------------------------------------------------------- precision
@@ -666,10 +760,13 @@ def posterior_error_bound(
     if h == 0.0 and reader_relative_error == 0.0:
         return ENGINE_TOLERANCE
     log_odds = 0.0
-    for factor in model.engine.factors.values():
-        smallest = float(np.min(factor.table))
+    tables = model.tables
+    for table in [tables.age, *tables.risk_factor.values(), *tables.cause.values(),
+                  *tables.finding.values()]:
+        smallest = float(np.min(table))
         if smallest <= h:
             return math.inf
-        rho = h / smallest + factor.table.shape[0] * h + reader_relative_error + 2.0**-52
+        card = table.shape[1] if table.ndim > 2 else table.shape[-1]
+        rho = h / smallest + card * h + reader_relative_error + 2.0**-52
         log_odds += math.log1p(rho) - math.log1p(-rho)
     return log_odds / 4 + ENGINE_TOLERANCE

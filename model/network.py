@@ -1,33 +1,43 @@
 """From priors to tables: the network structure and every CPT, derived, never typed.
 
-* ``age_group`` is a root with the age distribution of people who twitch.
+* ``age_group`` is a root: the age distribution of the general population.
 * Each risk factor is a binary child of ``age_group`` (its prevalence by age group).
 * Each cause is a binary child of ``age_group`` and its risk factors, with a logistic
   CPT: ``logit P(present | age, r) = b[age] + sum_k log(OR_k) r_k``. The baseline ``b``
-  is solved (bisection) so that the *marginal* prevalence in each age group equals the
-  prevalence in the priors file: a clinician's "prevalence" keeps its ordinary meaning.
-* Each finding is a leaky noisy-OR child of the causes that produce it:
-  ``P(absent | causes) = (1 - leak) * prod over present causes of (1 - link)``.
+  is solved so that the *marginal* prevalence in each age group equals the prevalence in
+  the priors file: a clinician's "prevalence" keeps its ordinary meaning.
+* Each finding (the twitching itself included) is a leaky noisy-OR child of the causes
+  that produce it: ``P(absent | age, causes) = (1 - leak[age]) * prod over present
+  causes of (1 - link[age])``. A finding whose leak or links are given by age group has
+  ``age_group`` as a parent too.
 
 All builders are vectorised over a leading batch of parameter vectors, so a sensitivity
-sweep or a thousand uncertainty draws build their tables in one go.
+sweep or a thousand uncertainty draws build their tables in one go. Tables are kept in
+one canonical layout (:class:`Tables`): a CPT over binary parents is indexed by
+``m = sum_i x_i 2**i`` (parent ``i`` is bit ``i``), with age on its own axis.
 """
 
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
-from model.engine import Factor
-from model.priors import AGE_FINDING, ParameterRef, PriorsFile, iter_parameters
+from model.errors import PriorsError, Problem
+from model.priors import AGE_FINDING, AGE_STATES, ParameterRef, PriorsFile, iter_parameters
 from model.vocabulary import BINARY_STATES, CAUSE_STATES, Vocabulary
 
 
 @dataclass(frozen=True)
 class Structure:
-    """Who is whose parent, and where each parameter sits in the flat vector."""
+    """Who is whose parent, and where each parameter sits in the flat vector.
+
+    ``findings`` are the children of causes (every symptom, sign and red flag, and the
+    implicit twitching); ``risk_factors`` are the parents of causes. ``finding_by_age``
+    says whether a finding's table depends on age (it has ``age_group`` as a parent).
+    A structure read from a network file has no parameters.
+    """
 
     age_states: tuple[str, ...]
     risk_factors: tuple[str, ...]
@@ -35,13 +45,15 @@ class Structure:
     cause_parents: dict[str, tuple[str, ...]]
     findings: tuple[str, ...]
     finding_parents: dict[str, tuple[str, ...]]
-    parameters: tuple[ParameterRef, ...]
-    index: dict[str, int]
+    finding_by_age: dict[str, bool]
+    parameters: tuple[ParameterRef, ...] = ()
+    index: dict[str, int] = field(default_factory=dict)
 
     @property
     def variables(self) -> tuple[str, ...]:
         """All nodes, parents before children."""
-        return (AGE_FINDING, *self.risk_factors, *self.causes, *self.findings)
+        age = (AGE_FINDING,) if self.age_states else ()
+        return (*age, *self.risk_factors, *self.causes, *self.findings)
 
     def states(self, variable: str) -> tuple[str, ...]:
         if variable == AGE_FINDING:
@@ -51,13 +63,16 @@ class Structure:
         return BINARY_STATES
 
     def parents(self, variable: str) -> tuple[str, ...]:
+        """Parents in the order of the CPT's parent axes (age first where it is one)."""
+        age = (AGE_FINDING,) if self.age_states else ()
         if variable == AGE_FINDING:
             return ()
         if variable in self.risk_factors:
-            return (AGE_FINDING,)
+            return age
         if variable in self.cause_parents:
-            return (AGE_FINDING, *self.cause_parents[variable])
-        return self.finding_parents[variable]
+            return (*age, *self.cause_parents[variable])
+        by_age = age if self.finding_by_age.get(variable) else ()
+        return (*by_age, *self.finding_parents[variable])
 
     def values(self) -> np.ndarray:
         return np.array([p.value for p in self.parameters])
@@ -69,14 +84,59 @@ class Structure:
         )
 
 
+@dataclass(frozen=True)
+class Tables:
+    """Every CPT in the canonical layout, with a leading batch axis ``B``.
+
+    ``A`` is the number of age states (1 if the network has no age variable).
+
+    * ``age``: ``(B, A)``, P(age).
+    * ``risk_factor[r]``: ``(B, 2, A)``, P(r = absent / present | age).
+    * ``cause[c]``: ``(B, 2, A, 2**n)``, P(c = absent / present | age, risk factors),
+      risk factor ``i`` of ``structure.cause_parents[c]`` as bit ``i``.
+    * ``finding[f]``: ``(B, 2, A, 2**n)``, P(f = absent / present | age, causes), cause
+      ``i`` of ``structure.finding_parents[f]`` as bit ``i`` (constant along age if the
+      finding does not depend on it).
+    * ``noisy_or[f]``: ``(B, A, n + 1)``, the factors of P(f = absent | ...) when it is a
+      noisy-OR: ``[..., i]`` = 1 - link of cause ``i``, ``[..., n]`` = 1 - leak. Present
+      for every finding built from priors; for a network file, where the table factorises.
+    """
+
+    age: np.ndarray
+    risk_factor: dict[str, np.ndarray]
+    cause: dict[str, np.ndarray]
+    finding: dict[str, np.ndarray]
+    noisy_or: dict[str, np.ndarray]
+
+    @property
+    def batch(self) -> int:
+        return self.age.shape[0]
+
+    def row(self, b: int) -> Tables:
+        """The tables of one parameter vector, as a batch of one."""
+        pick = slice(b, b + 1)
+        return Tables(
+            self.age[pick],
+            {k: v[pick] for k, v in self.risk_factor.items()},
+            {k: v[pick] for k, v in self.cause.items()},
+            {k: v[pick] for k, v in self.finding.items()},
+            {k: v[pick] for k, v in self.noisy_or.items()},
+        )
+
+
 def build_structure(priors: PriorsFile, vocab: Vocabulary) -> Structure:
-    age_states = vocab.findings[AGE_FINDING].states
     causes = tuple(c for c in vocab.cause_ids if c in priors.causes)
     findings = tuple(f for f in vocab.finding_ids if f in priors.findings)
     risk_factors = tuple(f for f in vocab.finding_ids if f in priors.risk_factors)
     parameters = tuple(iter_parameters(priors))
+    paths = {p.path for p in parameters}
+    by_age = {
+        f: any(path.startswith(f"findings.{f}.") and path.rsplit(".", 1)[-1] in AGE_STATES
+               for path in paths)
+        for f in findings
+    }
     return Structure(
-        age_states=age_states,
+        age_states=vocab.findings[AGE_FINDING].states,
         risk_factors=risk_factors,
         causes=causes,
         cause_parents={
@@ -87,17 +147,29 @@ def build_structure(priors: PriorsFile, vocab: Vocabulary) -> Structure:
         finding_parents={
             f: tuple(c for c in causes if c in priors.findings[f].links) for f in findings
         },
+        finding_by_age=by_age,
         parameters=parameters,
         index={p.path: i for i, p in enumerate(parameters)},
     )
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 0.5 * (1.0 + np.tanh(0.5 * x))
+    # 0.5 * (1 + tanh(x / 2)) loses every digit below 1e-16 for very negative x; the two
+    # branches below keep full relative precision at both ends.
+    out = np.empty_like(x)
+    negative = x < 0
+    z = np.exp(x[negative])
+    out[negative] = z / (1 + z)
+    out[~negative] = 1 / (1 + np.exp(-x[~negative]))
+    return out
 
 
 def _logit(p: np.ndarray) -> np.ndarray:
     return np.log(p) - np.log1p(-p)
+
+
+#: The marginal prevalence after calibration must match the file within this (relative).
+CALIBRATION_TOLERANCE = 1e-9
 
 
 def calibrate_baseline(
@@ -118,7 +190,9 @@ def calibrate_baseline(
     Returns
     -------
     ``(B, A)`` baseline log-odds ``b`` with
-    ``sum_r P(r | age) sigmoid(b + log_or . r) == prevalence`` (to ~1e-15).
+    ``sum_r P(r | age) sigmoid(b + log_or . r) == prevalence``. The marginal is increasing
+    in ``b``, so bisection on the log-odds scale always converges; Newton's method from
+    the no-risk-factor answer gets there in a few steps first.
     """
     batch, n_age = prevalence.shape
     k = log_odds_ratios.shape[1]
@@ -129,21 +203,23 @@ def calibrate_baseline(
     p = rf_prevalence[:, None, :, :]  # (B, 1, K, A)
     r = configs[None, :, :, None]  # (1, R, K, 1)
     weights = np.prod(np.where(r == 1, p, 1 - p), axis=2)  # (B, R, A)
+
     def marginal(b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         s = _sigmoid(b[:, None, :] + shift[:, :, None])
         return np.einsum("bra,bra->ba", weights, s), np.einsum("bra,bra->ba", weights, s * (1 - s))
 
-    # Newton's method from the no-risk-factor answer (a few steps), bisection as a fallback.
+    def close(value: np.ndarray) -> bool:
+        return bool(np.all(np.abs(value - prevalence) <= CALIBRATION_TOLERANCE * prevalence))
+
     b = _logit(prevalence)
-    for _ in range(12):
+    for _ in range(30):
         value, slope = marginal(b)
+        if close(value):
+            return b
         b = b - np.clip((value - prevalence) / np.maximum(slope, 1e-300), -5.0, 5.0)
-    value, _ = marginal(b)
-    if np.all(np.abs(value - prevalence) <= 1e-14 + 1e-12 * prevalence):
-        return b
-    lo = np.full((batch, n_age), -60.0)
-    hi = np.full((batch, n_age), 60.0)
-    for _ in range(64):  # the marginal is increasing in b
+    lo = np.full((batch, n_age), -800.0)
+    hi = np.full((batch, n_age), 800.0)
+    for _ in range(200):  # the marginal is increasing in b
         mid = 0.5 * (lo + hi)
         too_high = marginal(mid)[0] > prevalence
         hi = np.where(too_high, mid, hi)
@@ -151,71 +227,111 @@ def calibrate_baseline(
     return 0.5 * (lo + hi)
 
 
-def build_tables(structure: Structure, theta: np.ndarray) -> dict[str, np.ndarray]:
-    """Every CPT as an array with a leading batch axis.
+def _noisy_or_absent(factors: np.ndarray) -> np.ndarray:
+    """P(absent | parents) over ``m = sum_i x_i 2**i`` from noisy-OR factors.
+
+    ``factors[..., i]`` = 1 - link of parent ``i``, ``factors[..., n]`` = 1 - leak.
+    Returns ``(..., 2**n)``.
+    """
+    n = factors.shape[-1] - 1
+    table = factors[..., n:]  # (..., 1): no parent present
+    for i in range(n):
+        table = np.concatenate([table, table * factors[..., i : i + 1]], axis=-1)
+    return table
+
+
+def _by_age(theta: np.ndarray, idx: dict[str, int], path: str) -> np.ndarray:
+    """``(B, A)`` values of a parameter given once or per age group."""
+    if path in idx:
+        return np.repeat(theta[:, idx[path]][:, None], len(AGE_STATES), axis=1)
+    return theta[:, [idx[f"{path}.{a}"] for a in AGE_STATES]]
+
+
+def build_tables(structure: Structure, theta: np.ndarray, source: str = "<priors>") -> Tables:
+    """Every CPT, for each parameter vector of ``theta``.
 
     ``theta`` has shape ``(B, n_parameters)`` (or ``(n_parameters,)`` for one model).
-    ``tables[v][b, x_v, x_parent1, ...]`` is P(v | parents) for parameter vector ``b``.
+    Raises :class:`~model.errors.PriorsError` if a prevalence cannot be met by any
+    baseline (odds ratios so large that the calibration cannot reach it).
     """
     theta = np.atleast_2d(np.asarray(theta, dtype=float))
     batch = theta.shape[0]
     idx = structure.index
     ages = structure.age_states
-    tables: dict[str, np.ndarray] = {}
 
     age = theta[:, [idx[f"age_groups.{a}"] for a in ages]]
     age = age / age.sum(axis=1, keepdims=True)
-    tables[AGE_FINDING] = age
 
-    rf_prev: dict[str, np.ndarray] = {}
+    risk_factor: dict[str, np.ndarray] = {}
     for rf in structure.risk_factors:
         p = theta[:, [idx[f"risk_factors.{rf}.prevalence.{a}"] for a in ages]]  # (B, A)
-        rf_prev[rf] = p
-        tables[rf] = np.stack([1 - p, p], axis=1)  # (B, 2, A)
+        risk_factor[rf] = np.stack([1 - p, p], axis=1)
 
-    for cause in structure.causes:
-        rfs = structure.cause_parents[cause]
-        prevalence = theta[:, [idx[f"causes.{cause}.prevalence.{a}"] for a in ages]]
-        log_or = np.log(theta[:, [idx[f"causes.{cause}.risk_factors.{rf}"] for rf in rfs]])
+    cause: dict[str, np.ndarray] = {}
+    problems: list[Problem] = []
+    for c in structure.causes:
+        rfs = structure.cause_parents[c]
+        prevalence = theta[:, [idx[f"causes.{c}.prevalence.{a}"] for a in ages]]
+        log_or = np.log(theta[:, [idx[f"causes.{c}.risk_factors.{rf}"] for rf in rfs]])
+        log_or = log_or.reshape(batch, len(rfs))
         rf_p = (
-            np.stack([rf_prev[rf] for rf in rfs], axis=1)
+            np.stack([risk_factor[rf][:, 1] for rf in rfs], axis=1)
             if rfs
             else np.zeros((batch, 0, len(ages)))
         )
-        baseline = calibrate_baseline(prevalence, log_or.reshape(batch, len(rfs)), rf_p)
-        n_rf = len(rfs)
-        logit = baseline.reshape(batch, len(ages), *([1] * n_rf))
-        for k in range(n_rf):
-            # r_k lives on axis 2 + k; its term is log(OR_k) * r_k.
-            indicator = np.arange(2.0).reshape([1, 1] + [1] * k + [2] + [1] * (n_rf - k - 1))
-            logit = logit + log_or[:, k].reshape(batch, *([1] * (1 + n_rf))) * indicator
-        present = _sigmoid(logit)  # (B, A, 2, ..., 2)
-        tables[cause] = np.stack([1 - present, present], axis=1)
+        baseline = calibrate_baseline(prevalence, log_or, rf_p)
+        configs = np.array(
+            [[(m >> i) & 1 for i in range(len(rfs))] for m in range(2 ** len(rfs))], dtype=float
+        ).reshape(2 ** len(rfs), len(rfs))
+        logit = baseline[:, :, None] + (log_or @ configs.T)[:, None, :]  # (B, A, 2**n)
+        present = _sigmoid(logit)
+        # The check that the calibration met the prevalence, in double precision.
+        weights = np.prod(
+            np.where(configs.T[None, :, None, :] == 1, rf_p[:, :, :, None], 1 - rf_p[:, :, :, None]),
+            axis=1,
+        ) if rfs else np.ones((batch, len(ages), 1))
+        reached = np.sum(weights * present, axis=-1)
+        off = np.abs(reached - prevalence) > 1e-6 * prevalence
+        if off.any():
+            b, a = map(int, np.argwhere(off)[0])
+            problems.append(
+                Problem(
+                    f"causes.{c}.prevalence.{ages[a]}",
+                    f"cannot be met with these odds ratios: the calibrated prevalence is "
+                    f"{reached[b, a]:.3g} for a target of {prevalence[b, a]:.3g}; make the "
+                    "odds ratios smaller or the prevalence larger",
+                )
+            )
+        cause[c] = np.stack([1 - present, present], axis=1)
+    if problems:
+        raise PriorsError(source, problems)
 
-    for finding in structure.findings:
-        parents = structure.finding_parents[finding]
-        leak = theta[:, idx[f"findings.{finding}.leak"]]
-        absent = (1 - leak).reshape(batch, *([1] * len(parents)))
-        for k, cause in enumerate(parents):
-            link = theta[:, idx[f"findings.{finding}.links.{cause}"]]
-            factor = np.stack([np.ones(batch), 1 - link], axis=1)  # cause absent, present
-            shape = [batch] + [1] * len(parents)
-            shape[1 + k] = 2
-            absent = absent * factor.reshape(shape)
-        absent = np.broadcast_to(absent, (batch, *([2] * len(parents))))
-        tables[finding] = np.stack([absent, 1 - absent], axis=1)
-    return tables
+    finding: dict[str, np.ndarray] = {}
+    noisy_or: dict[str, np.ndarray] = {}
+    for f in structure.findings:
+        parents = structure.finding_parents[f]
+        columns = [_by_age(theta, idx, f"findings.{f}.links.{c}") for c in parents]
+        leak = _by_age(theta, idx, f"findings.{f}.leak")
+        factors = np.stack([1 - x for x in columns] + [1 - leak], axis=-1)  # (B, A, n+1)
+        factors = factors[:, : len(ages)]
+        absent = _noisy_or_absent(factors)  # (B, A, 2**n)
+        finding[f] = np.stack([absent, 1 - absent], axis=1)
+        noisy_or[f] = factors
+    return Tables(age, risk_factor, cause, finding, noisy_or)
 
 
-def factors_from_tables(structure: Structure, tables: dict[str, np.ndarray], row: int = 0):
-    """The engine's factors for one parameter vector (row of the batch)."""
-    return {
-        v: Factor((v, *structure.parents(v)), np.ascontiguousarray(tables[v][row]))
-        for v in structure.variables
-    }
+def _pgmpy_values(table: np.ndarray, n_binary: int) -> np.ndarray:
+    """Canonical ``(card, A, 2**n)`` (or ``(card, 2**n)``) to pgmpy's ``(card, columns)``
+    with the parents in the structure's order (the last parent changing fastest)."""
+    card = table.shape[0]
+    lead = table.shape[1:-1]
+    t = table.reshape(card, *lead, *([2] * n_binary))  # binary axes: bit n-1 first
+    k = len(lead)
+    axes = [0, *range(1, 1 + k), *range(k + n_binary, k, -1)]  # reverse the binary axes
+    return np.transpose(t, axes).reshape(card, -1)
 
 
-def pgmpy_network(structure: Structure, tables: dict[str, np.ndarray], row: int = 0):
+def pgmpy_network(structure: Structure, tables: Tables, row: int = 0):
     """A pgmpy ``DiscreteBayesianNetwork`` holding the same CPTs, with state names."""
     from pgmpy.factors.discrete import TabularCPD
     from pgmpy.models import DiscreteBayesianNetwork
@@ -228,13 +344,25 @@ def pgmpy_network(structure: Structure, tables: dict[str, np.ndarray], row: int 
     cpds = []
     for v in structure.variables:
         parents = structure.parents(v)
-        table = tables[v][row]
         card = len(structure.states(v))
+        with_age = bool(structure.age_states)
+        if v == AGE_FINDING:
+            values = tables.age[row][:, None]
+        elif v in tables.risk_factor:
+            t = tables.risk_factor[v][row]  # (2, A)
+            values = t if with_age else t[:, :1]
+        elif v in tables.cause:
+            t = tables.cause[v][row]  # (2, A, 2**n)
+            values = _pgmpy_values(t if with_age else t[:, 0], len(structure.cause_parents[v]))
+        else:
+            t = tables.finding[v][row]  # (2, A, 2**n)
+            by_age = with_age and structure.finding_by_age.get(v, False)
+            values = _pgmpy_values(t if by_age else t[:, 0], len(structure.finding_parents[v]))
         cpds.append(
             TabularCPD(
                 variable=v,
                 variable_card=card,
-                values=table.reshape(card, -1),
+                values=values.reshape(card, -1),
                 evidence=list(parents) or None,
                 evidence_card=[len(structure.states(p)) for p in parents] or None,
                 state_names={u: list(structure.states(u)) for u in (v, *parents)},

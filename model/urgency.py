@@ -1,72 +1,202 @@
 """Urgency guidance: the level (self care, see a doctor, emergency), its reasons, advice.
 
-The rules come from the source article and the red-flag sources:
+Everything about urgency lives here: the rules, the serious-cause thresholds' check,
+the reasons (records with a code, the plain text and the source) and the unanswered red
+flags. :func:`assess` is the one function the model, the analyses, the command line and
+the page call; nothing else decides a level, and no code reads a reason's text.
 
-* any red flag present                                   -> emergency
-* persists two weeks or more, or interferes with walking -> at least see a doctor
-* fever or fatigue together with persistence             -> at least see a doctor
-* fever together with a painful, swollen joint           -> at least see a doctor
-  (clinical-facts: the NHS advises a GP for cramps with swelling; a hot joint with fever
-  may be infected)
-* a serious cause whose probability passes its threshold -> at least see a doctor
+Rules are *floors*: each names the findings that trigger it and the least level it
+calls for; they look only at answers given as "yes" (and at the age group), so no
+probability can lower them and answering "yes" to more questions can never lower the
+level they set. The rules (:data:`RULES`), from the source article and the published
+triage advice in ``shared/clinical-facts.md``:
 
-The rules only ever raise the level. The threshold rule uses posteriors, which can move
-either way when a finding is added; so that reporting fever or fatigue (warning signs in
-the article) can never *lower* the level, the threshold rule is checked on the evidence as
-given and on every variant with those findings unknown or absent, and the highest
-level wins (see :func:`warning_sign_variants`).
+* any red flag                                         -> emergency (Cleveland Clinic, Mayo)
+* an infant with weakness, floppiness or widespread
+  twitching who also feeds weakly                      -> emergency (Queensland floppy infant)
+* an infant with weakness, floppiness or widespread
+  twitching                                            -> at least see a doctor (AAP, Queensland)
+* new muscle weakness (weakness, weakness getting
+  worse, proximal weakness, wasting)                   -> at least see a doctor (NICE NG127, MSD)
+* a floppy child or lost milestones                    -> at least see a doctor (AAP, NICE NG127)
+* twitching of the tongue                              -> at least see a doctor (AAP, Lurio 2015)
+* a raised CK on a blood test                          -> at least see a doctor (AAP)
+* cramps with weakness or numbness                     -> at least see a doctor (Merck)
+* cramps that disturb sleep; cramps with swelling      -> at least see a doctor (NHS)
+* twitching for two weeks or more; twitching that gets
+  in the way of walking                                -> at least see a doctor (the article)
+* fever or fatigue with persistent twitching           -> at least see a doctor (the article)
+* fever with a painful, swollen joint                  -> at least see a doctor (NHS)
+
+On top of the floors, a serious cause whose probability reaches its threshold (kept in
+the priors file) raises the level to at least "see a doctor". Posteriors can move either
+way when a finding is added; so that reporting fever or fatigue (the article's warning
+signs) can never *lower* the level, the threshold check also runs on every variant of the
+evidence with those answers unknown or "no" (:func:`threshold_variants`), and the
+highest level wins.
 """
 
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 from typing import Any
 
+from model.resources import data_path
 from model.safe_yaml import read_yaml_file
 from model.vocabulary import Vocabulary
 
 LEVELS = ("self_care", "see_doctor", "emergency")
 RANK = {level: i for i, level in enumerate(LEVELS)}
-#: Findings the article ties to seeing a doctor on their own.
-SEE_DOCTOR_FINDINGS = ("persists_2_weeks", "interferes_with_walking")
 #: Findings the article ties to seeing a doctor together with persistence.
 WARNING_SIGNS = ("fever", "fatigue")
-ADVICE_PATH = Path(__file__).with_name("advice.yaml")
+#: Findings that mean new muscle weakness, in any of its forms.
+WEAKNESS = ("muscle_weakness", "weakness_getting_worse", "proximal_weakness", "muscle_wasting")
+#: What an infant with these needs checking for (SMA, congenital myopathy).
+INFANT_WARNING = ("muscle_weakness", "floppy_or_lost_milestones", "widespread_twitching")
+ADVICE_PATH = data_path("advice.yaml")
+
+#: Emergencies a red flag may come from that no listed cause explains.
+OUTSIDE_CAUSES = "a stroke, cauda equina syndrome, a spinal cord problem or another emergency"
 
 
 @dataclass(frozen=True)
-class Exercise:
-    title: str
-    steps: tuple[str, ...]
+class Reason:
+    """One reason for the urgency level: a stable ``code``, the plain ``text`` a person
+    reads, the ``source`` it rests on, and the least ``level`` it calls for."""
+
+    code: str
+    level: str
+    text: str
+    source: str
+
+    def __str__(self) -> str:
+        return self.text
+
+    def to_dict(self) -> dict[str, str]:
+        return {"code": self.code, "level": self.level, "text": self.text, "source": self.source}
 
 
 @dataclass(frozen=True)
-class Advice:
-    """The article's advice for one urgency level."""
+class Urgency:
+    """The level, why (floors first, then thresholds, then notes), and the red flags."""
 
     level: str
-    summary: str
-    next_steps: tuple[str, ...] = ()
-    home_remedies: tuple[tuple[str, str], ...] = ()
-    exercises: tuple[Exercise, ...] = ()
-    walking_on_sand: str = ""
-    prevention: tuple[str, ...] = ()
-    when_to_see_doctor: tuple[str, ...] = ()
+    reasons: tuple[Reason, ...]
+    unanswered_red_flags: tuple[str, ...]
+    red_flags_present: tuple[str, ...]
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "level": self.level,
-            "summary": self.summary,
-            "next_steps": list(self.next_steps),
-            "home_remedies": [{"title": t, "text": x} for t, x in self.home_remedies],
-            "exercises": [{"title": e.title, "steps": list(e.steps)} for e in self.exercises],
-            "walking_on_sand": self.walking_on_sand,
-            "prevention": list(self.prevention),
-            "when_to_see_doctor": list(self.when_to_see_doctor),
-        }
+    @property
+    def emergency_outside_listed_causes(self) -> bool:
+        """A red flag is present: the emergency may lie outside the listed causes."""
+        return bool(self.red_flags_present)
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A floor: when ``applies`` (to the answers given "yes" and the age group) holds,
+    the level is at least ``level``."""
+
+    code: str
+    level: str
+    applies: Callable[[frozenset[str], str | None], bool]
+    text: str
+    source: str
+
+
+def _any(*findings: str) -> Callable[[frozenset[str], str | None], bool]:
+    return lambda present, age: any(f in present for f in findings)
+
+
+def _infant_with(*also: str) -> Callable[[frozenset[str], str | None], bool]:
+    def applies(present: frozenset[str], age: str | None) -> bool:
+        warning = age == "infant" and any(f in present for f in INFANT_WARNING)
+        return warning and all(f in present for f in also)
+
+    return applies
+
+
+def _both(first: tuple[str, ...], second: tuple[str, ...]) -> Callable[[frozenset[str], str | None], bool]:
+    return lambda present, age: any(f in present for f in first) and any(f in present for f in second)
+
+
+RULES: tuple[Rule, ...] = (
+    Rule(
+        "floor.infant_weak_feeding", "emergency", _infant_with("weak_feeding"),
+        "A baby who is weak, floppy or twitching all over and also feeds weakly needs "
+        "emergency care now.",
+        "Queensland Children's Health: a floppy infant with breathing or swallowing "
+        "difficulty goes to the emergency department",
+    ),
+    Rule(
+        "floor.infant_weakness", "see_doctor", _infant_with(),
+        "A baby who is weak, floppy or twitching all over needs a doctor's assessment "
+        "soon (conditions such as spinal muscular atrophy are treatable when found early).",
+        "AAP (Noritz et al., Pediatrics 2013); Queensland Children's Health floppy infant guidance",
+    ),
+    Rule(
+        "floor.new_weakness", "see_doctor", _any(*WEAKNESS),
+        "New muscle weakness (or wasting) should be checked by a doctor.",
+        "NICE NG127 (suspected neurological conditions); MSD Manual, Weakness",
+    ),
+    Rule(
+        "floor.floppy_or_lost_milestones", "see_doctor", _any("floppy_or_lost_milestones"),
+        "A floppy child, or one who has lost skills such as sitting or walking, needs a "
+        "doctor's assessment soon.",
+        "AAP (Noritz et al., Pediatrics 2013): loss of milestones; NICE NG127: motor regression",
+    ),
+    Rule(
+        "floor.tongue_twitching", "see_doctor", _any("tongue_twitching"),
+        "Twitching of the tongue should be checked by a doctor.",
+        "AAP (Noritz et al., Pediatrics 2013); Lurio et al., Am Fam Physician 2015; NICE NG42",
+    ),
+    Rule(
+        "floor.raised_ck", "see_doctor", _any("raised_ck_on_blood_test"),
+        "A raised muscle enzyme (CK) on a blood test should be followed up by a doctor.",
+        "AAP (Noritz et al., Pediatrics 2013): CK above 3 times normal",
+    ),
+    Rule(
+        "floor.cramps_with_weakness_or_numbness", "see_doctor",
+        _both(("cramp_stiffness", "cramps_disturb_sleep"), (*WEAKNESS, "numbness_tingling")),
+        "Cramps together with weakness or numbness: see a doctor soon.",
+        "Merck Manual (consumer), Leg cramps",
+    ),
+    Rule(
+        "floor.cramps_disturb_sleep", "see_doctor", _any("cramps_disturb_sleep"),
+        "Cramps that disturb your sleep are worth seeing a doctor about.",
+        "NHS, Leg cramps",
+    ),
+    Rule(
+        "floor.cramps_with_swelling", "see_doctor",
+        _both(("cramp_stiffness", "cramps_disturb_sleep"), ("leg_swelling",)),
+        "Cramps with swelling of the foot, ankle or leg: see a doctor.",
+        "NHS, Leg cramps; NICE CKS, Leg cramps",
+    ),
+    Rule(
+        "floor.persists_2_weeks", "see_doctor", _any("persists_2_weeks"),
+        "The twitching has gone on for two weeks or more; the article says to see a doctor.",
+        "the source article: see a doctor if twitching persists for two weeks or more",
+    ),
+    Rule(
+        "floor.interferes_with_walking", "see_doctor", _any("interferes_with_walking"),
+        "It gets in the way of walking, running or other activities; the article says to see a doctor.",
+        "the source article: see a doctor if twitching gets in the way of walking",
+    ),
+    Rule(
+        "floor.warning_signs_with_persistence", "see_doctor",
+        _both(WARNING_SIGNS, ("persists_2_weeks",)),
+        "Fever or tiredness together with persistent twitching; the article says to see a doctor.",
+        "the source article: fatigue or fever with twitching that persists",
+    ),
+    Rule(
+        "floor.fever_with_swollen_joint", "see_doctor", _both(("fever",), ("joint_pain_swelling",)),
+        "Fever together with a painful, swollen joint; a doctor should check for an "
+        "inflamed or infected joint.",
+        "NHS: see a GP for cramps or pain with swelling; a hot joint with fever may be infected",
+    ),
+)
 
 
 @cache
@@ -106,41 +236,77 @@ def load_advice() -> dict[str, Advice]:
     }
 
 
-def rule_level(evidence: dict[str, str], vocab: Vocabulary) -> tuple[str, list[str]]:
-    """The level the article's rules give, with their reasons (no probabilities used)."""
-    present = {f for f, s in evidence.items() if s == "present"}
-    reasons: list[str] = []
-    flags = [f for f in vocab.red_flags if f in present]
-    for f in flags:
-        reasons.append(
-            f"Red flag: {vocab.findings[f].label.lower()}. This needs emergency care now."
-        )
-    doctor: list[str] = []
-    if "persists_2_weeks" in present:
-        doctor.append("The twitching has gone on for two weeks or more; the article says to see a doctor.")
-    if "interferes_with_walking" in present:
-        doctor.append(
-            "It gets in the way of walking, running or other activities; the article says to see a doctor."
-        )
-    warning = [f for f in WARNING_SIGNS if f in present]
-    if warning and "persists_2_weeks" in present:
-        names = " and ".join(vocab.findings[f].label.lower() for f in warning)
-        doctor.append(f"{names.capitalize()} together with persistent twitching; the article says to see a doctor.")
-    if "fever" in present and "joint_pain_swelling" in present:
-        doctor.append(
-            "Fever together with a painful, swollen joint; a doctor should check for an "
-            "inflamed or infected joint (the NHS advises a GP visit for cramps with swelling)."
-        )
-    reasons.extend(doctor)
-    level = "emergency" if flags else "see_doctor" if doctor else "self_care"
-    return level, reasons
+@dataclass(frozen=True)
+class Exercise:
+    title: str
+    steps: tuple[str, ...]
 
 
-def warning_sign_variants(evidence: dict[str, str]) -> list[dict[str, str]]:
-    """The evidence and every variant with present warning signs made unknown or absent."""
+@dataclass(frozen=True)
+class Advice:
+    """The article's advice for one urgency level."""
+
+    level: str
+    summary: str
+    next_steps: tuple[str, ...] = ()
+    home_remedies: tuple[tuple[str, str], ...] = ()
+    exercises: tuple[Exercise, ...] = ()
+    walking_on_sand: str = ""
+    prevention: tuple[str, ...] = ()
+    when_to_see_doctor: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "level": self.level,
+            "summary": self.summary,
+            "next_steps": list(self.next_steps),
+            "home_remedies": [{"title": t, "text": x} for t, x in self.home_remedies],
+            "exercises": [{"title": e.title, "steps": list(e.steps)} for e in self.exercises],
+            "walking_on_sand": self.walking_on_sand,
+            "prevention": list(self.prevention),
+            "when_to_see_doctor": list(self.when_to_see_doctor),
+        }
+
+
+def rule_reasons(evidence: Mapping[str, str], vocab: Vocabulary) -> list[Reason]:
+    """Every floor the answers trigger (red flags first), with no probability used."""
+    present = frozenset(f for f, s in evidence.items() if s == "present")
+    age = evidence.get("age_group")
+    reasons = [
+        Reason(
+            f"red_flag.{f}",
+            "emergency",
+            f"Emergency sign: {vocab.findings[f].label.lower()}. This needs emergency care now.",
+            "Cleveland Clinic, Numbness: when to call the doctor; Mayo Clinic",
+        )
+        for f in vocab.red_flags
+        if f in present
+    ]
+    reasons += [
+        Reason(rule.code, rule.level, rule.text, rule.source)
+        for rule in RULES
+        if rule.applies(present, age)
+    ]
+    return reasons
+
+
+def rule_level(evidence: Mapping[str, str], vocab: Vocabulary) -> str:
+    """The least level the floors allow for these answers."""
+    reasons = rule_reasons(evidence, vocab)
+    return max((r.level for r in reasons), key=RANK.__getitem__, default="self_care")
+
+
+def threshold_variants(evidence: Mapping[str, str]) -> list[dict[str, str]]:
+    """Variants of the evidence with each warning sign answered "yes" made unknown or "no".
+
+    Their posteriors go to :func:`assess`, so that reporting fever or fatigue can never
+    lower the level through the thresholds.
+    """
     present = [f for f in WARNING_SIGNS if evidence.get(f) == "present"]
     variants = []
     for choice in itertools.product(("present", None, "absent"), repeat=len(present)):
+        if all(c == "present" for c in choice):
+            continue  # the evidence itself
         variant = dict(evidence)
         for f, state in zip(present, choice, strict=True):
             if state is None:
@@ -151,18 +317,76 @@ def warning_sign_variants(evidence: dict[str, str]) -> list[dict[str, str]]:
     return variants
 
 
-def threshold_reasons(
-    posteriors: dict[str, float],
-    thresholds: dict[str, float],
+def assess(
+    evidence: Mapping[str, str],
+    posteriors: Sequence[Mapping[str, float]],
+    thresholds: Mapping[str, float],
     vocab: Vocabulary,
-) -> list[str]:
-    """Reasons for every serious cause whose probability passes its threshold."""
-    reasons = []
+) -> Urgency:
+    """The urgency for these answers: the level, its reasons and the red flags.
+
+    ``posteriors[0]`` is P(cause | evidence); the rest are those of
+    :func:`threshold_variants` (in any order). Floors come first; a serious cause at or
+    above its threshold (in the evidence or a variant) raises the level to at least
+    "see a doctor"; notes are added for self care and for red flags.
+    """
+    reasons = rule_reasons(evidence, vocab)
+    main = posteriors[0] if posteriors else {}
     for cause, threshold in thresholds.items():
-        p = posteriors.get(cause, 0.0)
+        p = main.get(cause, 0.0)
+        name = vocab.causes[cause].label
         if p >= threshold:
             reasons.append(
-                f"{vocab.causes[cause].label} has a probability of {p:.1%}, above the "
-                f"{threshold:.0%} at which a doctor should assess it."
+                Reason(
+                    f"threshold.{cause}",
+                    "see_doctor",
+                    f"The answers point to {name} (probability {p:.1%}, at or above the "
+                    f"{threshold:.0%} at which a doctor should assess it).",
+                    "priors file: urgency.serious_cause_threshold",
+                )
             )
-    return reasons
+        elif any(v.get(cause, 0.0) >= threshold for v in posteriors[1:]):
+            reasons.append(
+                Reason(
+                    f"threshold.{cause}",
+                    "see_doctor",
+                    f"{name} reaches its {threshold:.0%} threshold when fever or tiredness is "
+                    "left out; a warning sign never lowers the advice.",
+                    "the source article: fatigue or fever are warning signs",
+                )
+            )
+    level = max((r.level for r in reasons), key=RANK.__getitem__, default="self_care")
+    flags = tuple(f for f in vocab.red_flags if evidence.get(f) == "present")
+    unanswered = tuple(f for f in vocab.red_flags if f not in evidence)
+    if flags:
+        reasons.append(
+            Reason(
+                "note.outside_listed_causes",
+                "emergency",
+                f"This sign can come from {OUTSIDE_CAUSES}, which this tool does not list; "
+                "the causes it ranks do not explain it.",
+                "Cleveland Clinic; NHS cauda equina guidance",
+            )
+        )
+    if level == "self_care":
+        reasons.append(
+            Reason(
+                "note.self_care",
+                "self_care",
+                "No emergency sign and nothing the article or the triage guidance ties to "
+                "seeing a doctor was reported; benign twitching usually settles on its own "
+                "within days.",
+                "the source article",
+            )
+        )
+        if unanswered:
+            reasons.append(
+                Reason(
+                    "note.unanswered_red_flags",
+                    "self_care",
+                    "You have not answered every emergency-sign question: check them. If any "
+                    "applies, call emergency services.",
+                    "Semigran et al., BMJ 2015: symptom checkers miss emergencies",
+                )
+            )
+    return Urgency(level, tuple(reasons), unanswered, flags)
