@@ -64,6 +64,15 @@ class OutputExistsError(ToeTwitchError, FileExistsError):
     """A file would be overwritten without the user's permission (``--force``)."""
 
 
+class FileReadError(InputFileError):
+    """A file that cannot be read at all: missing, unreadable, too large, or not a regular
+    file (a FIFO, device, socket or directory). Carries one :class:`Problem`."""
+
+    def __init__(self, path: str, rule: str):
+        self.rule = rule
+        super().__init__(path, [Problem("", rule)])
+
+
 class NetworkFileError(InputFileError):
     """A network file (BIF, XMLBIF, XDSL, NET, UAI) that cannot be read or used."""
 

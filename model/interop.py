@@ -80,8 +80,14 @@ import networkx as nx
 import numpy as np
 
 from model.engine import Factor
-from model.errors import NetworkFileError, OutputExistsError, Problem, ToeTwitchError
-from model.files import write_atomic
+from model.errors import (
+    FileReadError,
+    NetworkFileError,
+    OutputExistsError,
+    Problem,
+    ToeTwitchError,
+)
+from model.files import read_bounded, write_atomic
 from model.priors import AGE_FINDING
 from model.vocabulary import CAUSE_STATES, Vocabulary, load_vocabulary
 
@@ -362,25 +368,20 @@ def export_network(
 
 # ---------------------------------------------------------------------------- reading
 def _read_text(path: Path) -> str:
+    """The text of a network file, read with :func:`model.files.read_bounded` (a regular
+    file of at most ``MAX_NETWORK_BYTES``); raises :class:`NetworkFileError` otherwise."""
+
     def fail(rule: str) -> NetworkFileError:
         return NetworkFileError(str(path), [Problem("", rule)])
 
     try:
-        size = path.stat().st_size
-    except FileNotFoundError:
-        raise fail("file not found") from None
-    except OSError as exc:
-        raise fail(f"cannot read file: {exc.strerror}") from None
-    if path.is_dir():
-        raise fail("is a directory, not a file")
-    if size > MAX_NETWORK_BYTES:
-        raise fail(f"file is larger than the limit of {MAX_NETWORK_BYTES} bytes")
+        raw = read_bounded(path, MAX_NETWORK_BYTES)
+    except FileReadError as exc:
+        raise NetworkFileError(str(path), exc.problems) from None
     try:
-        text = path.read_bytes().decode("utf-8")
+        text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise fail("file is not UTF-8 text") from None
-    except OSError as exc:
-        raise fail(f"cannot read file: {exc.strerror}") from None
     if not text.strip():
         raise fail("file is empty")
     return text
