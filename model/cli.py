@@ -139,7 +139,12 @@ def _cmd_validate(args) -> int:
 
 def _cmd_export(args) -> int:
     model = load_model(args.priors)
-    path = export_network(model, args.out, args.format, overwrite=args.force)
+    try:
+        path = export_network(model, args.out, args.format, overwrite=args.force)
+    except ToeTwitchError:
+        raise
+    except OSError as exc:  # the write itself failed: no permission, disk full, read-only
+        raise ToeTwitchError(f"{args.out}: cannot write the file: {exc.strerror or exc}") from None
     fmt = format_for_path(path)
     network = model.network
     precision = "every digit" if fmt.decimals is None else f"{fmt.decimals} decimals"

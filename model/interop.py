@@ -80,14 +80,8 @@ import networkx as nx
 import numpy as np
 
 from model.engine import Factor
-from model.errors import (
-    FileReadError,
-    NetworkFileError,
-    OutputExistsError,
-    Problem,
-    ToeTwitchError,
-)
-from model.files import read_bounded, write_atomic
+from model.errors import FileReadError, NetworkFileError, Problem, ToeTwitchError
+from model.files import check_target, read_bounded, write_atomic
 from model.priors import AGE_FINDING
 from model.vocabulary import CAUSE_STATES, Vocabulary, load_vocabulary
 
@@ -333,10 +327,12 @@ def export_network(
     """Write the model's network to ``path`` in ``format`` (from the extension if None).
 
     The file is written atomically (:func:`model.files.write_atomic`): a failure midway
-    leaves any existing file untouched, and an existing file is replaced only with
-    ``overwrite=True`` (otherwise :class:`~model.errors.OutputExistsError`). The file's
-    extension must be one of the format's, so that :func:`model.load_model` and other
-    tools recognise it.
+    leaves any existing file untouched, and an existing file (or symbolic link, which is
+    then replaced itself) is replaced only with ``overwrite=True`` (otherwise
+    :class:`~model.errors.OutputExistsError`). A directory, FIFO or device at ``path``, or
+    a missing folder, is an error before any work (see :func:`model.files.check_target`).
+    The file's extension must be one of the format's, so that :func:`model.load_model`
+    and other tools recognise it.
 
     Returns
     -------
@@ -360,8 +356,7 @@ def export_network(
                 f"{' or '.join(chosen.extensions)} so that it is read back as {chosen.name}; "
                 f"for example {path.with_suffix(chosen.extension).name}"
             )
-    if path.exists() and not overwrite:  # before the work; write_atomic checks again
-        raise OutputExistsError(f"{path}: the file exists; pass overwrite (--force) to replace it")
+    check_target(path, overwrite=overwrite)  # before the work; write_atomic checks again
     write_atomic(path, network_bytes(model, chosen.name), overwrite=overwrite)
     return path
 
