@@ -203,7 +203,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.func(args)
     except InputFileError as exc:
-        print(str(exc), file=sys.stderr)
+        if len(exc.problems) == 1:  # "file: rule" on one line, without the count above it
+            print(f"{exc.path}: {exc.problems[0]}", file=sys.stderr)
+        else:
+            print(str(exc), file=sys.stderr)
         return EXIT_USAGE
     except ToeTwitchError as exc:
         print(f"toe-twitch: error: {exc}", file=sys.stderr)
