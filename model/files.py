@@ -130,7 +130,8 @@ def read_bounded(path: str | os.PathLike, max_bytes: int) -> bytes:
     if remaining <= 0:
         raise FileReadError(
             where,
-            f"file is larger than the limit of {max_bytes} bytes (it grew while being read)",
+            f"file is larger than the limit of {max_bytes} bytes (more than that was read, "
+            f"although its size said {info.st_size} bytes)",
         )
     return b"".join(chunks)
 
