@@ -766,6 +766,7 @@ def main(argv: list[str] | None = None) -> int:
         think_s=args.think,
     )
     print(format_table(result))
+    args.out.parent.mkdir(parents=True, exist_ok=True)  # benchmarks/results/ is not in git
     files.write_atomic(args.out, json.dumps(result, indent=2), overwrite=True)
     print(f"\nwritten: {args.out}")
     return 1 if result["errors"] else 0

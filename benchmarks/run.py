@@ -325,6 +325,7 @@ def main(argv=None) -> int:
     result["scale"] = scale.run(args.quick)
     print("\nscale: synthetic noisy-OR networks, one differential and a batch\n")
     print(scale.format_rows(result["scale"]))
+    args.out.parent.mkdir(parents=True, exist_ok=True)  # benchmarks/results/ is not in git
     write_atomic(args.out, json.dumps(result, indent=2))
     print(f"\nwritten: {args.out}")
     return 0

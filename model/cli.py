@@ -139,7 +139,12 @@ def _cmd_validate(args) -> int:
 
 def _cmd_export(args) -> int:
     model = load_model(args.priors)
-    path = export_network(model, args.out, args.format, overwrite=args.force)
+    try:
+        path = export_network(model, args.out, args.format, overwrite=args.force)
+    except ToeTwitchError:
+        raise
+    except OSError as exc:  # the write itself failed: no permission, disk full, read-only
+        raise ToeTwitchError(f"{args.out}: cannot write the file: {exc.strerror or exc}") from None
     fmt = format_for_path(path)
     network = model.network
     precision = "every digit" if fmt.decimals is None else f"{fmt.decimals} decimals"
@@ -198,7 +203,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.func(args)
     except InputFileError as exc:
-        print(str(exc), file=sys.stderr)
+        if len(exc.problems) == 1:  # "file: rule" on one line, without the count above it
+            print(f"{exc.path}: {exc.problems[0]}", file=sys.stderr)
+        else:
+            print(str(exc), file=sys.stderr)
         return EXIT_USAGE
     except ToeTwitchError as exc:
         print(f"toe-twitch: error: {exc}", file=sys.stderr)

@@ -64,6 +64,27 @@ class OutputExistsError(ToeTwitchError, FileExistsError):
     """A file would be overwritten without the user's permission (``--force``)."""
 
 
+class OutputIsDirectoryError(ToeTwitchError, IsADirectoryError):
+    """The file to write is a directory; it is never replaced, even with ``--force``."""
+
+
+class OutputNotRegularError(ToeTwitchError):
+    """The file to write is a FIFO, device or socket; it is never replaced."""
+
+
+class OutputFolderMissingError(ToeTwitchError, FileNotFoundError):
+    """The folder of the file to write does not exist; nothing is created."""
+
+
+class FileReadError(InputFileError):
+    """A file that cannot be read at all: missing, unreadable, too large, or not a regular
+    file (a FIFO, device, socket or directory). Carries one :class:`Problem`."""
+
+    def __init__(self, path: str, rule: str):
+        self.rule = rule
+        super().__init__(path, [Problem("", rule)])
+
+
 class NetworkFileError(InputFileError):
     """A network file (BIF, XMLBIF, XDSL, NET, UAI) that cannot be read or used."""
 

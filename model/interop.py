@@ -79,8 +79,8 @@ from typing import TYPE_CHECKING
 import networkx as nx
 import numpy as np
 
-from model.errors import NetworkFileError, OutputExistsError, Problem, ToeTwitchError
-from model.files import write_atomic
+from model.errors import FileReadError, NetworkFileError, Problem, ToeTwitchError
+from model.files import check_target, read_bounded, write_atomic
 from model.network import Structure, Tables
 from model.priors import AGE_FINDING
 from model.vocabulary import CAUSE_STATES, Vocabulary, load_vocabulary
@@ -327,10 +327,12 @@ def export_network(
     """Write the model's network to ``path`` in ``format`` (from the extension if None).
 
     The file is written atomically (:func:`model.files.write_atomic`): a failure midway
-    leaves any existing file untouched, and an existing file is replaced only with
-    ``overwrite=True`` (otherwise :class:`~model.errors.OutputExistsError`). The file's
-    extension must be one of the format's, so that :func:`model.load_model` and other
-    tools recognise it.
+    leaves any existing file untouched, and an existing file (or symbolic link, which is
+    then replaced itself) is replaced only with ``overwrite=True`` (otherwise
+    :class:`~model.errors.OutputExistsError`). A directory, FIFO or device at ``path``, or
+    a missing folder, is an error before any work (see :func:`model.files.check_target`).
+    The file's extension must be one of the format's, so that :func:`model.load_model`
+    and other tools recognise it.
 
     Returns
     -------
@@ -354,33 +356,27 @@ def export_network(
                 f"{' or '.join(chosen.extensions)} so that it is read back as {chosen.name}; "
                 f"for example {path.with_suffix(chosen.extension).name}"
             )
-    if path.exists() and not overwrite:  # before the work; write_atomic checks again
-        raise OutputExistsError(f"{path}: the file exists; pass overwrite (--force) to replace it")
+    check_target(path, overwrite=overwrite)  # before the work; write_atomic checks again
     write_atomic(path, network_bytes(model, chosen.name), overwrite=overwrite)
     return path
 
 
 # ---------------------------------------------------------------------------- reading
 def _read_text(path: Path) -> str:
+    """The text of a network file, read with :func:`model.files.read_bounded` (a regular
+    file of at most ``MAX_NETWORK_BYTES``); raises :class:`NetworkFileError` otherwise."""
+
     def fail(rule: str) -> NetworkFileError:
         return NetworkFileError(str(path), [Problem("", rule)])
 
     try:
-        size = path.stat().st_size
-    except FileNotFoundError:
-        raise fail("file not found") from None
-    except OSError as exc:
-        raise fail(f"cannot read file: {exc.strerror}") from None
-    if path.is_dir():
-        raise fail("is a directory, not a file")
-    if size > MAX_NETWORK_BYTES:
-        raise fail(f"file is larger than the limit of {MAX_NETWORK_BYTES} bytes")
+        raw = read_bounded(path, MAX_NETWORK_BYTES)
+    except FileReadError as exc:
+        raise NetworkFileError(str(path), exc.problems) from None
     try:
-        text = path.read_bytes().decode("utf-8")
+        text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise fail("file is not UTF-8 text") from None
-    except OSError as exc:
-        raise fail(f"cannot read file: {exc.strerror}") from None
     if not text.strip():
         raise fail("file is empty")
     return text

@@ -13,7 +13,8 @@ from typing import Any
 
 import yaml
 
-from model.errors import Problem
+from model.errors import FileReadError, Problem
+from model.files import read_bounded
 
 MAX_BYTES = 1_000_000
 
@@ -71,22 +72,23 @@ def parse_yaml_text(text: str) -> tuple[Any, list[Problem]]:
 
 
 def read_yaml_file(path: str | Path) -> tuple[Any, list[Problem]]:
-    """Read and parse a YAML file; a missing or unreadable file is a problem, not a crash."""
-    p = Path(path)
+    """Read and parse a YAML file; a file that cannot be read is a problem, not a crash.
+
+    The file is read with :func:`model.files.read_bounded`: only a regular file of at most
+    ``MAX_BYTES`` is read, so a FIFO, a device such as ``/dev/zero`` or a huge file is
+    refused at once instead of hanging the reader.
+
+    Returns
+    -------
+    tuple
+        ``(data, problems)`` as :func:`parse_yaml_text` returns them.
+    """
     try:
-        size = p.stat().st_size
-    except FileNotFoundError:
-        return None, [Problem("", "file not found")]
-    except OSError as exc:
-        return None, [Problem("", f"cannot read file: {exc.strerror}")]
-    if p.is_dir():
-        return None, [Problem("", "is a directory, not a file")]
-    if size > MAX_BYTES:
-        return None, [Problem("", f"file is larger than the limit of {MAX_BYTES} bytes")]
+        raw = read_bounded(path, MAX_BYTES)
+    except FileReadError as exc:
+        return None, exc.problems
     try:
-        text = p.read_text(encoding="utf-8")
+        text = raw.decode("utf-8")
     except UnicodeDecodeError:
         return None, [Problem("", "file is not UTF-8 text")]
-    except OSError as exc:
-        return None, [Problem("", f"cannot read file: {exc.strerror}")]
     return parse_yaml_text(text)
