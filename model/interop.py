@@ -76,7 +76,6 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import networkx as nx
 import numpy as np
 
 from model.errors import FileReadError, NetworkFileError, Problem, ToeTwitchError

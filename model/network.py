@@ -10,6 +10,20 @@
   that produce it: ``P(absent | age, causes) = (1 - leak[age]) * prod over present
   causes of (1 - link[age])``. A finding whose leak or links are given by age group has
   ``age_group`` as a parent too.
+* A *property of the twitching* (it has lasted two weeks, it comes as you fall asleep,
+  it comes during sleep) is not an independent symptom: it belongs to whichever cause
+  produces the twitching. Its links ``r_c`` are the chance that twitching from cause
+  ``c`` has the property (its leak ``r_0``: twitching with no listed cause behind it; a
+  cause without a link of its own counts as ``r_0``). With ``t_c`` the twitching's own
+  links, both are noisy-ORs over the same causes::
+
+      P(property | twitching, causes) = P(twitching with the property | causes)
+                                        / P(twitching | causes)
+      P(twitching with the property | causes) = 1 - (1 - t_0 r_0) prod (1 - t_c r_c)
+
+  so persistence points to the causes that make *persistent twitching*, not to any
+  long-lasting condition a person happens to have. In the network the property is a
+  child of the twitching and of its causes.
 
 All builders are vectorised over a leading batch of parameter vectors, so a sensitivity
 sweep or a thousand uncertainty draws build their tables in one go. Tables are kept in
@@ -46,6 +60,8 @@ class Structure:
     findings: tuple[str, ...]
     finding_parents: dict[str, tuple[str, ...]]
     finding_by_age: dict[str, bool]
+    #: Each property of the twitching and the twitching finding it describes.
+    property_of: dict[str, str] = field(default_factory=dict)
     parameters: tuple[ParameterRef, ...] = ()
     index: dict[str, int] = field(default_factory=dict)
 
@@ -72,7 +88,8 @@ class Structure:
         if variable in self.cause_parents:
             return (*age, *self.cause_parents[variable])
         by_age = age if self.finding_by_age.get(variable) else ()
-        return (*by_age, *self.finding_parents[variable])
+        twitching = (self.property_of[variable],) if variable in self.property_of else ()
+        return (*by_age, *twitching, *self.finding_parents[variable])
 
     def values(self) -> np.ndarray:
         return np.array([p.value for p in self.parameters])
@@ -135,6 +152,17 @@ def build_structure(priors: PriorsFile, vocab: Vocabulary) -> Structure:
                for path in paths)
         for f in findings
     }
+    finding_parents = {
+        f: tuple(c for c in causes if c in priors.findings[f].links) for f in findings
+    }
+    twitching = next((f for f in vocab.implicit_evidence if f in findings), None)
+    property_of = {}
+    if twitching is not None:
+        for f in vocab.twitching_properties:
+            if f in findings:
+                property_of[f] = twitching
+                finding_parents[f] = finding_parents[twitching]
+                by_age[f] = by_age[f] or by_age[twitching]
     return Structure(
         age_states=vocab.findings[AGE_FINDING].states,
         risk_factors=risk_factors,
@@ -144,10 +172,9 @@ def build_structure(priors: PriorsFile, vocab: Vocabulary) -> Structure:
             for c in causes
         },
         findings=findings,
-        finding_parents={
-            f: tuple(c for c in causes if c in priors.findings[f].links) for f in findings
-        },
+        finding_parents=finding_parents,
         finding_by_age=by_age,
+        property_of=property_of,
         parameters=parameters,
         index={p.path: i for i, p in enumerate(parameters)},
     )
@@ -309,6 +336,8 @@ def build_tables(structure: Structure, theta: np.ndarray, source: str = "<priors
     finding: dict[str, np.ndarray] = {}
     noisy_or: dict[str, np.ndarray] = {}
     for f in structure.findings:
+        if f in structure.property_of:
+            continue
         parents = structure.finding_parents[f]
         columns = [_by_age(theta, idx, f"findings.{f}.links.{c}") for c in parents]
         leak = _by_age(theta, idx, f"findings.{f}.leak")
@@ -317,6 +346,25 @@ def build_tables(structure: Structure, theta: np.ndarray, source: str = "<priors
         absent = _noisy_or_absent(factors)  # (B, A, 2**n)
         finding[f] = np.stack([absent, 1 - absent], axis=1)
         noisy_or[f] = factors
+    for f, twitching in structure.property_of.items():
+        # P(property | twitching, causes) = P(twitching with the property) / P(twitching)
+        parents = structure.finding_parents[f]
+        t = noisy_or[twitching]  # (B, A, n+1): 1 - t_c, then 1 - t_0
+        r0 = _by_age(theta, idx, f"findings.{f}.leak")[:, : len(ages)]
+        r = [
+            _by_age(theta, idx, f"findings.{f}.links.{c}")[:, : len(ages)]
+            if f"findings.{f}.links.{c}" in idx or f"findings.{f}.links.{c}.{ages[0]}" in idx
+            else r0
+            for c in parents
+        ]
+        both = np.stack([1 - (1 - t[..., i]) * r[i] for i in range(len(parents))]
+                        + [1 - (1 - t[..., -1]) * r0], axis=-1)
+        with_property = 1 - _noisy_or_absent(both)
+        twitch = 1 - _noisy_or_absent(t)
+        present = np.divide(with_property, twitch, out=np.broadcast_to(r0[..., None], twitch.shape).copy(),
+                            where=twitch > 0)
+        present = np.clip(present, 0.0, 1.0)
+        finding[f] = np.stack([1 - present, present], axis=1)
     return Tables(age, risk_factor, cause, finding, noisy_or)
 
 
@@ -357,7 +405,12 @@ def pgmpy_network(structure: Structure, tables: Tables, row: int = 0):
         else:
             t = tables.finding[v][row]  # (2, A, 2**n)
             by_age = with_age and structure.finding_by_age.get(v, False)
-            values = _pgmpy_values(t if by_age else t[:, 0], len(structure.finding_parents[v]))
+            t = t if by_age else t[:, 0]
+            if v in structure.property_of:  # a twitching axis before the causes
+                never = np.zeros_like(t)
+                never[0] = 1.0  # no twitching: the twitching has no property
+                t = np.stack([never, t], axis=-2)
+            values = _pgmpy_values(t, len(structure.finding_parents[v]))
         cpds.append(
             TabularCPD(
                 variable=v,

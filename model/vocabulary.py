@@ -43,6 +43,9 @@ class Finding:
     #: Age groups the question is asked in (empty: every age). The model accepts the
     #: answer at any age; the page only asks where it applies.
     applies_to: tuple[str, ...] = ()
+    #: A property of the twitching itself (how long it lasts, when it comes): modelled as
+    #: P(property | twitching, causes), see :mod:`model.network`.
+    twitching_property: bool = False
 
 
 @dataclass(frozen=True)
@@ -85,6 +88,11 @@ class Vocabulary:
         return {f.id: f.implicit for f in self.findings.values() if f.implicit}
 
     @property
+    def twitching_properties(self) -> list[str]:
+        """Findings that describe the twitching itself (see :mod:`model.network`)."""
+        return [f.id for f in self.findings.values() if f.twitching_property]
+
+    @property
     def red_flags(self) -> list[str]:
         return [f.id for f in self.findings.values() if f.red_flag]
 
@@ -112,6 +120,7 @@ def load_vocabulary(path: str | Path = VOCABULARY_PATH) -> Vocabulary:
             implicit=f.get("implicit"),
             group=str(f.get("group", "")),
             applies_to=tuple(f.get("applies_to", ())),
+            twitching_property=bool(f.get("twitching_property", False)),
         )
         for fid, f in data["findings"].items()
     }
