@@ -8,6 +8,7 @@ It explains likelihoods; it does not diagnose. In an emergency, call emergency s
 'benign_cramp'
 """
 
+from model.analysis import explain, next_questions, sensitivity, uncertainty, what_if
 from model.core import (
     DISCLAIMER,
     NO_LISTED_CAUSE_LABEL,
@@ -47,5 +48,10 @@ __all__ = [
     "ToeTwitchModel",
     "UnknownCauseError",
     "VignetteError",
+    "explain",
     "load_model",
+    "next_questions",
+    "sensitivity",
+    "uncertainty",
+    "what_if",
 ]

@@ -1,24 +1,40 @@
 """The ``toe-twitch`` command line.
 
-Subcommands: ``diagnose``, ``evaluate``, ``validate-priors``, ``export``. Errors go to
-stderr with exit status 2 and no traceback. ``--priors`` takes a priors YAML file or, for
-inference only, a network file (``.bif``, ``.xmlbif``, ``.xdsl``, ``.net``, ``.uai``).
+Subcommands: ``diagnose``, ``findings``, ``evaluate``, ``validate-priors``, ``export``
+and ``serve``. Errors go to stderr (with ``--json``: a JSON object on stdout) with exit
+status 2 and no traceback. ``--priors`` takes a priors YAML file or, for inference only,
+a network file (``.bif``, ``.xmlbif``, ``.xdsl``, ``.net``, ``.uai``).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import subprocess
 import sys
 import textwrap
 from collections.abc import Sequence
+from importlib import metadata, resources
+from typing import Any
 
-from model.core import DISCLAIMER, Diagnosis, load_model
+from model.core import DISCLAIMER, NO_LISTED_CAUSE_LABEL, Diagnosis, load_model, suggest
 from model.errors import InputFileError, ToeTwitchError
 from model.interop import FORMATS, export_network, format_for_path
-from model.priors import iter_parameters, load_priors
+from model.priors import iter_parameters, load_priors, source_counts
+from model.urgency import OUTSIDE_CAUSES
+from model.vocabulary import GROUPS, load_vocabulary
 
 EXIT_USAGE = 2
+#: Words accepted for a finding's state on the command line, besides the state ids.
+STATE_WORDS = {"yes": "present", "y": "present", "no": "absent", "n": "absent"}
+
+
+def version() -> str:
+    try:
+        return metadata.version("toe-twitch")
+    except metadata.PackageNotFoundError:  # running from a checkout that is not installed
+        return "unknown (not installed)"
 
 
 class _Parser(argparse.ArgumentParser):
@@ -27,15 +43,17 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
 
 
-def _parse_findings(pairs: Sequence[str]) -> dict[str, str]:
+def parse_findings(pairs: Sequence[str]) -> dict[str, str]:
+    """``FINDING=STATE`` words as an evidence dict; ``yes``/``no`` mean present/absent."""
     evidence: dict[str, str] = {}
     for pair in pairs:
         if "=" not in pair:
             raise ToeTwitchError(
-                f"finding {pair!r} must be written FINDING=STATE, e.g. leg_pain=present"
+                f"finding {pair!r} must be written FINDING=STATE, e.g. leg_pain=yes "
+                "(see toe-twitch findings)"
             )
-        key, value = pair.split("=", 1)
-        key, value = key.strip(), value.strip()
+        key, value = (part.strip() for part in pair.split("=", 1))
+        value = STATE_WORDS.get(value.lower(), value)
         if key in evidence and evidence[key] != value:
             raise ToeTwitchError(f"finding {key!r} is given twice with different states")
         evidence[key] = value
@@ -47,14 +65,27 @@ def _bar(p: float, width: int = 20) -> str:
     return "#" * filled + "." * (width - filled)
 
 
-def format_diagnosis(d: Diagnosis, labels: dict[str, str]) -> str:
-    lines = [f"Urgency: {d.urgency.replace('_', ' ').upper()}"]
-    lines += [f"  - {r}" for r in d.reasons]
+def format_diagnosis(d: Diagnosis) -> str:
+    lines = [f"Urgency: {load_vocabulary().urgency[d.urgency].label.upper()}"]
+    lines += [f"  - {r.text}" for r in d.reasons]
     lines.append("")
-    lines.append(f"{'cause':<18} {'probability':>11}  {'':20}  {'vs before':>9}")
-    rel = d.relative_to_prior
-    for cause, p in d.ranking:
-        lines.append(f"{cause:<18} {p:>10.1%}  {_bar(p)}  {rel[cause]:>8.2f}x")
+    if d.red_flags_present:
+        lines += textwrap.wrap(
+            f"An emergency sign can come from {OUTSIDE_CAUSES}, which this tool does not "
+            "list, so the causes are not ranked here (--json has the numbers).",
+            88,
+        )
+    else:
+        lines.append(f"{'cause':<26} {'probability':>11}  {'':20}  {'vs before':>9}")
+        rel = d.relative_to_prior
+        for cause, p in d.ranking:
+            lines.append(f"{cause:<26} {p:>10.1%}  {_bar(p)}  {rel[cause]:>8.2f}x")
+        ratio = d.no_listed_cause / d.prior_no_listed_cause
+        lines.append(
+            f"{'(none listed)':<26} {d.no_listed_cause:>10.1%}  "
+            f"{_bar(d.no_listed_cause)}  {ratio:>8.2f}x"
+        )
+        lines.append(f"  (none listed) = {NO_LISTED_CAUSE_LABEL.lower()}")
     lines.append("")
     a = d.advice
     lines.append("Advice:")
@@ -85,11 +116,55 @@ def format_diagnosis(d: Diagnosis, labels: dict[str, str]) -> str:
 
 def _cmd_diagnose(args) -> int:
     model = load_model(args.priors)
-    d = model.diagnose(_parse_findings(args.findings))
+    d = model.diagnose(parse_findings(args.findings))
     if args.json:
         print(json.dumps(d.to_dict(), indent=2))
     else:
-        print(format_diagnosis(d, {c: model.vocabulary.causes[c].label for c in model.causes}))
+        print(format_diagnosis(d))
+    return 0
+
+
+def finding_records() -> list[dict[str, Any]]:
+    """Every answerable finding: id, states, label, group, role and where it is asked."""
+    vocab = load_vocabulary()
+    priors = load_priors(None)
+    records = []
+    for f in vocab.findings.values():
+        if f.implicit:
+            continue
+        role = (
+            "red flag" if f.red_flag
+            else "age" if f.id == "age_group"
+            else "risk factor" if f.id in priors.risk_factors
+            else "about the twitching" if f.twitching_property
+            else "symptom or sign"
+        )
+        records.append(
+            {
+                "id": f.id,
+                "label": f.label,
+                "states": list(f.states),
+                "group": f.group,
+                "group_title": GROUPS.get(f.group, f.group),
+                "role": role,
+                "asked_for": list(f.applies_to) or ["every age group"],
+            }
+        )
+    return records
+
+
+def _cmd_findings(args) -> int:
+    records = finding_records()
+    if args.json:
+        print(json.dumps(records, indent=2))
+        return 0
+    for group, title in GROUPS.items():
+        print(f"{title}:")
+        for r in (r for r in records if r["group"] == group):
+            states = "/".join(r["states"])
+            print(f"  {r['id']:<36} {states:<32} {r['label']}")
+        print()
+    print("Answer present/absent findings with yes or no: toe-twitch diagnose leg_pain=yes fever=no")
     return 0
 
 
@@ -104,14 +179,16 @@ def _cmd_evaluate(args) -> int:
         return 0
     mark = {True: "ok", False: "MISS", None: "-"}
     print(
-        f"{'vignette':<34} {'first cause':<17} {'p':>6}  {'top1':>4} {'top3':>4}  {'urgency':<11} ok"
+        f"{'vignette':<44} {'first cause':<17} {'p':>6}  {'top1':>4} {'top3':>4}  {'urgency':<11} ok"
     )
     for r in evaluation.results:
         top, p = r.diagnosis.ranking[0]
         print(
-            f"{r.vignette.id:<34} {top:<17} {p:>6.1%}  {mark[r.top1_ok]:>4} {mark[r.top3_ok]:>4}  "
+            f"{r.vignette.id:<44} {top:<17} {p:>6.1%}  {mark[r.top1_ok]:>4} {mark[r.top3_ok]:>4}  "
             f"{r.diagnosis.urgency:<11} {mark[r.urgency_ok]}{'  UNDER-TRIAGED' if r.under_triaged else ''}"
         )
+    for skipped in evaluation.skipped:
+        print(f"skipped: {skipped.message}")
     s = evaluation.summary
 
     def pct(x):
@@ -123,6 +200,7 @@ def _cmd_evaluate(args) -> int:
         f"top-3 {pct(s['top3_accuracy'])} (of {s['top3_judged']}), urgency "
         f"{pct(s['urgency_accuracy'])}, under-triaged {s['under_triaged']} "
         f"(emergencies {s['under_triaged_emergencies']})"
+        + (f"; {s['skipped']} skipped" if s["skipped"] else "")
     )
     return 0
 
@@ -130,9 +208,13 @@ def _cmd_evaluate(args) -> int:
 def _cmd_validate(args) -> int:
     priors = load_priors(args.file)
     n = len(list(iter_parameters(priors)))
+    counts = source_counts(priors)
     print(
         f"{args.file}: valid priors '{priors.name}': {n} parameters, {len(priors.causes)} causes, "
-        f"{len(priors.risk_factors)} risk factors, {len(priors.findings)} findings"
+        f"{len(priors.risk_factors)} risk factors, {len(priors.findings)} findings; sources: "
+        f"{counts['cited']} cite a published figure ({counts['cited'] / n:.0%}), "
+        f"{counts['definition']} follow from a definition, {counts['judged']} are expert "
+        "judgement with reasons"
     )
     return 0
 
@@ -156,28 +238,82 @@ def _cmd_export(args) -> int:
     return 0
 
 
+#: Streamlit settings the page is always served with (whatever the working directory).
+SERVE_SETTINGS = {
+    "server.headless": "true",
+    "browser.gatherUsageStats": "false",
+    "client.showErrorDetails": "none",
+    "client.toolbarMode": "minimal",
+    "server.maxUploadSize": "1",
+    "server.enableStaticServing": "false",
+    "theme.primaryColor": "#2f6fb7",
+}
+
+
+def serve_command(port: int, address: str, extra: Sequence[str] = ()) -> list[str]:
+    """The ``streamlit run`` command that serves the installed page."""
+    app = resources.files("ui").joinpath("app.py")
+    command = [sys.executable, "-m", "streamlit", "run", str(app)]
+    for key, value in SERVE_SETTINGS.items():
+        command.append(f"--{key}={value}")
+    command += [f"--server.port={port}", f"--server.address={address}", *extra]
+    return command
+
+
+def _cmd_serve(args) -> int:
+    if not 1 <= args.port <= 65535:
+        raise ToeTwitchError(f"--port must be between 1 and 65535, got {args.port}")
+    command = serve_command(args.port, args.address)
+    print(f"serving the page on http://{args.address}:{args.port} (Ctrl+C stops it)", flush=True)
+    if args.address not in ("127.0.0.1", "localhost", "::1"):
+        print(
+            f"note: {args.address} is reachable from other machines; the page is meant for "
+            "one person's own use",
+            file=sys.stderr,
+        )
+    try:
+        return subprocess.call(command, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    except KeyboardInterrupt:
+        return 130
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="toe-twitch",
         description="Differential likelihoods for toe twitching. " + DISCLAIMER,
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    p = sub.add_parser("diagnose", help="rank the causes for a set of findings")
+    p = sub.add_parser(
+        "diagnose",
+        help="rank the causes for a set of findings",
+        description="Rank the causes of toe twitching for the findings given. " + DISCLAIMER,
+        epilog="Findings are written FINDING=STATE; present/absent findings take yes or no "
+        "(leg_pain=yes fever=no), age_group takes infant, child, adult or older_adult. "
+        "List every finding with: toe-twitch findings",
+    )
     p.add_argument("findings", nargs="*", metavar="FINDING=STATE")
     p.add_argument(
         "--priors",
         metavar="FILE",
-        help="priors file (default: priors/default.yaml), or a network file for inference only",
+        help="priors file (default: the shipped priors), or a network file for inference only",
     )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=_cmd_diagnose)
+    p = sub.add_parser("findings", help="list every finding with its states, label and group")
+    p.add_argument("--json", action="store_true", help="print a JSON list")
+    p.set_defaults(func=_cmd_findings)
     p = sub.add_parser("evaluate", help="score the model on a vignette file")
-    p.add_argument("vignettes", metavar="VIGNETTES.yaml")
+    p.add_argument(
+        "vignettes", metavar="VIGNETTES.yaml", nargs="?", default=None,
+        help="vignette file (default: the shipped vignettes)",
+    )
     p.add_argument("--priors", metavar="FILE")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_evaluate)
     p = sub.add_parser("validate-priors", help="check a priors file and list every problem")
     p.add_argument("file", metavar="FILE")
+    p.add_argument("--json", action="store_true", help="errors as one JSON object")
     p.set_defaults(func=_cmd_validate)
     p = sub.add_parser(
         "export",
@@ -195,26 +331,49 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--priors", metavar="FILE", help="priors (or network) file to export")
     p.add_argument("--force", action="store_true", help="replace OUT if it exists")
     p.set_defaults(func=_cmd_export)
+    p = sub.add_parser(
+        "serve",
+        help="start the page (on this machine only unless --address says otherwise)",
+        description="Start the Streamlit page from the installed package. " + DISCLAIMER,
+    )
+    p.add_argument("--port", type=int, default=8501, help="port (default 8501)")
+    p.add_argument(
+        "--address", default="127.0.0.1",
+        help="address to listen on (default 127.0.0.1: this machine only)",
+    )
+    p.set_defaults(func=_cmd_serve)
     return parser
+
+
+def _error_json(exc: ToeTwitchError) -> str:
+    body: dict[str, Any] = {"type": type(exc).__name__, "message": str(exc)}
+    if isinstance(exc, InputFileError):
+        body["file"] = exc.path
+        body["problems"] = [{"location": p.location, "rule": p.rule} for p in exc.problems]
+    return json.dumps({"error": body}, indent=2)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except InputFileError as exc:
-        if len(exc.problems) == 1:  # "file: rule" on one line, without the count above it
-            print(f"{exc.path}: {exc.problems[0]}", file=sys.stderr)
-        else:
-            print(str(exc), file=sys.stderr)
-        return EXIT_USAGE
     except ToeTwitchError as exc:
-        print(f"toe-twitch: error: {exc}", file=sys.stderr)
+        if getattr(args, "json", False):
+            print(_error_json(exc))
+        elif isinstance(exc, InputFileError) and len(exc.problems) == 1:
+            print(f"{exc.path}: {exc.problems[0]}", file=sys.stderr)  # one line, no count
+        elif isinstance(exc, InputFileError):
+            print(str(exc), file=sys.stderr)
+        else:
+            print(f"toe-twitch: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
         return 0
+
+
+__all__ = ["main", "parse_findings", "format_diagnosis", "finding_records", "serve_command", "suggest"]
 
 
 if __name__ == "__main__":

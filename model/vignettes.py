@@ -7,17 +7,24 @@ The format is ``shared/vignette-format.md``: each vignette has an id, a story, f
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from model.core import Diagnosis, ToeTwitchModel
 from model.errors import Problem, VignetteError
-from model.safe_yaml import read_yaml_file
+from model.resources import vignettes_path
+from model.safe_yaml import parse_yaml_text, read_yaml_file
 from model.urgency import RANK
 from model.vocabulary import Vocabulary, load_vocabulary
+
+#: The shipped vignettes (read from the installed package).
+DEFAULT_VIGNETTES_PATH = vignettes_path()
+#: Most vignettes one file may hold (an upload is evaluated in one engine batch).
+MAX_VIGNETTES = 5000
 
 
 class Expectation(BaseModel):
@@ -37,7 +44,7 @@ class Vignette(BaseModel):
 
 class VignetteFile(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-    vignettes: list[Vignette] = Field(min_length=1)
+    vignettes: list[Vignette] = Field(min_length=1, max_length=MAX_VIGNETTES)
 
 
 def _check(vignettes: VignetteFile, vocab: Vocabulary) -> list[Problem]:
@@ -73,13 +80,33 @@ def _check(vignettes: VignetteFile, vocab: Vocabulary) -> list[Problem]:
     return problems
 
 
-def load_vignettes(path: str | Path) -> list[Vignette]:
-    """Read and validate a vignette file; raise :class:`VignetteError` naming each problem."""
+def load_vignettes(path: str | Path | None = None) -> list[Vignette]:
+    """Read and validate a vignette file (the shipped one if ``path`` is None); raise
+    :class:`VignetteError` naming each problem."""
+    path = DEFAULT_VIGNETTES_PATH if path is None else path
     data, problems = read_yaml_file(path)
     if problems:
         raise VignetteError(str(path), problems)
+    return validate_vignettes_data(data, str(path))
+
+
+def parse_vignettes_text(text: str, source: str = "<uploaded vignettes>") -> list[Vignette]:
+    """Validate vignettes given as YAML text (an upload on the page)."""
+    data, problems = parse_yaml_text(text)
+    if problems:
+        raise VignetteError(source, problems)
+    return validate_vignettes_data(data, source)
+
+
+def validate_vignettes_data(data: Any, source: str) -> list[Vignette]:
     if not isinstance(data, dict):
-        raise VignetteError(str(path), [Problem("", "top level must be a mapping with 'vignettes'")])
+        raise VignetteError(source, [Problem("", "top level must be a mapping with 'vignettes'")])
+    raw = data.get("vignettes")
+    if isinstance(raw, list) and len(raw) > MAX_VIGNETTES:
+        raise VignetteError(
+            source,
+            [Problem("vignettes", f"holds {len(raw):,} vignettes; the limit is {MAX_VIGNETTES:,} per file")],
+        )
     try:
         parsed = VignetteFile.model_validate(data)
     except ValidationError as exc:
@@ -88,14 +115,15 @@ def load_vignettes(path: str | Path) -> list[Vignette]:
             loc = list(err["loc"])
             where = ".".join(map(str, loc))
             if len(loc) >= 2 and loc[0] == "vignettes" and isinstance(loc[1], int):
-                raw = data.get("vignettes", [])
                 vid = raw[loc[1]].get("id") if isinstance(raw[loc[1]], dict) else None
                 where = f"vignettes[{loc[1]}] (id {vid!r})" + "".join(f".{p}" for p in loc[2:])
             found.append(Problem(where, err["msg"].removeprefix("Value error, ")))
-        raise VignetteError(str(path), found) from None
+        raise VignetteError(source, found) from None
+    except RecursionError:
+        raise VignetteError(source, [Problem("", "nesting is too deep")]) from None
     problems = _check(parsed, load_vocabulary())
     if problems:
-        raise VignetteError(str(path), problems)
+        raise VignetteError(source, problems)
     return list(parsed.vignettes)
 
 
@@ -139,8 +167,18 @@ class VignetteResult:
 
 
 @dataclass(frozen=True)
+class Skipped:
+    """A vignette that could not be scored, and why (its answers are impossible, or use a
+    finding the model does not have)."""
+
+    vignette: str
+    message: str
+
+
+@dataclass(frozen=True)
 class Evaluation:
     results: list[VignetteResult]
+    skipped: list[Skipped] = field(default_factory=list)
 
     @property
     def summary(self) -> dict[str, Any]:
@@ -149,23 +187,52 @@ class Evaluation:
         under = [r for r in self.results if r.under_triaged]
         return {
             "vignettes": len(self.results),
+            "skipped": len(self.skipped),
             "top1_accuracy": sum(judged1) / len(judged1) if judged1 else None,
             "top1_judged": len(judged1),
             "top3_accuracy": sum(judged3) / len(judged3) if judged3 else None,
             "top3_judged": len(judged3),
-            "urgency_accuracy": sum(r.urgency_ok for r in self.results) / len(self.results),
+            "urgency_accuracy": (
+                sum(r.urgency_ok for r in self.results) / len(self.results) if self.results else None
+            ),
             "under_triaged": len(under),
             "under_triaged_emergencies": sum(
-                1 for r in under if "emergency" in r.vignette.expect.urgency
-                and min(RANK[u] for u in r.vignette.expect.urgency) == RANK["emergency"]
+                1 for r in under
+                if min(RANK[u] for u in r.vignette.expect.urgency) == RANK["emergency"]
             ),
         }
 
     def to_dict(self) -> dict[str, Any]:
-        return {"results": [r.to_dict() for r in self.results], "summary": self.summary}
+        return {
+            "results": [r.to_dict() for r in self.results],
+            "skipped": [{"id": s.vignette, "message": s.message} for s in self.skipped],
+            "summary": self.summary,
+        }
 
 
 def evaluate(model: ToeTwitchModel, vignettes: list[Vignette]) -> Evaluation:
-    """Diagnose every vignette (one batch) and score the results."""
-    diagnoses = model.diagnose_batch([dict(v.findings) for v in vignettes])
-    return Evaluation([VignetteResult(v, d) for v, d in zip(vignettes, diagnoses, strict=True)])
+    """Diagnose every vignette (one engine batch) and score the results.
+
+    A vignette whose answers are impossible under the model's priors, or that names a
+    finding the model does not have, is reported in :attr:`Evaluation.skipped` with the
+    reason (naming the vignette and the answers) and left out of the scores.
+    """
+    from model.errors import EvidenceError
+
+    usable, skipped = [], []
+    for v in vignettes:
+        try:
+            usable.append((v, model.check_evidence(dict(v.findings))))
+        except EvidenceError as exc:
+            skipped.append(Skipped(v.id, f"{v.id}: {exc}"))
+    if not usable:
+        return Evaluation([], skipped)
+    ids = [v.id for v, _ in usable]
+    possible = ~model.query([e for _, e in usable], impossible="mark").impossible
+    rows = model.encode([e for _, e in usable])
+    for i in np.flatnonzero(~possible):
+        skipped.append(Skipped(ids[i], str(model.impossible_error(rows, np.array([i]), names=ids))))
+    keep = [pair for pair, ok in zip(usable, possible, strict=True) if ok]
+    diagnoses = model.diagnose_batch([e for _, e in keep], names=[v.id for v, _ in keep])
+    results = [VignetteResult(v, d) for (v, _), d in zip(keep, diagnoses, strict=True)]
+    return Evaluation(results, skipped)
