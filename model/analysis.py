@@ -175,7 +175,7 @@ def what_if(model: ToeTwitchModel, evidence: dict[str, str], ahead: LookAhead | 
         if not np.isfinite(row).all() or ahead.predictive[i] <= 0:
             results.append(WhatIf(f, s, 0.0, False, [], None, None, None))
             continue
-        d = model.diagnose_from({**evidence, f: s}, row, float(ahead.no_listed_cause[i]))
+        d = model.diagnose_from({**evidence, f: s}, row, float(ahead.no_listed_cause[i]), checked=True)
         change = row - ahead.current
         j = int(np.argmax(np.abs(change)))
         results.append(
@@ -231,6 +231,7 @@ def next_questions(
     by_finding: dict[str, list[int]] = {}
     for i, (f, _) in enumerate(ahead.options):
         by_finding.setdefault(f, []).append(i)
+    names = [short_name(model, c) for c in model.causes]
     questions = []
     for f, indices in by_finding.items():
         p = ahead.predictive[indices]
@@ -248,7 +249,11 @@ def next_questions(
                 label=model.vocabulary.findings[f].label,
                 gain_bits=gain,
                 predictive={ahead.options[i][1]: float(ahead.predictive[i]) for i in indices},
-                reason=_plain_reason(model, ahead, indices),
+                reason=(
+                    "checks for an emergency sign (if it applies, call emergency services)"
+                    if model.vocabulary.findings[f].red_flag
+                    else _plain_reason(names, ahead, indices)
+                ),
                 red_flag=model.vocabulary.findings[f].red_flag,
                 moves_urgency=moves,
             )
@@ -261,16 +266,11 @@ def next_questions(
 
 
 def short_name(model: ToeTwitchModel, cause: str) -> str:
-    """``PLMD``, ``hypnic jerks``, ``neuropathy``: the shortest fair name of a cause."""
-    label = model.vocabulary.causes[cause].label
-    if "(" in label and label.endswith(")"):
-        inner = label[label.rindex("(") + 1 : -1]
-        if inner.isupper() or len(inner.split()) <= 2:
-            return inner if inner.isupper() else label.split(" (")[0]
-    return label.split(" (")[0]
+    """``PLMD``, ``hypnic jerks``, ``nerve damage``: the name of a cause in a plain sentence."""
+    return model.vocabulary.causes[cause].short
 
 
-def _plain_reason(model: ToeTwitchModel, ahead: LookAhead, indices: list[int]) -> str:
+def _plain_reason(names: list[str], ahead: LookAhead, indices: list[int]) -> str:
     """What a question tells, in plain words: which causes it tells apart, or which it
     makes more or less likely."""
     rows = [i for i in indices if np.isfinite(ahead.marginals[i]).all()]
@@ -278,7 +278,6 @@ def _plain_reason(model: ToeTwitchModel, ahead: LookAhead, indices: list[int]) -
         return "the priors in use allow only one answer"
     change = ahead.marginals[rows] - ahead.current
     up = [int(np.argmax(change[r])) for r in range(len(rows))]
-    names = [short_name(model, c) for c in model.causes]
     if len(rows) >= 2 and up[0] != up[-1] and change[0, up[0]] > 0.005 and change[-1, up[-1]] > 0.005:
         return f"helps tell {names[up[-1]]} from {names[up[0]]}"
     j = int(np.argmax(np.abs(change).max(axis=0)))

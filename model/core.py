@@ -539,9 +539,13 @@ class ToeTwitchModel:
         )
 
     def diagnose_from(self, evidence: Evidence, marginals: np.ndarray, no_listed_cause: float,
-                      variant_marginals: np.ndarray | None = None) -> Diagnosis:
-        """A diagnosis from posteriors already computed (what-if uses this)."""
-        evidence = self.check_evidence(evidence)
+                      variant_marginals: np.ndarray | None = None, checked: bool = False) -> Diagnosis:
+        """A diagnosis from posteriors already computed (what-if uses this).
+
+        ``checked=True`` skips validating ``evidence`` again (it came from
+        :meth:`check_evidence` or :meth:`look_ahead`).
+        """
+        evidence = dict(evidence) if checked else self.check_evidence(evidence)
         if variant_marginals is None:
             variants = threshold_variants(evidence)
             variant_marginals = (

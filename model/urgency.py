@@ -291,9 +291,18 @@ def rule_reasons(evidence: Mapping[str, str], vocab: Vocabulary) -> list[Reason]
 
 
 def rule_level(evidence: Mapping[str, str], vocab: Vocabulary) -> str:
-    """The least level the floors allow for these answers."""
-    reasons = rule_reasons(evidence, vocab)
-    return max((r.level for r in reasons), key=RANK.__getitem__, default="self_care")
+    """The least level the floors allow for these answers (the level of :func:`rule_reasons`)."""
+    present = frozenset(f for f, s in evidence.items() if s == "present")
+    if any(f in present for f in vocab.red_flags):
+        return "emergency"
+    age = evidence.get("age_group")
+    best = "self_care"
+    for rule in RULES:
+        if RANK[rule.level] > RANK[best] and rule.applies(present, age):
+            best = rule.level
+            if best == "emergency":
+                break
+    return best
 
 
 def threshold_variants(evidence: Mapping[str, str]) -> list[dict[str, str]]:

@@ -9,7 +9,7 @@ one of the contract's) and, for every finding, the group it is asked in.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 
 from model.resources import data_path
@@ -55,6 +55,8 @@ class Cause:
     id: str
     label: str
     seed: str
+    #: The name in a plain sentence ("helps tell PLMD from hypnic jerks").
+    short: str = ""
 
 
 @dataclass(frozen=True)
@@ -82,17 +84,17 @@ class Vocabulary:
     def finding_ids(self) -> list[str]:
         return list(self.findings)
 
-    @property
+    @cached_property
     def implicit_evidence(self) -> dict[str, str]:
         """Findings every query assumes (the twitching itself)."""
         return {f.id: f.implicit for f in self.findings.values() if f.implicit}
 
-    @property
+    @cached_property
     def twitching_properties(self) -> list[str]:
         """Findings that describe the twitching itself (see :mod:`model.network`)."""
         return [f.id for f in self.findings.values() if f.twitching_property]
 
-    @property
+    @cached_property
     def red_flags(self) -> list[str]:
         return [f.id for f in self.findings.values() if f.red_flag]
 
@@ -108,7 +110,12 @@ def load_vocabulary(path: str | Path = VOCABULARY_PATH) -> Vocabulary:
     if problems:
         raise RuntimeError(f"{path}: " + "; ".join(map(str, problems)))
     causes = {
-        cid: Cause(id=cid, label=str(c["label"]), seed=str(c.get("seed", "")))
+        cid: Cause(
+            id=cid,
+            label=str(c["label"]),
+            seed=str(c.get("seed", "")),
+            short=str(c.get("short") or c["label"].split(" (")[0]),
+        )
         for cid, c in data["causes"].items()
     }
     findings = {

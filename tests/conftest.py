@@ -43,3 +43,25 @@ def _no_network():
 @pytest.fixture(scope="session")
 def model():
     return load_model()
+
+
+def edited_priors(changes: dict[str, float], base=None):
+    """The shipped priors with some values replaced, each range widened to hold its value
+    (tests use values at the ends of what the schema allows)."""
+    from model.priors import load_priors, priors_to_data, validate_priors_data
+
+    data = priors_to_data(base or load_priors())
+    for path, value in changes.items():
+        node = data
+        for part in path.split("."):
+            node = node[part]
+        node["value"] = value
+        node["low"] = min(node["low"], value)
+        node["high"] = max(node["high"], value)
+    return validate_priors_data(data, "<test edit>")
+
+
+def edited_model(changes: dict[str, float]):
+    from model import ToeTwitchModel
+
+    return ToeTwitchModel.from_priors(edited_priors(changes), "<test edit>")

@@ -1,43 +1,75 @@
-"""The fast engine is exact: it agrees with pgmpy and pyAgrum on the same CPTs."""
+"""The cause-space engine is exact: it agrees with pgmpy and pyAgrum on the same CPTs,
+and its compiled and numpy paths agree with each other."""
 
 from __future__ import annotations
 
 import warnings
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from model.engine import Factor, JunctionTreeEngine, engine_from_pgmpy
-from model.errors import EngineError, ImpossibleEvidenceError
-from model.network import build_tables
+from model import ToeTwitchModel, load_model
+from model.engine import HAVE_NUMBA, CauseSpace
+from model.errors import EngineError, EvidenceError, ImpossibleEvidenceError
+from model.network import Structure, Tables
+from tests.conftest import edited_model
 
 TOLERANCE = 1e-9
 
 
-def random_evidence(model, rng: np.random.Generator, n: int) -> list[dict[str, str]]:
-    """Each finding observed with probability 1/2, in a uniformly random state."""
-    evidences = []
+def random_evidence(model, rng: np.random.Generator, n: int, p: float = 0.5) -> list[dict[str, str]]:
+    """Each answerable finding observed with probability ``p``, in a uniformly random state."""
+    out = []
     for _ in range(n):
         evidence = {}
         for f in model.findings:
-            if rng.random() < 0.5:
+            if rng.random() < p:
                 states = model.states[f]
                 evidence[f] = states[rng.integers(len(states))]
-        evidences.append(evidence)
-    return evidences
+        out.append(evidence)
+    return out
+
+
+@pytest.fixture(scope="module")
+def numpy_model():
+    return load_model(compiled=False)
 
 
 def test_agrees_with_pgmpy_on_thousands_of_random_evidence_sets(model):
-    """2,000 random evidence sets: every cause within 1e-9 of pgmpy's VariableElimination."""
-    evidences = random_evidence(model, np.random.default_rng(2026), 2000)
-    ours = model.posterior_batch(evidences)
-    worst = 0.0
+    """1,500 random evidence sets (age and risk factors answered or not): every cause
+    within 1e-9 of pgmpy's VariableElimination. Impossible sets are compared too: pgmpy
+    cannot answer them, the engine must say so."""
+    evidences = random_evidence(model, np.random.default_rng(2026), 1500, p=0.3)
+    ours = model.query(evidences, impossible="mark")
+    worst, compared = 0.0, 0
     for row, evidence in enumerate(evidences):
+        if ours.impossible[row]:
+            continue
         reference = model.reference_posterior(evidence)
-        worst = max(worst, max(abs(ours[row, i] - reference[c]) for i, c in enumerate(model.causes)))
+        worst = max(worst, max(abs(ours.marginals[row, i] - reference[c]) for i, c in enumerate(model.causes)))
+        compared += 1
+    assert compared > 1000
     assert worst < TOLERANCE
+
+
+def test_no_listed_cause_equals_pgmpys_joint_query(model):
+    """P(every listed cause absent | evidence) equals pgmpy's joint query to 1e-9."""
+    evidences = [{}] + random_evidence(model, np.random.default_rng(7), 60, p=0.25)
+    ours = model.query(evidences, impossible="mark")
+    ve = model._variable_elimination
+    checked = 0
+    for row, evidence in enumerate(evidences):
+        if ours.impossible[row]:
+            continue
+        joint = ve.query(model.causes, evidence=model.reference_evidence(evidence), joint=True,
+                         show_progress=False)
+        reference = float(joint.get_value(**{c: "absent" for c in model.causes}))
+        assert abs(ours.no_listed_cause[row] - reference) < TOLERANCE
+        checked += 1
+    assert checked > 40
 
 
 @st.composite
@@ -51,174 +83,205 @@ def evidence_sets(draw, model):
 
 
 def test_agrees_with_pgmpy_property(model):
-    """Property test: for any evidence hypothesis finds, the engine equals pgmpy."""
+    """Property test: for any evidence hypothesis finds, the engine equals pgmpy (or both
+    find it impossible)."""
 
-    @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(evidence_sets(model))
     def check(evidence):
-        ours = model.posterior(evidence)
+        ours = model.query([evidence], impossible="mark")
+        if ours.impossible[0]:
+            return
         reference = model.reference_posterior(evidence)
-        for c in model.causes:
-            assert abs(ours[c] - reference[c]) < TOLERANCE
+        for i, c in enumerate(model.causes):
+            assert abs(ours.marginals[0, i] - reference[c]) < TOLERANCE
 
     check()
 
 
 def pyagrum_network(model):
-    gum = pytest.importorskip("pyagrum", reason="pyAgrum is a test dependency (pip install -e '.[dev]')")
-    bn = gum.BayesNet("toe_twitching")
-    structure = model.structure
-    for v in structure.variables:
-        bn.add(gum.LabelizedVariable(v, v, list(structure.states(v))))
-    for v in structure.variables:
-        for parent in structure.parents(v):
-            bn.addArc(parent, v)
-    for v in structure.variables:
-        cpt = bn.cpt(v)
-        assert cpt.names == (v, *structure.parents(v))
-        # pyAgrum fills in C order of the reversed variable list.
-        cpt.fillWith(np.transpose(model.tables[v][0]).ravel().tolist())
+    """A pyAgrum BayesNet filled directly from the model's CPTs (no file in between)."""
+    gum = pytest.importorskip("pyagrum")
+    bn = gum.BayesNet("toe_twitch")
+    network = model.network
+    for node in network.nodes():
+        states = [str(s) for s in network.get_cpds(node).state_names[node]]
+        bn.add(gum.LabelizedVariable(node, node, states))
+    for parent, child in network.edges():
+        bn.addArc(parent, child)
+    for node in network.nodes():
+        cpd = network.get_cpds(node)
+        values = np.asarray(cpd.get_values(), dtype=float).reshape(cpd.cardinality)
+        # pgmpy: (child, parent 1, ..., parent k); pyAgrum's array: the variables of the
+        # potential in its own order (child first, then parents as added).
+        potential = bn.cpt(node)
+        names = list(potential.names)
+        order = [cpd.variables.index(name) for name in names]
+        potential.fillWith(np.transpose(values, order[::-1]).ravel().tolist())
     return gum, bn
 
 
-def test_agrees_with_pyagrum_lazy_propagation(model):
-    """An independent engine (pyAgrum's LazyPropagation) gives the same posteriors."""
+def test_agrees_with_pyagrum_built_from_the_cpts(model):
+    """pyAgrum's LazyPropagation on a network filled directly from the same CPTs: every
+    cause within 1e-12 on 300 random evidence sets."""
     gum, bn = pyagrum_network(model)
-    evidences = random_evidence(model, np.random.default_rng(7), 500)
-    ours = model.posterior_batch(evidences)
-    inference = gum.LazyPropagation(bn)
-    worst = 0.0
+    engine = gum.LazyPropagation(bn)
+    evidences = random_evidence(model, np.random.default_rng(11), 300, p=0.3)
+    ours = model.query(evidences, impossible="mark")
+    worst, compared = 0.0, 0
     for row, evidence in enumerate(evidences):
-        inference.setEvidence(model.check_evidence(evidence))
-        inference.makeInference()
+        if ours.impossible[row]:
+            continue
+        engine.setEvidence(model.reference_evidence(evidence))
+        engine.makeInference()
         for i, c in enumerate(model.causes):
-            worst = max(worst, abs(ours[row, i] - inference.posterior(c)[1]))
-    assert worst < TOLERANCE
+            worst = max(worst, abs(engine.posterior(c)[1] - ours.marginals[row, i]))
+        compared += 1
+    assert compared > 200
+    assert worst < 1e-12
 
 
-def test_batched_tables_equal_separate_models(model):
-    """Per-row CPTs (one parameter vector per row) give each row its own model's answer."""
-    theta = np.stack([model.structure.values(), model.structure.values()])
-    theta[1, model.structure.index["causes.als.prevalence.older_adult"]] = 0.003
-    tables = build_tables(model.structure, theta)
-    evidence = model.encode([{"age_group": "older_adult", "muscle_weakness": "present"}])
-    both = model.posterior_indices(evidence, tables=tables)
-    assert np.allclose(both[0], model.posterior_indices(evidence)[0], atol=1e-12)
-    assert both[1, model.causes.index("als")] > both[0, model.causes.index("als")]
+@pytest.mark.skipif(not HAVE_NUMBA, reason="numba is not installed: only the numpy path exists")
+def test_compiled_and_numpy_paths_agree(model, numpy_model):
+    """5,000 random rows, the joint posterior of 50 of them and P(evidence): the numba
+    kernels and the numpy reference agree to 1e-12."""
+    assert model.engine.compiled and not numpy_model.engine.compiled
+    evidences = random_evidence(model, np.random.default_rng(5), 5000, p=0.5)
+    a = model.query(evidences, impossible="mark")
+    b = numpy_model.query(evidences, impossible="mark")
+    assert np.array_equal(a.impossible, b.impossible)
+    ok = ~a.impossible
+    assert np.max(np.abs(a.marginals[ok] - b.marginals[ok])) < 1e-12
+    assert np.max(np.abs(a.no_listed_cause[ok] - b.no_listed_cause[ok])) < 1e-12
+    assert np.max(np.abs(a.log_evidence[ok] - b.log_evidence[ok])) < 1e-9
+    some = [e for e, good in zip(evidences, ok, strict=True) if good][:50]
+    ja = model.query(some, joint=True).joint
+    jb = numpy_model.query(some, joint=True).joint
+    assert np.max(np.abs(ja - jb)) < 1e-12
 
 
-def test_impossible_evidence_is_an_error_not_nan(model):
-    """Evidence of probability zero raises a clear error."""
-    tables = {"fever": np.zeros_like(model.tables["fever"])}
-    tables["fever"][:, 0] = 1.0  # fever can never be present
-    columns = model.encode([{"fever": "present"}])
-    with pytest.raises(ImpossibleEvidenceError, match="probability zero"):
-        model.posterior_indices(columns, tables=tables)
+def test_a_dataframe_gives_the_same_posteriors_as_dicts(model):
+    """One column per finding, empty cells unknown, plain strings or categoricals."""
+    evidences = random_evidence(model, np.random.default_rng(3), 400, p=0.3)
+    frame = pd.DataFrame(evidences, columns=model.findings)
+    as_dicts = model.query(evidences, impossible="mark")
+    as_frame = model.query(frame, impossible="mark")
+    categorical = model.query(frame.astype("category"), impossible="mark")
+    for other in (as_frame, categorical):
+        assert np.array_equal(other.impossible, as_dicts.impossible)
+        ok = ~as_dicts.impossible
+        assert np.max(np.abs(other.marginals[ok] - as_dicts.marginals[ok])) == 0.0
 
 
-def test_engine_marks_impossible_rows_and_keeps_the_others():
-    rain = Factor(("rain",), np.array([1.0, 0.0]))
-    wet = Factor(("wet", "rain"), np.array([[1.0, 0.0], [0.0, 1.0]]))
-    engine = JunctionTreeEngine({"rain": 2, "wet": 2}, {"rain": rain, "wet": wet})
-    result = engine.query({"wet": np.array([0, 1])}, ["rain"])
-    assert result.impossible.tolist() == [False, True]
-    assert np.allclose(result.marginals["rain"][0], [1.0, 0.0])
-    assert np.isnan(result.marginals["rain"][1]).all()
+def test_a_dataframe_with_a_bad_state_names_the_column_and_row(model):
+    frame = pd.DataFrame({"leg_pain": ["present", "maybe"], "fever": [None, "absent"]}, index=["a", "b"])
+    with pytest.raises(EvidenceError, match=r"column 'leg_pain', row 'b': unknown state 'maybe'"):
+        model.posterior_batch(frame)
+    with pytest.raises(EvidenceError, match="unknown finding 'leg_pan'"):
+        model.posterior_batch(pd.DataFrame({"leg_pan": ["present"]}))
 
 
-def test_too_large_a_network_is_refused_before_building_tables():
-    """A dense network whose clique table would exceed the limit fails fast and clearly."""
-    n = 30
-    cards = {f"x{i}": 2 for i in range(n)}
-    factors = {"x0": Factor(("x0",), np.array([0.5, 0.5]))}
-    for i in range(1, n):
-        parents = tuple(f"x{j}" for j in range(i))[-12:]
-        table = np.full((2, *[2] * len(parents)), 0.5)
-        factors[f"x{i}"] = Factor((f"x{i}", *parents), table)
-    with pytest.raises(EngineError, match="treewidth is too large"):
-        JunctionTreeEngine(cards, factors, max_table_entries=2**10)
+def test_impossible_evidence_names_the_answers_that_cannot_be_combined():
+    """Leg pain in every PLMT (link 1) and saddle numbness only from PLMT (leak 0): "no leg
+    pain" rules PLMT out, so "saddle numbness" cannot be true with it. The message names
+    exactly those two answers, not row numbers."""
+    changes = {
+        "findings.leg_pain.links.plmt": 1.0,
+        "findings.bladder_bowel_or_saddle_numbness.leak": 0.0,
+    }
+    model = edited_model(changes)
+    assert model.posterior({"leg_pain": "absent"})["plmt"] == 0.0
+    evidence = {"age_group": "adult", "leg_pain": "absent", "fever": "absent",
+                "bladder_bowel_or_saddle_numbness": "present"}
+    assert model.conflicting_answers(evidence) == {
+        "leg_pain": "absent", "bladder_bowel_or_saddle_numbness": "present"
+    }
+    with pytest.raises(ImpossibleEvidenceError) as info:
+        model.diagnose(evidence)
+    message = str(info.value)
+    assert "leg_pain=absent, bladder_bowel_or_saddle_numbness=present" in message
+    assert "row" not in message and "fever" not in message
 
 
-EXAMPLE_NETWORKS = [
-    "asia", "cancer", "earthquake", "survey", "sachs", "child", "alarm", "insurance", "hepar2", "win95pts",
-]
-#: On sachs, alarm and hepar2 pgmpy's VariableElimination differs from pyAgrum by up to
-#: 2.5e-8 (measured) while this engine and pyAgrum agree to 3e-16; so pyAgrum is held to
-#: 1e-9 and pgmpy to 1e-7 on these shipped networks.
-PGMPY_TOLERANCE_EXAMPLES = 1e-7
+def test_conflicting_answers_is_a_smallest_impossible_subset():
+    """The deletion filter keeps only answers needed for the conflict."""
+    paths = [p.path for p in load_model().structure.parameters
+             if p.path.startswith("findings.muscle_weakness.")]
+    model = edited_model({p: 0.0 for p in paths})
+    evidence = {"age_group": "adult", "muscle_weakness": "present", "fever": "absent", "leg_pain": "absent"}
+    assert model.query([evidence], impossible="mark").impossible[0]
+    assert model.conflicting_answers(evidence) == {"muscle_weakness": "present"}
+    with pytest.raises(ImpossibleEvidenceError, match="muscle_weakness=present"):
+        model.diagnose(evidence)
 
 
-@pytest.mark.parametrize("name", EXAMPLE_NETWORKS)
-def test_exact_on_networks_shipped_with_pgmpy(name):
-    """The engine is exact on any discrete network, not only ours (pgmpy and pyAgrum agree)."""
-    gum = pytest.importorskip("pyagrum", reason="pyAgrum is a test dependency")
-    from pgmpy.inference import VariableElimination
-    from pgmpy.utils import get_example_model
+def test_products_of_many_tiny_probabilities_keep_their_digits(model):
+    """Every leak and link at 1e-10 and every finding answered 'yes': P(evidence) is far
+    below the smallest double (1e-308), yet both paths answer, agree to 1e-12 and give
+    probabilities in [0, 1] (the engine scales each row by exact powers of two)."""
+    paths = [p.path for p in model.structure.parameters
+             if p.path.startswith("findings.") and not p.path.startswith("findings.toe_twitching")]
+    tiny = edited_model({p: 1e-10 for p in paths})
+    numpy_tiny = ToeTwitchModel.from_priors(tiny.priors, "<test>", compiled=False)
+    everything = {f: "present" for f in tiny.findings if f != "age_group"}
+    everything["age_group"] = "older_adult"
+    a = tiny.query([everything])
+    b = numpy_tiny.query([everything])
+    assert a.log_evidence[0] < np.log(1e-308)
+    assert abs(a.log_evidence[0] - b.log_evidence[0]) < 1e-9 * abs(a.log_evidence[0])
+    assert np.max(np.abs(a.marginals - b.marginals)) < 1e-12
+    assert np.all((a.marginals >= 0) & (a.marginals <= 1))
 
+
+def _synthetic(causes: int, findings: int = 4) -> tuple[Structure, Tables]:
+    names = tuple(f"c{i}" for i in range(causes))
+    fnames = tuple(f"f{i}" for i in range(findings))
+    structure = Structure(
+        age_states=(), risk_factors=(), causes=names, cause_parents={c: () for c in names},
+        findings=fnames, finding_parents={f: names[:3] for f in fnames}, finding_by_age={},
+    )
+    cause = {c: np.array([[[[0.9]], [[0.1]]]]).reshape(1, 2, 1, 1) for c in names}
+    factors = np.full((1, 1, 4), 0.5)
+    absent = np.array([[[0.5, 0.25, 0.25, 0.125, 0.25, 0.125, 0.125, 0.0625]]])
+    finding = {f: np.stack([absent, 1 - absent], axis=1) for f in fnames}
+    return structure, Tables(np.ones((1, 1)), {}, cause, finding, {f: factors for f in fnames})
+
+
+def test_too_many_causes_is_refused_before_allocating():
+    structure, tables = _synthetic(30)
+    with pytest.raises(EngineError, match=r"30 causes.*at most 22"):
+        CauseSpace(structure, tables)
+
+
+def test_a_finding_with_a_non_cause_parent_is_refused_with_its_name():
+    structure, tables = _synthetic(3)
+    bad = Structure(**{**structure.__dict__, "finding_parents": {**structure.finding_parents, "f0": ("c0", "f1")}})
+    with pytest.raises(EngineError, match=r"finding 'f0' has the parent 'f1'"):
+        CauseSpace(bad, tables)
+
+
+def test_a_synthetic_network_is_exact_against_brute_force():
+    """Three findings on three of eight causes: the engine equals summing the joint by hand."""
+    structure, tables = _synthetic(8, 3)
+    engine = CauseSpace(structure, tables)
+    from model.engine import Encoded
+
+    rows = Encoded(np.array([-1]), np.zeros((1, 0), dtype=np.int8), np.array([[1, 0, -1]], dtype=np.int8))
+    result = engine.query(rows)
+    # brute force over 2**8 states
+    states = np.array([[(s >> j) & 1 for j in range(8)] for s in range(256)])
+    prior = np.prod(np.where(states == 1, 0.1, 0.9), axis=1)
+    m = states[:, 0] + 2 * states[:, 1] + 4 * states[:, 2]
+    absent = tables.finding["f0"][0, 0, 0][m]
+    weight = prior * (1 - absent) * absent  # f0 present, f1 absent
+    expected = (weight[:, None] * states).sum(axis=0) / weight.sum()
+    assert np.max(np.abs(result.marginals[0] - expected)) < 1e-14
+    assert abs(result.no_listed_cause[0] - weight[0] / weight.sum()) < 1e-14
+
+
+def test_pgmpy_inference_still_works_on_the_network(model):
+    """The pgmpy network checks (model.check_model) and answers a query (the reference)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        network = get_example_model(name)
-    engine, states = engine_from_pgmpy(network)
-    bn = gum.BayesNet(name)
-    for v in network.nodes():
-        bn.add(gum.LabelizedVariable(v, v, [str(s) for s in states[v]]))
-    for v in network.nodes():
-        for parent in network.get_cpds(v).variables[1:]:
-            bn.addArc(parent, v)
-    for v in network.nodes():
-        bn.cpt(v).fillWith(np.transpose(engine.factors[v].table).ravel().tolist())
-    lazy = gum.LazyPropagation(bn)
-    reference = VariableElimination(network)
-    rng = np.random.default_rng(11)
-    nodes = list(network.nodes())
-    checked = 0
-    for _ in range(25):
-        observed = rng.choice(nodes, size=min(3, len(nodes) - 1), replace=False)
-        evidence = {v: states[v][rng.integers(len(states[v]))] for v in observed}
-        # pgmpy answers each target by its own elimination, so ask it for a few at a time.
-        targets = [v for v in rng.choice(nodes, size=4, replace=False) if v not in evidence]
-        columns = {v: np.array([states[v].index(s)]) for v, s in evidence.items()}
-        result = engine.query(columns, targets)
-        if result.impossible[0]:
-            continue
-        expected = reference.query(targets, evidence=evidence, joint=False, show_progress=False)
-        lazy.setEvidence({v: str(s) for v, s in evidence.items()})
-        lazy.makeInference()
-        for t in targets:
-            values = np.array([expected[t].get_value(**{t: s}) for s in states[t]])
-            assert np.abs(values - result.marginals[t][0]).max() < PGMPY_TOLERANCE_EXAMPLES, (name, t)
-            agrum = lazy.posterior(t).toarray()
-            assert np.abs(agrum - result.marginals[t][0]).max() < TOLERANCE, (name, t)
-        checked += 1
-    assert checked >= 10
-
-
-def test_pruned_engine_equals_the_full_tree_with_per_row_tables(model):
-    """The fast path (pruning, signed expansion) with 300 parameter draws equals the full tree."""
-    from model.analysis import sample_parameters
-
-    tables = build_tables(model.structure, sample_parameters(model, 300, seed=5))
-    for evidence in (
-        {"age_group": "older_adult", "persists_2_weeks": "present", "numbness_tingling": "present",
-         "diabetes": "present", "leg_pain": "absent"},
-        {"age_group": "infant", "muscle_weakness": "present", "fatigue": "absent",
-         "breathing_or_swallowing_difficulty": "present"},
-    ):
-        columns = model.encode([evidence])
-        fast = model.engine.query(columns, model.causes, tables=tables)
-        full = model.engine.full.query(columns, model.causes, tables=tables)
-        for c in model.causes:
-            assert np.abs(fast.marginals[c] - full.marginals[c]).max() < TOLERANCE
-        assert np.allclose(fast.log_evidence, full.log_evidence, rtol=0, atol=1e-9)
-
-
-def test_separable_split_rebuilds_noisy_or_absent_and_rejects_present(model):
-    from model.pruning import separable_factors
-
-    table = model.tables["leg_pain"][0]
-    vectors = separable_factors(table[0])
-    rebuilt = vectors[0]
-    for v in vectors[1:]:
-        rebuilt = np.multiply.outer(rebuilt, v)
-    assert np.allclose(rebuilt, table[0], rtol=1e-12, atol=0)
-    assert separable_factors(table[1]) is None
+        assert model.network.check_model()
+    assert set(model.reference_posterior({})) == set(model.causes)

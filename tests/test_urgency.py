@@ -1,4 +1,9 @@
-"""Safety invariants of the urgency guidance, proven exhaustively or by property tests."""
+"""Urgency: red flags and floors decide the level whatever the probabilities say.
+
+The exhaustive tests run the whole model (posteriors, thresholds, notes) on every
+combination of ten other yes/no answers in every age group; the property tests draw every
+answer of the vocabulary (unknown, no or yes) at random.
+"""
 
 from __future__ import annotations
 
@@ -9,142 +14,187 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from model.urgency import RANK, SEE_DOCTOR_FINDINGS, WARNING_SIGNS, load_advice, rule_level
+from model.urgency import RANK, RULES, WARNING_SIGNS, assess, rule_level, rule_reasons
 from model.vocabulary import load_vocabulary
 
-VOCAB = load_vocabulary()
-RED_FLAGS = VOCAB.red_flags
-DOCTOR_TIED = (*SEE_DOCTOR_FINDINGS, *WARNING_SIGNS)
-STATES3 = (None, "absent", "present")
+AGES = ("infant", "child", "adult", "older_adult")
+#: The ten other answers the exhaustive tests combine (those a floor could be argued down by).
+OTHERS = (
+    "fever", "fatigue", "persists_2_weeks", "leg_pain", "numbness_tingling",
+    "widespread_twitching", "onset_falling_asleep", "after_exertion", "interferes_with_walking",
+    "cramp_stiffness",
+)
+
+#: Each floor: the answers that trigger it, the age groups it applies in, the least level.
+FLOORS = {
+    "new muscle weakness": ({"muscle_weakness": "present"}, AGES, "see_doctor"),
+    "weakness getting worse": ({"weakness_getting_worse": "present"}, AGES, "see_doctor"),
+    "proximal weakness": ({"proximal_weakness": "present"}, AGES, "see_doctor"),
+    "muscle wasting": ({"muscle_wasting": "present"}, AGES, "see_doctor"),
+    "floppy or lost milestones": ({"floppy_or_lost_milestones": "present"}, AGES, "see_doctor"),
+    "tongue twitching": ({"tongue_twitching": "present"}, AGES, "see_doctor"),
+    "raised CK": ({"raised_ck_on_blood_test": "present"}, AGES, "see_doctor"),
+    "infant with widespread twitching": ({"widespread_twitching": "present"}, ("infant",), "see_doctor"),
+    "weak infant who feeds weakly": ({"muscle_weakness": "present", "weak_feeding": "present"}, ("infant",), "emergency"),
+    "floppy infant who feeds weakly": ({"floppy_or_lost_milestones": "present", "weak_feeding": "present"}, ("infant",), "emergency"),
+    "cramps with weakness": ({"cramp_stiffness": "present", "muscle_weakness": "present"}, AGES, "see_doctor"),
+    "cramps with numbness": ({"cramp_stiffness": "present", "numbness_tingling": "present"}, AGES, "see_doctor"),
+    "cramps that disturb sleep": ({"cramps_disturb_sleep": "present"}, AGES, "see_doctor"),
+    "cramps with swelling": ({"cramp_stiffness": "present", "leg_swelling": "present"}, AGES, "see_doctor"),
+    "persists two weeks": ({"persists_2_weeks": "present"}, AGES, "see_doctor"),
+    "interferes with walking": ({"interferes_with_walking": "present"}, AGES, "see_doctor"),
+    "fever with a swollen joint": ({"fever": "present", "joint_pain_swelling": "present"}, AGES, "see_doctor"),
+}
 
 
-def _evidence(assignment: dict[str, str | None]) -> dict[str, str]:
-    return {f: s for f, s in assignment.items() if s is not None}
+def _combinations(trigger: dict[str, str], age: str) -> list[dict[str, str]]:
+    others = [f for f in OTHERS if f not in trigger]
+    rows = []
+    for states in itertools.product(("absent", "present"), repeat=len(others)):
+        rows.append({"age_group": age, **dict(zip(others, states, strict=True)), **trigger})
+    return rows
 
 
-def test_rules_exhaustively_red_flag_means_emergency():
-    """All 3^9 answers to the red flags and doctor-tied findings: emergency iff a red flag."""
-    keys = (*RED_FLAGS, *DOCTOR_TIED)
-    for combo in itertools.product(STATES3, repeat=len(keys)):
-        evidence = _evidence(dict(zip(keys, combo, strict=True)))
-        level, reasons = rule_level(evidence, VOCAB)
-        has_flag = any(evidence.get(f) == "present" for f in RED_FLAGS)
-        assert (level == "emergency") == has_flag, evidence
-        assert reasons or level == "self_care"
+@pytest.mark.parametrize("name", list(FLOORS))
+def test_every_floor_holds_for_every_combination_of_other_answers_in_every_age_group(model, name):
+    """The floor's level or higher, in each of 2**k combinations of the ten other answers
+    (k = 10 less those the trigger uses), in each age group it applies to."""
+    trigger, ages, least = FLOORS[name]
+    checked = 0
+    for age in ages:
+        rows = _combinations(trigger, age)
+        for d in model.diagnose_batch(rows):
+            assert RANK[d.urgency] >= RANK[least], (name, d.evidence, d.urgency)
+            checked += 1
+    assert checked == len(ages) * 2 ** len([f for f in OTHERS if f not in trigger])
 
 
-def test_rules_exhaustively_never_lower_when_a_finding_is_added():
-    """Setting any red flag or doctor-tied finding to present never lowers the rule level."""
-    keys = (*RED_FLAGS, *DOCTOR_TIED)
-    for combo in itertools.product(STATES3, repeat=len(keys)):
-        evidence = _evidence(dict(zip(keys, combo, strict=True)))
-        level, _ = rule_level(evidence, VOCAB)
-        for f in keys:
-            raised, _ = rule_level({**evidence, f: "present"}, VOCAB)
-            assert RANK[raised] >= RANK[level], (evidence, f)
-
-
-def test_persistence_or_walking_gives_at_least_see_doctor(model):
-    """Exhaustive over the other doctor-tied findings and the age groups."""
-    cases = []
-    for age in (*model.states["age_group"], None):
-        for tied in SEE_DOCTOR_FINDINGS:
-            for combo in itertools.product(STATES3, repeat=len(WARNING_SIGNS)):
-                e = _evidence(dict(zip(WARNING_SIGNS, combo, strict=True)))
-                e[tied] = "present"
-                if age:
-                    e["age_group"] = age
-                cases.append(e)
-    for d in model.diagnose_batch(cases):
-        assert RANK[d.urgency] >= RANK["see_doctor"], d.evidence
+@pytest.mark.parametrize("flag", load_vocabulary().red_flags)
+def test_a_red_flag_gives_emergency_for_every_combination_of_other_answers(model, flag):
+    """1,024 combinations of ten other answers in each of the four age groups: emergency,
+    with the reason that the emergency may lie outside the listed causes."""
+    for age in AGES:
+        for d in model.diagnose_batch(_combinations({flag: "present"}, age)):
+            assert d.urgency == "emergency"
+            codes = [r.code for r in d.reasons]
+            assert f"red_flag.{flag}" in codes
+            assert "note.outside_listed_causes" in codes
+            assert d.red_flags_present == (flag,)
 
 
 @st.composite
-def contexts(draw):
-    model_findings = [f for f in VOCAB.finding_ids if f not in RED_FLAGS]
+def any_answers(draw):
+    vocab = load_vocabulary()
     evidence = {}
-    for f in model_findings:
-        states = VOCAB.findings[f].states
-        state = draw(st.sampled_from((None, None, *states)))
+    for f in vocab.findings.values():
+        if f.implicit:
+            continue
+        state = draw(st.sampled_from((None, *f.states)))
         if state is not None:
-            evidence[f] = state
+            evidence[f.id] = state
     return evidence
 
 
-def test_full_model_red_flag_always_gives_emergency(model):
-    """Any context, any single red flag present: emergency, and the reason names the flag."""
+def test_floors_hold_whatever_else_is_answered(model):
+    """Property test over every finding of the vocabulary: the full level is never below
+    the floors' level, and a red flag always gives emergency."""
 
-    @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-    @given(contexts(), st.sampled_from(RED_FLAGS))
-    def check(context, flag):
-        d = model.diagnose({**context, flag: "present"})
-        assert d.urgency == "emergency"
-        assert any(VOCAB.findings[flag].label.lower() in r for r in d.reasons)
-        assert not d.advice.exercises and not d.advice.home_remedies
-
-    check()
-
-
-def test_full_model_adding_a_doctor_tied_finding_never_lowers_urgency(model):
-    """Property over random contexts: persistence, walking, fever or fatigue never lower it,
-    whether the finding was unknown or answered absent before."""
-
-    @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-    @given(contexts(), st.sampled_from(DOCTOR_TIED))
-    def check(context, finding):
-        before_unknown = {k: v for k, v in context.items() if k != finding}
-        before_absent = {**before_unknown, finding: "absent"}
-        after = {**before_unknown, finding: "present"}
-        d_unknown, d_absent, d_after = model.diagnose_batch([before_unknown, before_absent, after])
-        assert RANK[d_after.urgency] >= RANK[d_unknown.urgency]
-        assert RANK[d_after.urgency] >= RANK[d_absent.urgency]
+    @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(any_answers())
+    def check(evidence):
+        rows = model.query([evidence], impossible="mark")
+        if rows.impossible[0]:
+            return
+        d = model.diagnose(evidence)
+        assert RANK[d.urgency] >= RANK[rule_level(d.evidence, model.vocabulary)]
+        if any(evidence.get(f) == "present" for f in model.vocabulary.red_flags):
+            assert d.urgency == "emergency"
 
     check()
 
 
-def test_probabilities_are_finite_and_in_range_for_every_binary_combination(model):
-    """Exhaustive over the 2^15 present/absent answers to the 15 symptom findings."""
-    implicit = model.vocabulary.implicit_evidence
-    symptoms = [f for f in model.structure.findings if f not in RED_FLAGS and f not in implicit]
-    assert len(symptoms) == 15
-    grid = np.array(list(itertools.product((0, 1), repeat=len(symptoms))))
-    columns = {f: grid[:, i] for i, f in enumerate(symptoms)}
-    posteriors = model.posterior_indices(columns)
-    assert posteriors.shape == (2 ** 15, len(model.causes))
-    assert np.isfinite(posteriors).all()
-    assert (posteriors >= 0).all() and (posteriors <= 1).all()
+def test_answering_yes_never_lowers_the_floors(model):
+    """Face validity: for random answers, turning any unanswered or 'no' finding into 'yes'
+    never lowers the level the rules give (the floors only look at 'yes')."""
+    vocab = model.vocabulary
+    rng = np.random.default_rng(17)
+    binary = [f for f in model.findings if model.states[f] == ("absent", "present")]
+    for _ in range(400):
+        evidence = {"age_group": AGES[rng.integers(4)]}
+        for f in binary:
+            if rng.random() < 0.3:
+                evidence[f] = ("absent", "present")[rng.integers(2)]
+        before = RANK[rule_level(evidence, vocab)]
+        for f in binary:
+            if evidence.get(f) != "present":
+                assert RANK[rule_level({**evidence, f: "present"}, vocab)] >= before
 
 
-def test_serious_cause_above_threshold_raises_to_see_doctor_and_names_it(model):
-    evidence = {
-        "age_group": "infant",
-        "muscle_weakness": "present",
-        "family_history_neuromuscular": "present",
-    }
-    d = model.diagnose(evidence)
-    assert d.probabilities["sma"] >= model.thresholds["sma"]
-    assert d.urgency == "see_doctor"
-    assert any("Spinal muscular atrophy" in r for r in d.reasons)
+def test_rule_level_is_the_level_of_the_rule_reasons(model):
+    """The fast level and the reasons agree on every floor trigger."""
+    vocab = model.vocabulary
+    for trigger, ages, _ in FLOORS.values():
+        for age in ages:
+            evidence = {"age_group": age, **trigger}
+            reasons = rule_reasons(evidence, vocab)
+            assert rule_level(evidence, vocab) == max((r.level for r in reasons), key=RANK.__getitem__)
 
 
-def test_self_care_reminds_to_check_unanswered_red_flags(model):
-    d = model.diagnose({"age_group": "adult", "after_exertion": "present", "persists_2_weeks": "absent"})
+def test_reporting_fever_or_fatigue_never_lowers_the_level(model):
+    """The article's warning signs: adding fever or fatigue to any of 300 random answer
+    sets never lowers the full level (thresholds included)."""
+    rng = np.random.default_rng(23)
+    binary = [f for f in model.findings if model.states[f] == ("absent", "present")
+              and f not in WARNING_SIGNS and not model.vocabulary.findings[f].red_flag]
+    checked = 0
+    for _ in range(300):
+        evidence = {"age_group": AGES[rng.integers(4)]}
+        for f in binary:
+            if rng.random() < 0.15:
+                evidence[f] = ("absent", "present")[rng.integers(2)]
+        if model.query([evidence], impossible="mark").impossible[0]:
+            continue
+        before = RANK[model.diagnose(evidence).urgency]
+        for sign in WARNING_SIGNS:
+            assert RANK[model.diagnose({**evidence, sign: "present"}).urgency] >= before
+        checked += 1
+    assert checked > 250
+
+
+def test_a_serious_cause_above_its_threshold_sends_to_a_doctor(model):
+    """Thresholds come from the priors file; a cause at or above its own threshold gives
+    'see a doctor' with a reason naming it."""
+    vocab = model.vocabulary
+    for cause, threshold in model.thresholds.items():
+        probabilities = dict.fromkeys(model.causes, 0.0)
+        probabilities[cause] = threshold
+        u = assess({"age_group": "adult"}, [probabilities], model.thresholds, vocab)
+        assert u.level == "see_doctor"
+        assert f"threshold.{cause}" in [r.code for r in u.reasons]
+        probabilities[cause] = threshold * 0.99
+        u = assess({"age_group": "adult"}, [probabilities], model.thresholds, vocab)
+        assert u.level == "self_care"
+
+
+def test_every_reason_is_a_record_with_a_code_and_a_source(model):
+    d = model.diagnose({"age_group": "infant", "muscle_weakness": "present", "weak_feeding": "present",
+                        "persists_2_weeks": "present", "fever": "present"})
+    assert d.urgency == "emergency"
+    codes = [r.code for r in d.reasons]
+    assert "floor.infant_weak_feeding" in codes and "floor.new_weakness" in codes
+    assert len(codes) == len(set(codes))
+    for r in d.reasons:
+        assert r.text and len(r.source) > 5 and r.level in RANK
+
+
+def test_self_care_reminds_about_unanswered_red_flags(model):
+    d = model.diagnose({"age_group": "adult", "after_exertion": "present"})
     assert d.urgency == "self_care"
-    assert any("red-flag" in r for r in d.reasons)
-    answered = {f: "absent" for f in RED_FLAGS}
-    d2 = model.diagnose({"age_group": "adult", "after_exertion": "present", **answered})
-    assert not any("red-flag" in r for r in d2.reasons)
+    assert "note.unanswered_red_flags" in [r.code for r in d.reasons]
+    assert set(d.unanswered_red_flags) == set(model.vocabulary.red_flags)
 
 
-@pytest.mark.parametrize("level", ["self_care", "see_doctor", "emergency"])
-def test_each_level_carries_the_articles_advice(level):
-    advice = load_advice()[level]
-    assert advice.summary
-    if level == "emergency":
-        assert "emergency services" in advice.summary.lower()
-        assert not advice.exercises and not advice.prevention
-    else:
-        assert [e.title for e in advice.exercises] == ["Toe raise", "Toe flex", "Toe curl"]
-        assert all(len(e.steps) >= 3 for e in advice.exercises)
-        assert "sand" in advice.walking_on_sand
-        assert len(advice.home_remedies) == 3 and advice.prevention
+def test_each_rule_has_a_unique_code_and_a_source():
+    codes = [r.code for r in RULES]
+    assert len(codes) == len(set(codes))
+    assert all(len(r.source) > 10 for r in RULES)
