@@ -645,8 +645,14 @@ def structure_from_network(network: DiscreteBayesianNetwork, source: str) -> tup
     findings = tuple(
         f for f in vocabulary.findings if f in nodes and f != AGE_FINDING and f not in risk_factors
     )
+    implicit = {f: state for f, state in vocabulary.implicit_evidence.items() if f in nodes}
+    property_of = {
+        f: next(p for p in parents[f] if p in implicit)
+        for f in findings
+        if f in vocabulary.twitching_properties and any(p in implicit for p in parents[f])
+    }
     for v in sorted(nodes, key=known.index):
-        others = [p for p in parents[v] if p != AGE_FINDING]
+        others = [p for p in parents[v] if p != AGE_FINDING and p != property_of.get(v)]
         where = f"variable {v!r}"
         if v == AGE_FINDING and parents[v]:
             problems.append(Problem(where, "age_group must have no parents"))
@@ -695,6 +701,14 @@ def structure_from_network(network: DiscreteBayesianNetwork, source: str) -> tup
     if problems:
         raise NetworkFileError(source, problems)
 
+    for f, twitching in property_of.items():  # keep the slice where the twitching is present
+        variables, table = tables_by_variable[f]
+        axis = variables.index(twitching)
+        index = states[twitching].index(implicit[twitching])
+        tables_by_variable[f] = (
+            variables[:axis] + variables[axis + 1 :],
+            np.take(table, index, axis=axis),
+        )
     cause_parents = {c: tuple(r for r in risk_factors if r in parents[c]) for c in causes}
     finding_parents = {f: tuple(c for c in causes if c in parents[f]) for f in findings}
     by_age = {f: AGE_FINDING in parents[f] for f in findings}
@@ -706,6 +720,7 @@ def structure_from_network(network: DiscreteBayesianNetwork, source: str) -> tup
         findings=findings,
         finding_parents=finding_parents,
         finding_by_age=by_age,
+        property_of=property_of,
     )
     if AGE_FINDING in tables_by_variable:
         age = tables_by_variable[AGE_FINDING][1][None, :]
@@ -724,7 +739,7 @@ def structure_from_network(network: DiscreteBayesianNetwork, source: str) -> tup
         variables, table = tables_by_variable[f]
         canonical = _canonical(table, variables, finding_parents[f], n_ages)
         finding_tables[f] = canonical[None]
-        factors = _noisy_or_factors(canonical[0])
+        factors = None if f in property_of else _noisy_or_factors(canonical[0])
         if factors is not None:
             noisy_or[f] = factors[None]
     return structure, Tables(age, risk, cause_tables, finding_tables, noisy_or)

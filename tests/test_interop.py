@@ -23,8 +23,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from model import NetworkFileError, OutputExistsError, PriorsRequiredError, load_model
-from model.engine import Factor
+from model import (
+    NetworkFileError,
+    OutputExistsError,
+    PriorsRequiredError,
+    explain,
+    load_model,
+    next_questions,
+    sensitivity,
+    uncertainty,
+    what_if,
+)
 from model.errors import ToeTwitchError
 from model.interop import (
     ENGINE_TOLERANCE,
@@ -34,9 +43,7 @@ from model.interop import (
     posterior_error_bound,
     reference_variables,
 )
-from model.pruning import PrunedEngine
 from model.vignettes import load_vignettes
-from tests.conftest import VIGNETTES
 
 EVIDENCE_SETS = 300
 
@@ -103,8 +110,11 @@ def test_round_trip_through_load_model_keeps_every_posterior(
     assert worst <= posterior_error_bound(model, fmt)
 
 
-def pyagrum_factors(bn, fmt: str, model) -> dict[str, Factor]:
-    """pyAgrum's CPTs as the engine's factors, under the project's names and state order."""
+def pyagrum_as_pgmpy(bn, fmt: str, model):
+    """pyAgrum's CPTs as a pgmpy network under the project's names and state order."""
+    from pgmpy.factors.discrete import TabularCPD
+    from pgmpy.models import DiscreteBayesianNetwork
+
     numbered = reference_variables()[0]
 
     def name(variable) -> str:
@@ -120,11 +130,12 @@ def pyagrum_factors(bn, fmt: str, model) -> dict[str, Factor]:
             labels = [model.states[our_name][int(label)] for label in labels]
         return [labels.index(s) for s in model.states[our_name]]
 
-    factors = {}
+    network = DiscreteBayesianNetwork()
+    cpds = []
     for node in bn.nodes():
         cpt = bn.cpt(node)
         variables = [bn.variableFromName(n) for n in cpt.names]
-        names = tuple(name(v) for v in variables)
+        names = [name(v) for v in variables]
         array = np.asarray(cpt.toarray())  # axes: pyAgrum's variables in reverse
         if fmt in ("xdsl", "uai"):
             # pyAgrum keeps the file's numbers in the file's order but lets the first
@@ -137,8 +148,17 @@ def pyagrum_factors(bn, fmt: str, model) -> dict[str, Factor]:
             table = np.transpose(array)
         for axis, (variable, our_name) in enumerate(zip(variables, names, strict=True)):
             table = np.take(table, state_order(variable, our_name), axis=axis)
-        factors[names[0]] = Factor(names, table)
-    return factors
+        network.add_node(names[0])
+        network.add_edges_from((p, names[0]) for p in names[1:])
+        cpds.append(
+            TabularCPD(
+                names[0], table.shape[0], table.reshape(table.shape[0], -1),
+                evidence=names[1:] or None, evidence_card=list(table.shape[1:]) or None,
+                state_names={n: list(model.states[n]) for n in names},
+            )
+        )
+    network.add_cpds(*cpds)
+    return network
 
 
 #: pyAgrum 3.3.1 stores the numbers it parses from BIF, NET and UAI as single-precision
@@ -164,20 +184,22 @@ def test_round_trip_through_pyagrum_keeps_every_posterior(
         path.write_bytes(exported[fmt].read_bytes())
     bn = gum.loadBN(str(path))
     assert bn.size() == len(model.states) and bn.sizeArcs() == len(model.network.edges())
-    factors = pyagrum_factors(bn, fmt, model)
-    engine = PrunedEngine({v: len(model.states[v]) for v in factors}, factors)
-    result = engine.query(model.encode(evidences), model.causes)
-    got = np.stack([result.marginals[c][:, 1] for c in model.causes], axis=1)
+    from model import ToeTwitchModel
+
+    again = ToeTwitchModel.from_network(pyagrum_as_pgmpy(bn, fmt, model), f"pyAgrum {fmt}")
+    got = again.posterior_batch(evidences)
     bound = posterior_error_bound(model, fmt, PYAGRUM_READER_ERROR.get(fmt, 0.0))
     assert np.abs(got - reference).max() <= bound
 
 
 def test_tolerances_follow_the_printed_precision(model):
-    """Lossless formats get the engine's tolerance; 16 decimals adds under 1e-9."""
+    """Lossless formats get the engine's tolerance; XDSL's 16 decimals add a bound set by
+    the smallest table entry (ALS and Parkinson's in infants at 1e-9, the smallest
+    prevalence the schema allows: a relative 5e-8 on that entry)."""
     for fmt in ("bif", "xmlbif", "net", "uai"):
         assert posterior_error_bound(model, fmt) == ENGINE_TOLERANCE
     extra = posterior_error_bound(model, "xdsl") - ENGINE_TOLERANCE
-    assert 1e-10 < extra < 1e-9
+    assert 1e-10 < extra < 1e-6
 
 
 @pytest.mark.parametrize("fmt", ["bif", "xmlbif", "xdsl", "net"])
@@ -279,13 +301,13 @@ def test_model_from_a_network_file_diagnoses_explains_and_asks(model, from_file)
     d, expected = from_file.diagnose(evidence), model.diagnose(evidence)
     assert [c for c, _ in d.ranking] == [c for c, _ in expected.ranking]
     assert d.urgency == expected.urgency == "see_doctor"
-    why = from_file.explain(evidence, "neuropathy")
-    assert why.posterior == pytest.approx(model.explain(evidence, "neuropathy").posterior, abs=1e-9)
+    why = explain(from_file, evidence, "neuropathy")
+    assert why.posterior == pytest.approx(explain(model, evidence, "neuropathy").posterior, abs=1e-9)
     assert (
-        from_file.next_questions(evidence, k=3)[0].finding
-        == model.next_questions(evidence, k=3)[0].finding
+        next_questions(from_file, evidence, k=3)[0].finding
+        == next_questions(model, evidence, k=3)[0].finding
     )
-    assert len(from_file.what_if(evidence)) == len(model.what_if(evidence))
+    assert len(what_if(from_file, evidence)) == len(what_if(model, evidence))
 
 
 def test_network_model_uses_the_default_thresholds_and_says_so(model, from_file):
@@ -297,8 +319,8 @@ def test_network_model_uses_the_default_thresholds_and_says_so(model, from_file)
 @pytest.mark.parametrize(
     ("feature", "call"),
     [
-        ("sensitivity", lambda m: m.sensitivity({"leg_pain": "present"}, "neuropathy")),
-        ("uncertainty", lambda m: m.uncertainty({"leg_pain": "present"}, draws=10)),
+        ("sensitivity", lambda m: sensitivity(m, {"leg_pain": "present"}, "neuropathy")),
+        ("uncertainty", lambda m: uncertainty(m, {"leg_pain": "present"}, draws=10)),
     ],
 )
 def test_features_needing_priors_say_so(from_file, feature, call):
@@ -312,7 +334,7 @@ def test_features_needing_priors_say_so(from_file, feature, call):
 def test_vignette_sensitivity_and_priors_need_a_priors_file(from_file):
     from model.analysis import vignette_sensitivity
 
-    vignettes = load_vignettes(VIGNETTES)[:2]
+    vignettes = load_vignettes()[:2]
     with pytest.raises(PriorsRequiredError, match="which has no ranges or sources"):
         vignette_sensitivity(from_file, vignettes)
     with pytest.raises(PriorsRequiredError, match="priors export"):
