@@ -1,101 +1,157 @@
-"""The public Python API: names and shapes that notebooks and benchmarks rely on."""
+"""The model's public API: building, evidence checking, diagnoses and their tables."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
-from pgmpy.models import DiscreteBayesianNetwork
 
-from model import EvidenceError, load_model
-from model.network import calibrate_baseline
-from model.priors import DEFAULT_PRIORS_PATH
+from model import (
+    DISCLAIMER,
+    EvidenceError,
+    ImpossibleEvidenceError,
+    ToeTwitchModel,
+    load_model,
+)
+from model.priors import DEFAULT_PRIORS_PATH, load_priors
+from tests.conftest import edited_model
 
 
 def test_load_model_exposes_the_documented_api(model):
-    assert isinstance(model.network, DiscreteBayesianNetwork)
-    assert model.causes[0] == "benign_cramp" and len(model.causes) == 12
-    d = model.diagnose({"age_group": "adult"})
-    assert [c for c, _ in d.ranking] and d.urgency in ("self_care", "see_doctor", "emergency")
-    assert isinstance(d.reasons, list)
-    batch = model.posterior_batch([{}, {"leg_pain": "present"}, {"fever": "absent"}])
-    assert batch.shape == (3, 12)
+    d = model.diagnose({"age_group": "adult", "onset_falling_asleep": "present"})
+    assert d.top == "hypnic_jerk" and d.urgency == "self_care"
+    assert len(model.causes) == 12 and "toe_twitching" not in model.findings
+    assert model.findings[0] == "age_group"
+    batch = model.posterior_batch([{}, {"leg_pain": "present"}])
+    assert batch.shape == (2, 12)
+    assert load_model(DEFAULT_PRIORS_PATH).posterior({}) == pytest.approx(model.posterior({}), abs=0)
 
 
-def test_load_model_accepts_a_priors_path():
-    m = load_model(DEFAULT_PRIORS_PATH)
-    assert m.causes == load_model().causes
+def test_diagnosis_reports_the_unexplained_share_and_defines_every_ratio(model):
+    """``no_listed_cause`` is an attribute and a JSON key; relative-to-prior is defined for
+    every cause (every prior is positive)."""
+    d = model.diagnose({"age_group": "older_adult", "numbness_tingling": "present"})
+    data = d.to_dict()
+    assert data["no_listed_cause"] == d.no_listed_cause
+    assert 0 < d.prior_no_listed_cause < 1
+    assert all(np.isfinite(r["relative_to_prior"]) for r in data["ranking"])
+    assert data["disclaimer"] == DISCLAIMER
+    assert {r["code"] for r in data["reasons"]} >= {"threshold.neuropathy"} or d.urgency == "self_care"
 
 
-def test_ranking_is_sorted_and_matches_the_batch(model):
-    evidence = {"age_group": "older_adult", "numbness_tingling": "present", "diabetes": "present"}
-    d = model.diagnose(evidence)
-    probs = [p for _, p in d.ranking]
-    assert probs == sorted(probs, reverse=True)
-    row = model.posterior_batch([evidence])[0]
-    assert d.probabilities == pytest.approx(dict(zip(model.causes, row, strict=True)), abs=1e-12)
+def test_a_cause_ruled_out_has_probability_zero_and_ratio_zero():
+    """A link of 1 for leg pain -> PLMT, then leg pain 'no': PLMT is exactly 0 and its ratio
+    to the prior is 0 (not a division error)."""
+    m = edited_model({"findings.leg_pain.links.plmt": 1.0})
+    d = m.diagnose({"leg_pain": "absent"})
+    assert d.probabilities["plmt"] == 0.0
+    assert d.relative_to_prior["plmt"] == 0.0
+    assert d.to_dict()["ranking"][-1]["relative_to_prior"] == 0.0
 
 
-def test_empty_evidence_reproduces_the_prior(model):
-    d = model.diagnose({})
-    for cause, p in d.ranking:
-        assert p == pytest.approx(model.prior[cause], abs=1e-12)
-        assert d.relative_to_prior[cause] == pytest.approx(1.0)
+def test_the_twitching_cannot_be_answered(model):
+    """Every query assumes the twitching; answering it is an error that says why."""
+    for state in ("absent", "present"):
+        with pytest.raises(EvidenceError, match="every query assumes toe_twitching=present"):
+            model.diagnose({"toe_twitching": state})
+
+
+def test_unknown_ids_and_states_get_suggestions(model):
+    with pytest.raises(EvidenceError, match="Did you mean 'leg_pain'"):
+        model.diagnose({"leg_pan": "present"})
+    with pytest.raises(EvidenceError, match="Did you mean 'older_adult'"):
+        model.diagnose({"age_group": "old"})
+    with pytest.raises(EvidenceError, match="a cause, not a finding"):
+        model.diagnose({"als": "present"})
+    with pytest.raises(EvidenceError, match="must be a mapping"):
+        model.diagnose([("leg_pain", "present")])
 
 
 def test_cause_prevalence_by_age_is_the_priors_number(model):
-    """The logistic CPT is calibrated: P(cause | age) equals the prevalence in the file.
-
-    (Queried on the engine directly: the model itself always conditions on the twitching.)
-    """
-    for i, age in enumerate(model.states["age_group"]):
-        result = model.engine.query({"age_group": [i]}, model.causes)
-        for cause in model.causes:
-            expected = getattr(model.priors.causes[cause].prevalence, age).value
-            assert result.marginals[cause][0, 1] == pytest.approx(expected, rel=1e-9)
-
-
-def test_every_query_assumes_the_twitching(model):
-    """toe_twitching is implicit evidence: present unless stated, never asked."""
-    assert "toe_twitching" not in model.findings
-    assert model.check_evidence({})["toe_twitching"] == "present"
-    assert model.diagnose({}).evidence == {"toe_twitching": "present"}
-
-
-def test_calibration_solves_the_marginal():
-    prevalence = np.array([[0.3]])
-    log_or = np.log(np.array([[4.0, 2.0]]))
-    rf = np.array([[[0.2], [0.5]]])
-    b = calibrate_baseline(prevalence, log_or, rf)[0, 0]
-    sig = lambda x: 1 / (1 + np.exp(-x))  # noqa: E731
-    marginal = sum(
-        (0.2 if r1 else 0.8) * (0.5 if r2 else 0.5) * sig(b + r1 * np.log(4) + r2 * np.log(2))
-        for r1 in (0, 1) for r2 in (0, 1)
-    )
-    assert marginal == pytest.approx(0.3, abs=1e-12)
+    """Marginal P(cause | age) in the network, with the twitching not yet conditioned on,
+    equals the prevalence written in the file (the calibration keeps its meaning)."""
+    priors = load_priors()
+    tables = model.tables
+    structure = model.structure
+    for cause in model.causes:
+        parents = structure.cause_parents[cause]
+        present = tables.cause[cause][0, 1]  # (A, 2**n)
+        for a, age in enumerate(structure.age_states):
+            weight = np.ones(2 ** len(parents))
+            for i, rf in enumerate(parents):
+                p = tables.risk_factor[rf][0, 1, a]
+                bit = (np.arange(2 ** len(parents)) >> i) & 1
+                weight *= np.where(bit == 1, p, 1 - p)
+            reached = float(weight @ present[a])
+            target = getattr(priors.causes[cause].prevalence, age).value
+            assert reached == pytest.approx(target, rel=1e-9), (cause, age)
 
 
-def test_noisy_or_cpt_matches_the_formula(model):
-    """P(leg_pain absent | plmt and neuropathy only) = (1 - leak)(1 - link_plmt)(1 - link_neuro)."""
-    f = model.priors.findings["leg_pain"]
-    parents = model.structure.finding_parents["leg_pain"]
-    index = tuple(1 if c in ("plmt", "neuropathy") else 0 for c in parents)
-    expected = (1 - f.leak.value) * (1 - f.links["plmt"].value) * (1 - f.links["neuropathy"].value)
-    assert model.tables["leg_pain"][0][(0, *index)] == pytest.approx(expected, abs=1e-15)
+def test_noisy_or_tables_follow_the_formula(model):
+    """P(absent | causes) = (1 - leak) * prod (1 - link) for every parent combination."""
+    priors = load_priors()
+    structure = model.structure
+    for f in ("leg_pain", "fever", "muscle_weakness"):
+        parents = structure.finding_parents[f]
+        table = model.tables.finding[f][0, 0]  # absent, (A, 2**n)
+        for a, age in enumerate(structure.age_states):
+            spec = priors.findings[f]
+            leak = spec.leak.value if hasattr(spec.leak, "value") else getattr(spec.leak, age).value
+            for m in range(2 ** len(parents)):
+                expected = 1 - leak
+                for i, c in enumerate(parents):
+                    if (m >> i) & 1:
+                        link = spec.links[c]
+                        expected *= 1 - (link.value if hasattr(link, "value") else getattr(link, age).value)
+                assert table[a, m] == pytest.approx(expected, rel=1e-12)
 
 
 def test_every_cpt_column_sums_to_one(model):
-    for v, table in model.tables.items():
-        assert np.allclose(table.sum(axis=1), 1.0), v
+    with_age = model.network
+    for cpd in with_age.get_cpds():
+        values = cpd.get_values()
+        assert np.allclose(values.sum(axis=0), 1.0, atol=1e-12), cpd.variable
 
 
-@pytest.mark.parametrize(
-    ("evidence", "message"),
-    [
-        ({"leg_pan": "present"}, "Did you mean 'leg_pain'"),
-        ({"age_group": "adlut"}, "Did you mean 'adult'"),
-        ({"als": "present"}, "a cause, not a finding"),
-    ],
-)
-def test_bad_evidence_gets_a_helpful_error(model, evidence, message):
-    with pytest.raises(EvidenceError, match=message):
-        model.diagnose(evidence)
+def test_a_twitching_property_is_a_property_of_the_twitching(model):
+    """Persistence of the twitching of someone with only a benign cramp is below that of
+    twitching with no listed cause (overuse settles in days): the property model lets a
+    cause lower a finding, which an independent noisy-OR cannot."""
+    table = model.tables.finding["persists_2_weeks"][0, 1]  # P(persists | twitching, causes)
+    parents = model.structure.finding_parents["persists_2_weeks"]
+    adult = model.structure.age_states.index("adult")
+    cramp = 1 << parents.index("benign_cramp")
+    plmt = 1 << parents.index("plmt")
+    assert table[adult, cramp] < table[adult, 0] < table[adult, plmt]
+
+
+def test_a_model_from_a_network_has_a_real_constructor(model):
+    again = ToeTwitchModel.from_network(model.network, "in memory")
+    evidence = {"age_group": "child", "fever": "present", "persists_2_weeks": "present"}
+    assert again.posterior(evidence) == pytest.approx(model.posterior(evidence), abs=1e-12)
+    assert not again.has_priors and "no urgency thresholds" in again.thresholds_source
+
+
+def test_impossible_answers_raise_with_the_answers_named():
+    m = edited_model({f"findings.muscle_weakness.leak.{a}": 0.0 for a in ("infant", "child", "adult", "older_adult")}
+                     | {f"findings.muscle_weakness.links.{c}": 0.0 for c in ("als", "sma", "myopathy", "neuropathy",
+                                                                              "deficiency", "parkinsons",
+                                                                              "poor_circulation", "joint_problem")})
+    with pytest.raises(ImpossibleEvidenceError, match="muscle_weakness=present"):
+        m.diagnose({"age_group": "adult", "muscle_weakness": "present"})
+    marked = m.query([{"muscle_weakness": "present"}, {}], impossible="mark")
+    assert marked.impossible.tolist() == [True, False]
+    assert np.isnan(marked.marginals[0]).all() and np.isfinite(marked.marginals[1]).all()
+
+
+def test_diagnose_batch_equals_diagnose_one_by_one(model):
+    evidences = [{"age_group": "adult", "fever": "present", "persists_2_weeks": "present"},
+                 {"age_group": "infant", "muscle_weakness": "present"}, {}]
+    batch = model.diagnose_batch(evidences)
+    for d, e in zip(batch, evidences, strict=True):
+        single = model.diagnose(e)
+        assert d.ranking == single.ranking and d.urgency == single.urgency
+        assert [r.code for r in d.reasons] == [r.code for r in single.reasons]
+
+
+def test_model_memory_is_estimated(model):
+    assert 1e6 < model.nbytes < 200e6
