@@ -371,6 +371,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except Exception as exc:  # a bug, not bad input: one line, the traceback on request
+        if os.environ.get("TOE_TWITCH_DEBUG"):
+            raise
+        message = f"internal error: {type(exc).__name__}: {exc}".replace("\n", " ")[:500]
+        if getattr(args, "json", False):
+            print(json.dumps({"error": {"type": "InternalError", "message": message}}, indent=2))
+        else:
+            print(f"toe-twitch: {message} (set TOE_TWITCH_DEBUG=1 to see the traceback; "
+                  "please report it)", file=sys.stderr)
+        return 1
 
 
 __all__ = ["main", "parse_findings", "format_diagnosis", "finding_records", "serve_command", "suggest"]

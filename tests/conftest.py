@@ -16,7 +16,7 @@ from model import load_model
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
-VIGNETTES = ROOT / "tests" / "vignettes.yaml"
+VIGNETTES = ROOT / "model" / "data" / "vignettes.yaml"
 
 _real_connect = socket.socket.connect
 

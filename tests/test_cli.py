@@ -26,7 +26,8 @@ def test_diagnose_prints_a_ranked_table_urgency_and_advice():
     result = run("diagnose", "age_group=adult", "onset_falling_asleep=present")
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    assert out.startswith("Urgency: SELF CARE")
+    assert out.startswith("Urgency: CARE FOR IT AT HOME")
+    assert "(none listed)" in out and "none of these causes" in out
     lines = [line for line in out.splitlines() if line.startswith("hypnic_jerk")]
     assert lines and "%" in lines[0]
     assert "Toe raise" in out and "it does not diagnose" in out
@@ -47,7 +48,9 @@ def test_diagnose_json_has_ranking_urgency_reasons():
     ("args", "message"),
     [
         (["leg_pan=present"], "Did you mean 'leg_pain'?"),
-        (["leg_pain=yes"], "Valid states: absent, present"),
+        (["leg_pain=maybe"], "Valid states: absent, present"),
+        (["age_group=old"], "Did you mean 'older_adult'?"),
+        (["toe_twitching=absent"], "every query assumes toe_twitching=present"),
         (["leg_pain"], "must be written FINDING=STATE"),
         (["--priors", "missing.yaml", "leg_pain=present"], "missing.yaml: file not found"),
     ],
@@ -103,7 +106,7 @@ def test_export_writes_the_network_and_it_loads_back(tmp_path):
     out = tmp_path / "toe_twitch.xdsl"
     result = run("export", "--format", "xdsl", str(out))
     assert result.returncode == 0, result.stderr
-    assert f"wrote {out} (XDSL (GeNIe): 46 variables, 150 arcs" in result.stdout
+    assert f"wrote {out} (XDSL (GeNIe): 60 variables, 239 arcs" in result.stdout
     result = run(
         "diagnose", "--json", "--priors", str(out), "age_group=adult", "after_exertion=present"
     )
@@ -163,9 +166,9 @@ def test_sensitivity_needs_priors_so_a_network_model_says_why(tmp_path):
     out = tmp_path / "n.xdsl"
     assert run("export", str(out)).returncode == 0
     code = (
-        "from model import load_model\n"
+        "from model import load_model, sensitivity\n"
         f"m = load_model({str(out)!r})\n"
-        "try:\n    m.sensitivity({}, 'als')\nexcept Exception as e:\n    print(e)\n"
+        "try:\n    sensitivity(m, {}, 'als')\nexcept Exception as e:\n    print(e)\n"
     )
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=300
@@ -174,3 +177,74 @@ def test_sensitivity_needs_priors_so_a_network_model_says_why(tmp_path):
         f"this model was loaded from {out}, which has no ranges or sources; sensitivity needs a priors file"
         in result.stdout
     )
+
+
+# ---------------------------------------------------------------------- issue 14
+def test_yes_and_no_mean_present_and_absent():
+    yes = json.loads(run("diagnose", "--json", "leg_pain=yes", "fever=no").stdout)
+    ids = json.loads(run("diagnose", "--json", "leg_pain=present", "fever=absent").stdout)
+    assert yes["ranking"] == ids["ranking"] and yes["evidence"] == {"leg_pain": "present", "fever": "absent"}
+
+
+def test_findings_lists_every_finding_with_states_label_and_group():
+    result = run("findings", "--json")
+    assert result.returncode == 0, result.stderr
+    records = json.loads(result.stdout)
+    from model.vocabulary import load_vocabulary
+
+    vocab = load_vocabulary()
+    assert {r["id"] for r in records} == {f for f, x in vocab.findings.items() if not x.implicit}
+    weak = next(r for r in records if r["id"] == "weak_feeding")
+    assert weak["states"] == ["absent", "present"] and weak["group"] == "symptoms" and weak["asked_for"] == ["infant"]
+    text = run("findings").stdout
+    assert "Emergency signs:" in text and "sudden_weakness_or_paralysis" in text
+
+
+def test_diagnose_help_points_to_the_findings_and_yes_no():
+    out = run("diagnose", "--help").stdout
+    assert "toe-twitch findings" in out and "yes or no" in out
+
+
+def test_version_is_printed():
+    result = run("--version")
+    assert result.returncode == 0 and result.stdout.startswith("toe-twitch ")
+
+
+def test_json_errors_are_json_with_exit_2():
+    result = run("diagnose", "--json", "leg_pan=yes")
+    assert result.returncode == 2
+    error = json.loads(result.stdout)["error"]
+    assert error["type"] == "EvidenceError" and "Did you mean 'leg_pain'" in error["message"]
+    result = run("validate-priors", "--json", "no/such.yaml")
+    assert result.returncode == 2
+    assert json.loads(result.stdout)["error"]["problems"] == [{"location": "", "rule": "file not found"}]
+
+
+def test_an_emergency_does_not_present_a_cause_as_the_explanation():
+    out = run("diagnose", "age_group=older_adult", "sudden_weakness_or_paralysis=yes").stdout
+    assert "causes are not ranked here" in out and "stroke" in out
+    assert "als  " not in out and "%" not in out.split("Advice:")[0]
+
+
+def test_evaluate_without_a_file_scores_the_shipped_vignettes():
+    result = run("evaluate")
+    assert result.returncode == 0, result.stderr
+    assert "vignettes: top-1" in result.stdout.splitlines()[-1]
+
+
+def test_export_into_a_missing_folder_is_an_error_and_creates_nothing(tmp_path):
+    result = run("export", str(tmp_path / "nowhere" / "a.bif"))
+    assert result.returncode == 2 and "does not exist" in result.stderr
+    assert not (tmp_path / "nowhere").exists()
+
+
+def test_serve_runs_streamlit_on_loopback_with_safe_settings():
+    from model.cli import serve_command
+
+    command = serve_command(8600, "127.0.0.1")
+    assert command[1:4] == ["-m", "streamlit", "run"] and command[4].endswith("app.py")
+    for flag in ("--server.address=127.0.0.1", "--server.port=8600", "--browser.gatherUsageStats=false",
+                 "--client.showErrorDetails=none"):
+        assert flag in command
+    result = run("serve", "--port", "0")
+    assert result.returncode == 2 and "--port must be between 1 and 65535" in result.stderr
