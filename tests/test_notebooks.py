@@ -1,15 +1,16 @@
-"""The research notebooks: committed without outputs, generated from notebooks/build.py,
-and each run top to bottom (its last cell asserts on what it computed).
+"""The research notebooks: jupytext pairs committed clean, each run top to bottom in a fresh
+kernel, each ending with assertions on what it computed.
 
-Each notebook runs in a fresh kernel of the current interpreter, in ``notebooks/`` so its
-relative paths work, with a time limit per cell; a notebook that fails an assertion or
-raises fails its test. Running must leave ``notebooks/`` as it was (exports go to a
-temporary folder).
+Every notebook is ``notebooks/NN_name.py`` (percent format, the reviewed source) paired
+with ``notebooks/NN_name.ipynb`` (what Jupyter opens); see ``notebooks/README.md``.
+Committed clean means what ``nbstripout`` leaves: no outputs, no execution counts, cell
+ids numbered 0, 1, 2 ..., and no metadata but the kernel and jupytext's filters. Running
+must leave ``notebooks/`` as it was (exports go to a temporary folder).
 """
 
 from __future__ import annotations
 
-import importlib.util
+import ast
 import json
 import os
 import sys
@@ -21,59 +22,130 @@ import pytest
 from tests.conftest import ROOT
 
 nbformat = pytest.importorskip("nbformat", reason="notebook tests need the dev extra")
-nbclient = pytest.importorskip("nbclient", reason="notebook tests need the dev extra")
 
 NOTEBOOKS = ROOT / "notebooks"
-NAMES = sorted(p.name for p in NOTEBOOKS.glob("*.ipynb"))
+NAMES = [
+    "01_tour",
+    "02_vignettes",
+    "03_sensitivity",
+    "04_uncertainty",
+    "05_population",
+    "06_interop",
+]
 #: Seconds any one cell may take before the notebook fails.
 CELL_TIMEOUT = 240
-#: A notebook is meant to run in under a minute on a 2-core machine; fail well past that.
-NOTEBOOK_LIMIT = 180
+#: Each notebook runs in under half a minute on a 2-core machine; fail well past that.
+NOTEBOOK_LIMIT = 120
+#: The modules a notebook may import from the project (the public API).
+PUBLIC_MODULES = {"model", "model.analysis", "model.vignettes", "model.interop"}
+#: Notebook metadata a clean notebook may carry.
+NOTEBOOK_METADATA = {"kernelspec", "jupytext"}
+#: Cell metadata a clean notebook may carry: jupytext's record of the blank lines that
+#: ``ruff format`` puts before a function at the start of the next cell.
+CELL_METADATA = {"lines_to_next_cell"}
+STRIP = "nbstripout notebooks/{name}.ipynb"
+REGENERATE = "jupytext --to ipynb notebooks/{name}.py && nbstripout notebooks/{name}.ipynb"
 
 
-def test_there_are_six_notebooks():
-    assert NAMES == [
-        "01_tour.ipynb",
-        "02_vignettes.ipynb",
-        "03_sensitivity.ipynb",
-        "04_uncertainty.ipynb",
-        "05_population.ipynb",
-        "06_interop.ipynb",
-    ]
+def _read(name: str):
+    return nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
+
+
+def test_every_notebook_is_a_pair_and_nothing_generates_them():
+    """Each notebook is a .py and an .ipynb of the same name; no other script sits beside
+    them (the notebooks are the source, not the output of a generator)."""
+    scripts = sorted(p.stem for p in NOTEBOOKS.glob("*.py"))
+    notebooks = sorted(p.stem for p in NOTEBOOKS.glob("*.ipynb"))
+    assert scripts == NAMES, f"scripts in notebooks/: {scripts}"
+    assert notebooks == NAMES, f"notebooks in notebooks/: {notebooks}"
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_notebook_is_committed_without_outputs(name):
-    """No outputs and no execution counts: results belong to whoever runs the notebook."""
-    nb = nbformat.read(NOTEBOOKS / name, as_version=4)
+def test_notebook_is_committed_clean(name):
+    """What nbstripout would leave: results and Jupyter's bookkeeping belong to whoever runs
+    the notebook, not to the repository."""
+    nb = _read(name)
+    nbformat.validate(nb)
+    outputs, metadata = [], []
+    ran = [
+        i
+        for i, c in enumerate(nb.cells)
+        if c.cell_type == "code" and (c.outputs or c.execution_count is not None)
+    ]
+    if ran:
+        outputs.append(f"cells {ran} have outputs or execution counts")
+    if [c.get("id") for c in nb.cells] != [str(i) for i in range(len(nb.cells))]:
+        outputs.append("cell ids are not 0, 1, 2 and so on")
     for i, cell in enumerate(nb.cells):
-        if cell.cell_type == "code":
-            assert cell.outputs == [], f"{name} cell {i} has outputs; clear them before committing"
-            assert cell.execution_count is None, f"{name} cell {i} has an execution count"
+        if set(cell.metadata) - CELL_METADATA:
+            metadata.append(f"cell {i} has metadata {sorted(set(cell.metadata) - CELL_METADATA)}")
+    extra = set(nb.metadata) - NOTEBOOK_METADATA
+    if extra:
+        metadata.append(f"notebook metadata {sorted(extra)}")
+    if "text_representation" in nb.metadata.get("jupytext", {}):
+        metadata.append("jupytext metadata with a version (text_representation)")
+    if nb.metadata.get("kernelspec", {}).get("name") != "python3":
+        metadata.append(f"kernel {nb.metadata.get('kernelspec')!r}, expected python3")
+    assert not outputs, f"{name}.ipynb: {'; '.join(outputs)}. Run: {STRIP.format(name=name)}"
+    assert not metadata, (
+        f"{name}.ipynb: {'; '.join(metadata)}; the .py file cannot carry it. "
+        f"Run: {REGENERATE.format(name=name)}"
+    )
 
 
-def _build_module():
-    spec = importlib.util.spec_from_file_location("notebook_build", NOTEBOOKS / "build.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+@pytest.mark.parametrize("name", NAMES)
+def test_notebook_and_its_script_agree(name):
+    """The .py and the .ipynb hold the same cells, text and code alike."""
+    jupytext = pytest.importorskip("jupytext", reason="comparing the pairs needs jupytext")
+    script = jupytext.read(NOTEBOOKS / f"{name}.py")
+    notebook = _read(name)
+    cells = [(c.cell_type, c.source) for c in script.cells]
+    assert [(c.cell_type, c.source) for c in notebook.cells] == cells, (
+        f"notebooks/{name}.py and {name}.ipynb differ; after editing one, run "
+        f"jupytext --sync notebooks/{name}.ipynb (the newer file wins)"
+    )
+    assert notebook.metadata.get("kernelspec") == script.metadata.get("kernelspec")
 
 
-def test_notebooks_match_their_build_script():
-    """Edit notebooks/build.py and run it; a hand edit to a notebook shows up here."""
-    built = _build_module().build()
-    assert sorted(built) == NAMES
-    for name, nb in built.items():
-        committed = nbformat.read(NOTEBOOKS / name, as_version=4)
-        assert [c.source for c in committed.cells] == [c.source for c in nb.cells], (
-            f"{name} differs from notebooks/build.py; run python notebooks/build.py"
-        )
+@pytest.mark.parametrize("name", NAMES)
+def test_notebook_ends_with_assertions_on_what_it_computed(name):
+    """The last cell checks results (several assertions), announced by a text cell."""
+    cells = _read(name).cells
+    last, before = cells[-1], cells[-2]
+    assert last.cell_type == "code", f"{name}: the last cell is not code"
+    asserts = [n for n in ast.walk(ast.parse(last.source)) if isinstance(n, ast.Assert)]
+    assert len(asserts) >= 3, f"{name}: the last cell has {len(asserts)} assertions"
+    assert 'print("all checks passed")' in last.source
+    assert before.cell_type == "markdown" and "## Checks" in before.source, name
 
 
-def test_every_notebook_ends_with_assertions():
-    for name in NAMES:
-        last = nbformat.read(NOTEBOOKS / name, as_version=4).cells[-1]
-        assert last.cell_type == "code" and "assert " in last.source, name
+@pytest.mark.parametrize("name", NAMES)
+def test_notebook_uses_only_the_public_api(name):
+    """Notebooks import from the public modules only and touch no private name."""
+    tree = ast.parse((NOTEBOOKS / f"{name}.py").read_text(encoding="utf-8"))
+    problems = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "model":
+            if node.module not in PUBLIC_MODULES:
+                problems.append(f"line {node.lineno}: from {node.module} import ...")
+            problems += [
+                f"line {node.lineno}: imports {a.name}"
+                for a in node.names
+                if a.name.startswith("_")
+            ]
+        elif isinstance(node, ast.Import):
+            problems += [
+                f"line {node.lineno}: import {a.name}"
+                for a in node.names
+                if a.name.split(".")[0] == "model" and a.name not in PUBLIC_MODULES
+            ]
+        elif (
+            isinstance(node, ast.Attribute)
+            and node.attr.startswith("_")
+            and not node.attr.startswith("__")
+        ):
+            problems.append(f"line {node.lineno}: .{node.attr}")
+    assert not problems, f"{name}.py reaches past the public API: {problems}"
 
 
 @pytest.fixture(scope="module")
@@ -107,12 +179,13 @@ def _snapshot(folder: Path) -> dict[str, tuple[int, int]]:
 
 @pytest.mark.parametrize("name", NAMES)
 def test_notebook_runs_top_to_bottom(name, kernel_name, monkeypatch):
-    """The notebook executes without error, its final assertions pass, and it writes nothing
-    into the project's notebooks/ folder."""
+    """The notebook executes in a fresh kernel without error, its final assertions pass,
+    and it writes nothing into the project's notebooks/ folder."""
+    nbclient = pytest.importorskip("nbclient", reason="running notebooks needs the dev extra")
     monkeypatch.setenv(
         "PYTHONPATH", os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
     )
-    nb = nbformat.read(NOTEBOOKS / name, as_version=4)
+    nb = _read(name)
     before = _snapshot(NOTEBOOKS)
     client = nbclient.NotebookClient(
         nb,
@@ -123,9 +196,10 @@ def test_notebook_runs_top_to_bottom(name, kernel_name, monkeypatch):
     start = time.perf_counter()
     client.execute()
     elapsed = time.perf_counter() - start
-    assert "all checks passed" in "".join(
+    printed = "".join(
         output.get("text", "") for output in nb.cells[-1].outputs if output.output_type == "stream"
     )
+    assert "all checks passed" in printed
     assert _snapshot(NOTEBOOKS) == before, f"{name} wrote into notebooks/"
     assert elapsed < NOTEBOOK_LIMIT, f"{name} took {elapsed:.0f} s"
     print(f"{name}: {elapsed:.1f} s")
