@@ -31,6 +31,7 @@ NAMES = [
     "04_uncertainty",
     "05_population",
     "06_interop",
+    "07_calibration",
 ]
 #: Seconds any one cell may take before the notebook fails.
 CELL_TIMEOUT = 240
