@@ -1,17 +1,12 @@
-"""Scale: synthetic noisy-OR networks of growing size, our engine against pgmpy.
+"""Scale: synthetic noisy-OR networks with 12 to 24 causes, the engine against pgmpy.
 
-The networks follow the project's own scheme (risk factors -> binary causes -> leaky
-noisy-OR findings), with the proportions of the toe-twitching network: for ``n`` causes,
-``n // 3`` risk factors (each a parent of two causes), ``2 * n`` findings with one to
-three parent causes each. Every size is built from a fixed seed, so a run is repeatable.
-
-For each size the row reports the compile time, the largest clique table, one full
-differential (all cause posteriors; a third of the findings observed, two present)
-against pgmpy's ``VariableElimination`` on the same query, a batch of random evidence
-sets, and the memory the engine holds. Where the treewidth makes exact inference
-impossible within the table limit, the engine refuses at compile time with
-:class:`~model.errors.EngineError` (checked before any table is allocated) and the row
-says so; pgmpy is then not run, since it would need the same tables or more.
+The networks follow the project's scheme (risk factors -> binary causes -> leaky noisy-OR
+findings): for ``n`` causes, ``n // 3`` risk factors (each a parent of two causes) and
+``2 n`` findings with one to three parent causes each, from a fixed seed. Each row
+reports one full differential (a third of the findings observed, two of them present)
+against pgmpy's ``VariableElimination`` on the same query (in a child process with a time
+limit), a batch of 1,000 random evidence sets, and the engine's memory. Sizes the engine
+cannot hold are refused before anything is allocated, and the row says why.
 
 Run alone with ``python -m benchmarks.scale``; ``benchmarks.run`` includes these rows.
 """
@@ -31,197 +26,157 @@ import numpy as np
 
 warnings.filterwarnings("ignore")
 
-from model.engine import DEFAULT_MAX_TABLE_ENTRIES, engine_from_pgmpy  # noqa: E402
+from model.engine import CauseSpace, Encoded  # noqa: E402
 from model.errors import EngineError  # noqa: E402
-from model.pruning import PrunedEngine  # noqa: E402
+from model.network import Structure, Tables, _noisy_or_absent, _sigmoid, pgmpy_network  # noqa: E402
 
-SIZES = (12, 24, 48, 96)
+SIZES = (12, 14, 16, 18, 20, 22, 24)
+QUICK_SIZES = (12, 16)
 PGMPY_TIME_LIMIT_S = 60.0
 
 
-def synthetic_network(n_causes: int, seed: int = 0):
-    """A pgmpy network of ``n_causes`` causes built with the project's noisy-OR scheme."""
-    from pgmpy.factors.discrete import TabularCPD
-    from pgmpy.models import DiscreteBayesianNetwork
-
+def synthetic(n_causes: int, seed: int = 0) -> tuple[Structure, Tables]:
+    """A network of ``n_causes`` causes in the engine's canonical tables."""
     rng = np.random.default_rng(seed)
-    causes = [f"cause_{i:02d}" for i in range(n_causes)]
-    risks = [f"risk_{i:02d}" for i in range(max(1, n_causes // 3))]
-    findings = [f"finding_{i:03d}" for i in range(2 * n_causes)]
-    binary = ["absent", "present"]
-    edges, cpds = [], []
-    risk_of: dict[str, list[str]] = {c: [] for c in causes}
+    causes = tuple(f"cause_{i:02d}" for i in range(n_causes))
+    risks = tuple(f"risk_{i:02d}" for i in range(max(1, n_causes // 3)))
+    findings = tuple(f"finding_{i:03d}" for i in range(2 * n_causes))
+    parents: dict[str, list[str]] = {c: [] for c in causes}
+    for r in risks:
+        for c in rng.choice(causes, size=2, replace=False):
+            parents[str(c)].append(r)
+    cause_parents = {c: tuple(r for r in risks if r in parents[c]) for c in causes}
+    finding_parents = {
+        f: tuple(sorted(str(c) for c in rng.choice(causes, size=int(rng.integers(1, 4)), replace=False)))
+        for f in findings
+    }
+    structure = Structure(
+        age_states=(), risk_factors=risks, causes=causes, cause_parents=cause_parents,
+        findings=findings, finding_parents=finding_parents, finding_by_age={},
+    )
+    risk_factor = {}
     for r in risks:
         p = rng.uniform(0.05, 0.4)
-        cpds.append(TabularCPD(r, 2, [[1 - p], [p]], state_names={r: binary}))
-        for c in rng.choice(causes, size=2, replace=False):
-            risk_of[str(c)].append(r)
+        risk_factor[r] = np.array([1 - p, p]).reshape(1, 2, 1)
+    cause = {}
     for c in causes:
-        parents = risk_of[c]
-        edges += [(r, c) for r in parents]
-        base = rng.uniform(0.005, 0.1)
-        odds_ratios = rng.uniform(1.5, 6.0, size=len(parents))
-        columns = []
-        for combo in np.ndindex(*(2,) * len(parents)):
-            odds = (
-                base / (1 - base) * np.prod(np.where(np.array(combo, dtype=bool), odds_ratios, 1.0))
-            )
-            columns.append(odds / (1 + odds))
-        present = np.array(columns)
-        cpds.append(
-            TabularCPD(
-                c, 2, [1 - present, present], evidence=parents or None,
-                evidence_card=[2] * len(parents) or None,
-                state_names={c: binary, **{r: binary for r in parents}},
-            )
-        )  # fmt: skip
+        k = len(cause_parents[c])
+        configs = np.array([[(m >> i) & 1 for i in range(k)] for m in range(2 ** k)], dtype=float)
+        logit = rng.uniform(-4, -1) + configs @ np.log(rng.uniform(1.5, 5.0, size=k))
+        present = _sigmoid(logit.reshape(1, 1, -1))
+        cause[c] = np.stack([1 - present, present], axis=1)
+    finding, noisy_or = {}, {}
     for f in findings:
-        parents = [str(c) for c in rng.choice(causes, size=int(rng.integers(1, 4)), replace=False)]
-        edges += [(c, f) for c in parents]
-        leak = rng.uniform(0.01, 0.1)
-        links = rng.uniform(0.2, 0.9, size=len(parents))
-        absent = np.array(
-            [
-                (1 - leak) * np.prod(np.where(np.array(combo, dtype=bool), 1 - links, 1.0))
-                for combo in np.ndindex(*(2,) * len(parents))
-            ]
-        )
-        cpds.append(
-            TabularCPD(
-                f, 2, [absent, 1 - absent], evidence=parents, evidence_card=[2] * len(parents),
-                state_names={f: binary, **{c: binary for c in parents}},
-            )
-        )  # fmt: skip
-    network = DiscreteBayesianNetwork(edges)
-    network.add_nodes_from(risks + causes + findings)
-    network.add_cpds(*cpds)
-    network.check_model()
-    return network, causes, findings
+        k = len(finding_parents[f])
+        factors = np.concatenate([1 - rng.uniform(0.2, 0.9, size=k), [1 - rng.uniform(0.01, 0.1)]])
+        factors = factors.reshape(1, 1, k + 1)
+        absent = _noisy_or_absent(factors)
+        finding[f] = np.stack([absent, 1 - absent], axis=1)
+        noisy_or[f] = factors
+    return structure, Tables(np.ones((1, 1)), risk_factor, cause, finding, noisy_or)
 
 
-def _median(fn, repeats: int) -> float:
-    fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+def _evidence(structure: Structure, rng: np.random.Generator) -> dict[str, str]:
+    observed = rng.choice(structure.findings, size=len(structure.findings) // 3, replace=False)
+    present = set(observed[:2])
+    return {str(f): "present" if f in present else "absent" for f in observed}
 
 
-def scale_row(n_causes: int, batch: int, repeats: int, seed: int = 0) -> dict[str, Any]:
-    """Compile, time and compare one synthetic size; never hangs on an intractable size."""
-    network, causes, findings = synthetic_network(n_causes, seed)
-    row: dict[str, Any] = {
-        "causes": n_causes,
-        "findings": len(findings),
-        "nodes": network.number_of_nodes(),
-    }
-    start = time.perf_counter()
-    try:
-        full, states = engine_from_pgmpy(network)
-        engine = PrunedEngine(full.cardinalities, full.factors)
-    except EngineError as error:
-        row.update(
-            compiled=False,
-            compile_s=time.perf_counter() - start,
-            refused=str(error),
-        )
-        return row
-    row.update(
-        compiled=True,
-        compile_s=time.perf_counter() - start,
-        largest_clique_entries=int(engine.full.max_table_entries),
-        engine_mib=sum(c.size for c in engine.full._base) * 8 / 2**20,
-    )
-    rng = np.random.default_rng(seed + 1)
-    observed = [str(f) for f in rng.choice(findings, size=len(findings) // 3, replace=False)]
-    evidence = {f: "present" if i < 2 else "absent" for i, f in enumerate(observed)}
-    columns = {f: np.array([states[f].index(s)]) for f, s in evidence.items()}
-    ours = _median(lambda: engine.query(columns, causes), repeats * 5)
-    row["one_differential_s"] = ours
-    grid = {f: rng.integers(0, 2, size=batch) for f in observed}
-    start = time.perf_counter()
-    engine.query(grid, causes)
-    row["batch_sets_per_s"] = batch / (time.perf_counter() - start)
-    row.update(_pgmpy_differential(network, causes, evidence, repeats))
-    if row.get("pgmpy_one_differential_s"):
-        row["speedup_vs_pgmpy"] = row["pgmpy_one_differential_s"] / ours
-    return row
+def _encode(structure: Structure, evidences: list[dict[str, str]]) -> Encoded:
+    n = len(evidences)
+    findings = np.full((n, len(structure.findings)), -1, dtype=np.int8)
+    index = {f: i for i, f in enumerate(structure.findings)}
+    for row, e in enumerate(evidences):
+        for f, s in e.items():
+            findings[row, index[f]] = 1 if s == "present" else 0
+    return Encoded(np.full(n, -1), np.full((n, len(structure.risk_factors)), -1, dtype=np.int8), findings)
 
 
-def _pgmpy_worker(network, causes, evidence, repeats, queue) -> None:
+def _pgmpy_time(n_causes: int, seed: int, queue) -> None:
     from pgmpy.inference import VariableElimination
 
-    try:
-        ve = VariableElimination(network)
-        queue.put(
-            {
-                "pgmpy_one_differential_s": _median(
-                    lambda: ve.query(causes, evidence=evidence, joint=False, show_progress=False),
-                    repeats,
-                )
-            }
-        )
-    except MemoryError as error:
-        queue.put({"pgmpy_failed": f"out of memory: {str(error)[:60]}"})
+    structure, tables = synthetic(n_causes, seed)
+    network = pgmpy_network(structure, tables)
+    evidence = _evidence(structure, np.random.default_rng(seed + 1))
+    ve = VariableElimination(network)
+    start = time.perf_counter()
+    ve.query(list(structure.causes), evidence=evidence, joint=False, show_progress=False)
+    queue.put(time.perf_counter() - start)
 
 
-def _pgmpy_differential(network, causes, evidence, repeats: int) -> dict[str, Any]:
-    """pgmpy's time for the same query, in a child process so a blow-up cannot hang the run."""
+def pgmpy_one_differential(n_causes: int, seed: int) -> float | None:
+    """pgmpy's time for the same differential, or None past the time limit."""
     context = multiprocessing.get_context("fork")
     queue = context.Queue()
-    child = context.Process(target=_pgmpy_worker, args=(network, causes, evidence, repeats, queue))
-    child.start()
-    child.join(PGMPY_TIME_LIMIT_S)
-    if child.is_alive():
-        child.kill()
-        child.join()
-        return {"pgmpy_failed": f"no answer within {PGMPY_TIME_LIMIT_S:.0f} s"}
-    if queue.empty():
-        return {"pgmpy_failed": f"crashed (exit code {child.exitcode})"}
-    return queue.get()
+    process = context.Process(target=_pgmpy_time, args=(n_causes, seed, queue))
+    process.start()
+    process.join(PGMPY_TIME_LIMIT_S)
+    if process.is_alive():
+        process.terminate()
+        process.join()
+        return None
+    return queue.get() if not queue.empty() else None
 
 
 def run(quick: bool) -> list[dict[str, Any]]:
-    sizes = SIZES[:2] if quick else SIZES
-    return [
-        scale_row(n, batch=1_000 if quick else 10_000, repeats=3 if quick else 7) for n in sizes
-    ]
+    rows = []
+    for n in QUICK_SIZES if quick else SIZES:
+        structure, tables = synthetic(n, seed=n)
+        start = time.perf_counter()
+        try:
+            engine = CauseSpace(structure, tables)
+        except EngineError as exc:
+            rows.append({"causes": n, "refused": str(exc), "refused_after_s": time.perf_counter() - start})
+            continue
+        build_s = time.perf_counter() - start
+        rng = np.random.default_rng(n + 1)
+        one = _encode(structure, [_evidence(structure, rng)])
+        engine.query(one)  # warm-up (kernels compiled, caches filled)
+        times = []
+        for _ in range(5 if quick else 15):
+            t = time.perf_counter()
+            engine.query(one)
+            times.append(time.perf_counter() - t)
+        batch = _encode(structure, [_evidence(structure, rng) for _ in range(1000)])
+        t = time.perf_counter()
+        engine.query(batch)
+        batch_s = time.perf_counter() - t
+        reference = pgmpy_one_differential(n, seed=n)
+        ours = statistics.median(times)
+        rows.append({
+            "causes": n,
+            "states": 2**n,
+            "compiled": engine.compiled,
+            "build_s": build_s,
+            "one_differential_s": ours,
+            "pgmpy_s": reference,
+            "speedup_vs_pgmpy": reference / ours if reference else None,
+            "batch_1000_s": batch_s,
+            "engine_mib": engine.nbytes / 2**20,
+        })
+    return rows
 
 
 def format_rows(rows: list[dict[str, Any]]) -> str:
-    lines = [
-        f"{'causes':>6} {'nodes':>6} {'compile':>9} {'largest clique':>15} {'ours':>9} "
-        f"{'pgmpy':>9} {'x pgmpy':>8} {'batch sets/s':>13}"
-    ]
+    lines = [f"{'causes':>6} {'states':>10} {'one differential':>17} {'pgmpy':>12} {'ratio':>8} "
+             f"{'1,000 sets':>11} {'memory':>9}"]
     for r in rows:
-        if not r["compiled"]:
-            lines.append(
-                f"{r['causes']:>6} {r['nodes']:>6} {r['compile_s']:>8.2f}s  refused: {r['refused']}"
-            )
+        if "refused" in r:
+            lines.append(f"{r['causes']:>6}  refused in {r['refused_after_s'] * 1e3:.1f} ms: {r['refused']}")
             continue
-        if r.get("pgmpy_one_differential_s"):
-            reference = (
-                f"{r['pgmpy_one_differential_s'] * 1e3:>7.1f}ms {r['speedup_vs_pgmpy']:>7.1f}x"
-            )
-        else:
-            reference = f"{'failed':>9} {'-':>8}"
-        line = (
-            f"{r['causes']:>6} {r['nodes']:>6} {r['compile_s']:>8.2f}s {r['largest_clique_entries']:>15,} "
-            f"{r['one_differential_s'] * 1e3:>7.2f}ms {reference} {r['batch_sets_per_s']:>13,.0f}"
+        ref = f"{r['pgmpy_s'] * 1e3:10.1f}ms" if r["pgmpy_s"] else f"{'> ' + str(int(PGMPY_TIME_LIMIT_S)) + 's':>12}"
+        ratio = f"{r['speedup_vs_pgmpy']:7.0f}x" if r["speedup_vs_pgmpy"] else f"{'-':>8}"
+        lines.append(
+            f"{r['causes']:>6} {r['states']:>10,} {r['one_differential_s'] * 1e3:15.2f}ms {ref} {ratio} "
+            f"{r['batch_1000_s'] * 1e3:9.1f}ms {r['engine_mib']:7.0f}MiB"
         )
-        if r.get("pgmpy_failed"):
-            line += f"  pgmpy: {r['pgmpy_failed']}"
-        lines.append(line)
-    lines.append(f"(table limit {DEFAULT_MAX_TABLE_ENTRIES:,} entries)")
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="the two smallest sizes only")
-    parser.add_argument("--json", action="store_true", help="print the rows as JSON")
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     rows = run(args.quick)
     print(json.dumps(rows, indent=2) if args.json else format_rows(rows))

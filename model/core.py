@@ -622,10 +622,13 @@ class ToeTwitchModel:
             for i, f in enumerate(self.structure_.findings)
             if rows.findings[0, i] >= 0 for a in ages
         ]
+        # Noisy-OR vectors come straight from their factors; only the properties of the
+        # twitching need their (ratio) tables built.
+        needed = sorted({f for f, *_ in vectors if f in self.structure_.property_of})
         parts = []
         for start in range(0, len(theta), chunk):
             block = theta[start : start + chunk]
-            tables = build_tables(self.structure_, block, self.source)
+            tables = build_tables(self.structure_, block, self.source, findings=needed)
             engine = CauseSpace(self.structure_, tables, vectors=vectors, compiled=self.engine.compiled)
             repeated = rows.rows(np.zeros(len(block), dtype=np.int64))
             parts.append(engine.query(repeated, groups=np.arange(len(block))))

@@ -60,12 +60,14 @@ except ImportError:  # pragma: no cover - exercised by the compiled=False tests
 
 #: The engine holds vectors over 2**K cause states; beyond this it refuses before allocating.
 MAX_CAUSES = 22
-#: Memory the finding vectors (the bank) may take, in bytes.
+#: Memory the engine's arrays (finding vectors, state bits, buffers) may take, in bytes.
 BANK_BUDGET_BYTES = 512 * 2**20
 #: Risk factors shared inside one component are enumerated: at most this many.
 MAX_SHARED_RISK_FACTORS = 14
 #: Power-of-two scaling that keeps products in range (exact: only the exponent changes).
 _SCALE_BITS = 400
+#: Rows per slice of a large batch (bounds the component vectors held at once).
+CHUNK_ROWS = 4096
 #: Batches smaller than this run on one thread (starting threads costs more than it saves).
 PARALLEL_ROWS = 64
 #: Component vectors remembered per engine (single queries reuse them).
@@ -176,8 +178,13 @@ class CauseSpace:
         self._check_structure(structure)
         self.n_states = 1 << k
         self._components = self._build_components(structure, tables)
+        fixed = self.n_states * (k + 8 * 8)  # state bits, and a few vectors per thread
+        if fixed > BANK_BUDGET_BYTES:
+            raise EngineError(
+                f"{k} causes need {fixed / 2**20:.0f} MiB for the cause states alone; the limit "
+                f"is {BANK_BUDGET_BYTES / 2**20:.0f} MiB"
+            )
         self._bits = ((np.arange(self.n_states)[None, :] >> np.arange(k)[:, None]) & 1).astype(bool)
-        self._bits_float = self._bits.astype(float)
         self._age_prior = np.ascontiguousarray(tables.age, dtype=float)
         r = len(self.risk_factors)
         self._rf0 = np.zeros((self.groups, max(r, 1), self.n_ages))
@@ -230,7 +237,7 @@ class CauseSpace:
         groups: dict[int, list[int]] = {}
         for j in range(len(causes)):
             groups.setdefault(find(j), []).append(j)
-        ordered = sorted(groups.values(), key=lambda g: g[0])
+        ordered = sorted(groups.values(), key=lambda g: (-len(g), g[0]))  # largest first
         self._internal_order = np.array([j for g in ordered for j in g], dtype=np.int64)
         components = []
         start = 0
@@ -293,7 +300,10 @@ class CauseSpace:
         specs: list[tuple[int, int, int]] = []  # (finding index, state, age) per vector
         for fi, f in enumerate(self.findings):
             by_age = structure.finding_by_age.get(f, False)
-            for x in (0, 1):
+            # "absent" answers to a noisy-OR finding are folded, never multiplied in as a
+            # vector, so only the "present" vector is kept (absent = 1 - present).
+            states = (1,) if f in tables.noisy_or else (0, 1)
+            for x in states:
                 for a in range(a_count):
                     if wanted is not None and (f, x, a) not in wanted:
                         continue
@@ -302,27 +312,50 @@ class CauseSpace:
                         continue
                     vid_of[fi, x, a] = len(specs)
                     specs.append((fi, x, a if by_age else 0))
-        need = self.groups * len(specs) * s * 8
+        # Each finding is applied at the first stage of the Kronecker build that holds all
+        # its causes (components are built largest first, at the lowest bits), so its vector
+        # has that stage's width: P(f = x | a, s) depends on the low bits of s only.
+        sizes = [c.size for c in self._components]
+        widths = np.cumprod([1, *sizes])  # width after 0, 1, ... components
+        component_of = np.empty(len(self.causes), dtype=np.int64)
+        for ci, comp in enumerate(self._components):
+            component_of[comp.positions] = ci
+        stage = np.zeros(f_count, dtype=np.int64)
+        for fi, f in enumerate(self.findings):
+            parents = structure.finding_parents[f]
+            stage[fi] = max((component_of[position[self.causes.index(c)]] for c in parents), default=0)
+        vec_width = np.array([widths[stage[fi] + 1] if len(sizes) else 1 for fi, _, _ in specs], dtype=np.int64)
+        vec_offset = np.concatenate([[0], np.cumsum(vec_width)[:-1]]).astype(np.int64) if specs else np.zeros(0, np.int64)
+        total = int(vec_width.sum())
+        need = self.groups * total * 8 + self._bits.nbytes
         if need > BANK_BUDGET_BYTES:
             raise EngineError(
                 f"the finding vectors would take {need / 2**20:.0f} MiB ({len(specs)} vectors "
-                f"over {s:,} cause states, {self.groups} parameter sets); the limit is "
+                f"over up to {s:,} cause states, {self.groups} parameter sets); the limit is "
                 f"{BANK_BUDGET_BYTES / 2**20:.0f} MiB"
             )
-        bank = np.empty((self.groups, len(specs), s))
-        index_cache: dict[str, np.ndarray] = {}
+        bank = np.empty((self.groups, total))
         for v, (fi, x, a) in enumerate(specs):
             f = self.findings[fi]
-            if f not in index_cache:
-                parents = structure.finding_parents[f]
-                idx = np.zeros(s, dtype=np.int64)
-                for i, c in enumerate(parents):
-                    idx |= self._bits[position[self.causes.index(c)]].astype(np.int64) << i
-                index_cache[f] = idx
-            bank[:, v] = tables.finding[f][:, x, a][:, index_cache[f]]
+            width = int(vec_width[v])
+            block = bank[:, vec_offset[v] : vec_offset[v] + width]
+            factors = tables.noisy_or.get(f)
+            if factors is not None:  # straight from the noisy-OR factors (no table needed)
+                absent = _noisy_or_stage(factors[:, a], structure.finding_parents[f], position, self.causes, width)
+                block[:] = 1.0 - absent if x == 1 else absent
+                continue
+            idx = np.zeros(width, dtype=np.int64)
+            for i, c in enumerate(structure.finding_parents[f]):
+                idx |= self._bits[position[self.causes.index(c)], :width].astype(np.int64) << i
+            block[:] = tables.finding[f][:, x, a][:, idx]
         self._bank = bank
         self._vid_of = vid_of
-        self._bank_max = bank.max(axis=2) if bank.size else np.zeros((self.groups, 0))
+        self._vec_offset = vec_offset
+        self._vec_width = vec_width
+        self._full_bank = wanted is None
+        order = np.argsort(stage, kind="stable")
+        self._stage_findings = order.astype(np.int64)  # findings by stage
+        self._stage_ptr = np.searchsorted(stage[order], np.arange(len(sizes) + 1)).astype(np.int64)
         # Noisy-OR fold: per internal cause position, the factor of "absent"; last = 1 - leak.
         fold = np.ones((self.groups, f_count, a_count, len(self.causes) + 1))
         foldable = np.zeros(f_count, dtype=np.bool_)
@@ -347,6 +380,17 @@ class CauseSpace:
         """
         n = len(rows)
         groups = np.zeros(n, dtype=np.int64) if groups is None else np.asarray(groups, dtype=np.int64)
+        if n > CHUNK_ROWS:  # bounded memory: component vectors and outputs per chunk
+            parts = [
+                self.query(rows.rows(slice(i, i + CHUNK_ROWS)), groups[i : i + CHUNK_ROWS], joint)
+                for i in range(0, n, CHUNK_ROWS)
+            ]
+            return Result(
+                np.concatenate([p.log_evidence for p in parts]),
+                np.concatenate([p.marginals for p in parts]),
+                np.concatenate([p.no_listed_cause for p in parts]),
+                np.concatenate([p.joint for p in parts]) if joint else None,
+            )
         allowed = np.ones((n, self.n_ages), dtype=np.bool_)
         known = rows.age >= 0
         allowed[known] = False
@@ -366,7 +410,7 @@ class CauseSpace:
 
     def _check_vectors(self, rows: Encoded, allowed: np.ndarray) -> None:
         """Every answer that needs a vector must have one (a restricted bank)."""
-        if not len(rows) or (self._vid_of >= 0).all():
+        if not len(rows) or self._full_bank:
             return
         codes = rows.findings
         for fi in range(len(self.findings)):
@@ -410,6 +454,8 @@ class CauseSpace:
         return flat, offsets
 
     def _vectors_for(self, ci: int, comp: _Component, keys: np.ndarray, width: int) -> np.ndarray:
+        if len(keys) > 64:  # a batch: compute every pattern at once, no per-key cache work
+            return self._compute_vectors(comp, keys, width)
         out = np.empty((len(keys), comp.size))
         missing = []
         with self._lock:
@@ -422,22 +468,33 @@ class CauseSpace:
                     self._cache.move_to_end((ci, key))
         if missing:
             todo = keys[missing]
-            groups, rest = np.divmod(todo, self.n_ages * width)
-            ages, codes = np.divmod(rest, width)
-            evidence = np.full((len(todo), max(len(self.risk_factors), 1)), -1, dtype=np.int8)
-            for rf in comp.risk_factors:
-                evidence[:, rf] = (codes % 3) - 1
-                codes = codes // 3
-            compute = _component_priors_numba if self.compiled else _component_priors_numpy
-            fresh = compute(self, comp, groups, ages, evidence)
+            fresh = self._compute_vectors(comp, todo, width)
             out[missing] = fresh
-            if len(todo) <= 64:  # remember what single queries ask; not whole batches
-                with self._lock:
-                    for key, vector in zip(todo.tolist(), fresh, strict=True):
-                        self._cache[(ci, key)] = vector
-                        if len(self._cache) > _CACHE_ENTRIES:
-                            self._cache.popitem(last=False)
+            with self._lock:  # remember what single queries ask
+                for key, vector in zip(todo.tolist(), fresh, strict=True):
+                    self._cache[(ci, key)] = vector
+                    if len(self._cache) > _CACHE_ENTRIES:
+                        self._cache.popitem(last=False)
         return out
+
+    def _compute_vectors(self, comp: _Component, keys: np.ndarray, width: int) -> np.ndarray:
+        """Component vectors for encoded (group, age, risk-factor pattern) keys."""
+        groups, rest = np.divmod(keys, self.n_ages * width)
+        ages, codes = np.divmod(rest, width)
+        evidence = np.full((len(keys), max(len(self.risk_factors), 1)), -1, dtype=np.int8)
+        for rf in comp.risk_factors:
+            evidence[:, rf] = (codes % 3) - 1
+            codes = codes // 3
+        compute = _component_priors_numba if self.compiled else _component_priors_numpy
+        return compute(self, comp, groups, ages, evidence)
+
+    def vector(self, fi: int, x: int, a: int, g: int = 0) -> np.ndarray:
+        """P(finding ``fi`` = ``x`` | age ``a``, cause state) over all ``S`` states."""
+        vid = self._vid_of[fi, x, a]
+        if vid < 0:  # a folded "absent" answer: 1 - present
+            return 1.0 - self.vector(fi, 1, a, g)
+        start, width = self._vec_offset[vid], self._vec_width[vid]
+        return np.tile(self._bank[g, start : start + width], self.n_states // width)
 
     def extend(
         self, joint: np.ndarray, answers: Sequence[tuple[int, int]]
@@ -455,11 +512,11 @@ class CauseSpace:
         weight = np.zeros((len(answers), self.n_states))
         for i, (fi, x) in enumerate(answers):
             for a in ages:
-                weight[i] += joint[a] * self._bank[0, self._vid_of[fi, x, a]]
+                weight[i] += joint[a] * self.vector(fi, x, a)
         predictive = weight.sum(axis=1)
         ok = predictive > 0
         safe = np.where(ok, predictive, 1.0)
-        internal = (weight @ self._bits_float.T) / safe[:, None]
+        internal = marginal_sums(weight) / safe[:, None]
         marginals = np.empty_like(internal)
         marginals[:, self._internal_order] = internal
         marginals[~ok] = np.nan
@@ -470,10 +527,36 @@ class CauseSpace:
     @property
     def nbytes(self) -> int:
         """Memory held by the engine's arrays (bank, fold, tables), for cache budgets."""
-        arrays = [self._bank, self._fold, self._bits, self._bits_float, self._rf0, self._rf1]
+        arrays = [self._bank, self._fold, self._bits, self._rf0, self._rf1]
         arrays += [c.cpt0 for c in self._components] + [c.cpt1 for c in self._components]
         cached = len(self._cache) * max((c.size for c in self._components), default=1) * 8
         return int(sum(a.nbytes for a in arrays) + cached)
+
+
+def marginal_sums(weight: np.ndarray) -> np.ndarray:
+    """``(m, S)`` weights over cause states to ``(m, K)`` sums over the states with each
+    cause present (bit p set): one strided view per cause, no K x S matrix."""
+    m, s = weight.shape
+    k = s.bit_length() - 1
+    out = np.empty((m, k))
+    for p in range(k):
+        out[:, p] = weight.reshape(m, s >> (p + 1), 2, 1 << p)[:, :, 1, :].sum(axis=(1, 2))
+    return out
+
+
+def _noisy_or_stage(
+    factors: np.ndarray, parents: Sequence[str], position: np.ndarray, causes: Sequence[str], width: int
+) -> np.ndarray:
+    """P(absent | cause state) over the first ``width`` states from noisy-OR factors
+    ``(G, n + 1)``: ``(1 - leak)`` times ``(1 - link_j)`` for every parent present."""
+    absent = np.repeat(factors[:, -1:], width, axis=1)
+    g = absent.shape[0]
+    for i, c in enumerate(parents):
+        p = int(position[list(causes).index(c)])
+        # the states with bit p set, as a strided view: (G, high, bit p, low)
+        view = absent.reshape(g, width >> (p + 1), 2, 1 << p)
+        view[:, :, 1, :] *= factors[:, i, None, None]
+    return absent
 
 
 # ---------------------------------------------------------------------- numpy path
@@ -564,8 +647,9 @@ def _numpy_rows(engine, rows, groups, allowed, flat, offsets, joint):
                 hit = (x == 1) | ((x == 0) & ~engine._foldable[fi])
                 if not hit.any():
                     continue
-                vid = engine._vid_of[fi, x[hit], a]
-                vec[hit] = vec[hit] * engine._bank[g[hit], vid]
+                rows_hit = np.flatnonzero(hit)
+                for r in rows_hit:
+                    vec[r] = vec[r] * engine.vector(fi, int(x[r]), a, int(g[r]))
                 small = vec[hit].max(axis=1) < 2.0**-_SCALE_BITS
                 if small.any():
                     which = np.flatnonzero(hit)[small]
@@ -586,7 +670,7 @@ def _numpy_rows(engine, rows, groups, allowed, flat, offsets, joint):
     ok = z > 0
     weighted = stack * factor[:, :, None]
     summed = weighted.sum(axis=1)  # (n, S)
-    marg[ok] = (summed[ok] @ engine._bits_float.T) / z[ok, None]
+    marg[ok] = marginal_sums(summed[ok]) / z[ok, None]
     none[ok] = summed[ok, 0] / z[ok]
     log_pe[ok] = np.log(z[ok]) - low[ok] * np.log(2.0)
     if joint:
@@ -611,9 +695,13 @@ def _kernel_rows(engine, rows, groups, allowed, flat, offsets, joint):
     kernel = _posterior_parallel if parallel else _posterior_serial
     kernel(
         findings, groups, allowed, flat, offsets, sizes, engine._age_prior, engine._bank,
-        engine._vid_of, engine._fold, engine._foldable, k, engine.n_states, chunk,
+        engine._vid_of, engine._vec_offset, engine._stage_ptr, engine._stage_findings,
+        engine._fold, engine._foldable, k, engine.n_states, chunk,
         bool(joint), log_pe, marg, none, joint_out,
     )
+    impossible = ~np.isfinite(log_pe)
+    marg[impossible] = np.nan
+    none[impossible] = np.nan
     return log_pe, marg, none, joint_out if joint else None
 
 
@@ -699,8 +787,8 @@ if HAVE_NUMBA:
     _component_parallel = numba.njit(cache=True, parallel=True)(_component_rows_py)
 
     def _posterior_rows_py(findings, groups, allowed, flat, offsets, sizes, age_prior, bank,
-                          vid_of, fold, foldable, k, s, chunk, want_joint,
-                          log_pe, marg, none, joint_out):  # pragma: no cover
+                          vid_of, vec_offset, stage_ptr, stage_findings, fold, foldable, k, s,
+                          chunk, want_joint, log_pe, marg, none, joint_out):  # pragma: no cover
         n = findings.shape[0]
         a_count = allowed.shape[1]
         n_comp = sizes.shape[0]
@@ -738,23 +826,26 @@ if HAVE_NUMBA:
                             mant, ex = math.frexp(factors[k])
                             factors[k] = mant
                             exponent -= ex
-                    # Kronecker product of the component priors, each weighted by its folds
+                    # Kronecker product of the component priors, each weighted by its folds;
+                    # after each component, the answers whose causes it completes
                     width = 1
                     v[0] = age_prior[g, a] * factors[k]
                     pos = 0
+                    dead = False
                     for ci in range(n_comp):
                         start = offsets[r, a, ci]
                         size = sizes[ci]
+                        work[0] = 1.0  # fold weights by doubling, then the prior
+                        span = 1
+                        q = 0
+                        while span < size:
+                            fq = factors[pos + q]
+                            for t in range(span):
+                                work[span + t] = work[t] * fq
+                            span *= 2
+                            q += 1
                         for t in range(size):
-                            w = flat[start + t]
-                            q = 0
-                            tt = t
-                            while tt > 0:
-                                if tt & 1:
-                                    w *= factors[pos + q]
-                                tt >>= 1
-                                q += 1
-                            work[t] = w
+                            work[t] *= flat[start + t]
                         # t = 0 last: it overwrites v[0:width] in place, after the others read it
                         for t in range(size - 1, -1, -1):
                             wt = work[t]
@@ -765,51 +856,60 @@ if HAVE_NUMBA:
                         while size > 1:
                             size >>= 1
                             pos += 1
-                    top = 0.0
-                    for t in range(s):
-                        if v[t] > top:
-                            top = v[t]
-                    while 0.0 < top < tiny:
-                        for t in range(s):
-                            v[t] *= boost
-                        top *= boost
-                        exponent += 400.0
-                    # present answers (and absent ones that do not fold): vector products
-                    dead = top == 0.0
-                    for f in range(n_find):
-                        x = findings[r, f]
-                        if x < 0 or (x == 0 and foldable[f]):
-                            continue
-                        vid = vid_of[f, x, a]
                         top = 0.0
-                        for t in range(s):
-                            val = v[t] * bank[g, vid, t]
-                            v[t] = val
-                            if val > top:
-                                top = val
-                        if top == 0.0:
-                            dead = True
-                            break
-                        while top < tiny:
-                            for t in range(s):
+                        for t in range(width):
+                            top = max(top, v[t])
+                        while 0.0 < top < tiny:
+                            for t in range(width):
                                 v[t] *= boost
                             top *= boost
                             exponent += 400.0
+                        for j in range(stage_ptr[ci], stage_ptr[ci + 1]):
+                            f = stage_findings[j]
+                            x = findings[r, f]
+                            if x < 0 or (x == 0 and foldable[f]):
+                                continue
+                            off = vec_offset[vid_of[f, x, a]]
+                            top = 0.0
+                            for t in range(width):
+                                val = v[t] * bank[g, off + t]
+                                v[t] = val
+                                top = max(top, val)
+                            if top == 0.0:
+                                dead = True
+                                break
+                            while top < tiny:
+                                for t in range(width):
+                                    v[t] *= boost
+                                top *= boost
+                                exponent += 400.0
+                        if dead:
+                            break
                     if dead:
                         continue
                     # total, marginals (halving sums) and the all-absent state
-                    total = 0.0
-                    for t in range(s):
-                        work[t] = v[t]
-                        total += v[t]
-                    half = s
-                    for p in range(k - 1, -1, -1):
-                        half >>= 1
+                    # (the top bit's half of v, then folding halves: about 2 S additions)
+                    if k == 0:
+                        total = v[0]
+                    else:
+                        half = s >> 1
                         acc = 0.0
+                        rest = 0.0
                         for t in range(half):
-                            acc += work[half + t]
-                            work[t] += work[half + t]
-                        margs[a, p] = acc
+                            hi = v[half + t]
+                            lo = v[t]
+                            acc += hi
+                            rest += lo
+                            work[t] = lo + hi
+                        margs[a, k - 1] = acc
+                        total = acc + rest
+                        for p in range(k - 2, -1, -1):
+                            half >>= 1
+                            acc = 0.0
+                            for t in range(half):
+                                acc += work[half + t]
+                                work[t] += work[half + t]
+                            margs[a, p] = acc
                     totals[a] = total
                     exps[a] = exponent
                     nones[a] = v[0]
@@ -823,9 +923,9 @@ if HAVE_NUMBA:
                         low = exps[a]
                 if low == np.inf:
                     log_pe[r] = -np.inf
-                    none[r] = np.nan
+                    none[r] = 0.0
                     for p in range(k):
-                        marg[r, p] = np.nan
+                        marg[r, p] = 0.0
                     if want_joint:
                         for a in range(a_count):
                             for t in range(s):
@@ -854,7 +954,9 @@ if HAVE_NUMBA:
                         for t in range(s):
                             joint_out[r, a, t] *= fac
 
-    _posterior_serial = numba.njit(cache=True, fastmath={"reassoc", "contract"})(_posterior_rows_py)
-    _posterior_parallel = numba.njit(cache=True, parallel=True, fastmath={"reassoc", "contract"})(
-        _posterior_rows_py
-    )
+    # fastmath: sums may be reassociated (results move by ~1e-16) and no value is NaN (the
+    # kernel never makes one: impossible rows are marked by log P = -inf and filled in
+    # Python), so reductions and max-scans vectorise.
+    _FAST = {"reassoc", "contract", "nnan"}
+    _posterior_serial = numba.njit(cache=True, fastmath=_FAST)(_posterior_rows_py)
+    _posterior_parallel = numba.njit(cache=True, parallel=True, fastmath=_FAST)(_posterior_rows_py)

@@ -34,6 +34,7 @@ one canonical layout (:class:`Tables`): a CPT over binary parents is indexed by
 from __future__ import annotations
 
 import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -261,9 +262,11 @@ def _noisy_or_absent(factors: np.ndarray) -> np.ndarray:
     Returns ``(..., 2**n)``.
     """
     n = factors.shape[-1] - 1
-    table = factors[..., n:]  # (..., 1): no parent present
+    table = np.empty((*factors.shape[:-1], 1 << n))
+    table[..., 0] = factors[..., n]  # no parent present
     for i in range(n):
-        table = np.concatenate([table, table * factors[..., i : i + 1]], axis=-1)
+        width = 1 << i
+        np.multiply(table[..., :width], factors[..., i : i + 1], out=table[..., width : 2 * width])
     return table
 
 
@@ -274,12 +277,18 @@ def _by_age(theta: np.ndarray, idx: dict[str, int], path: str) -> np.ndarray:
     return theta[:, [idx[f"{path}.{a}"] for a in AGE_STATES]]
 
 
-def build_tables(structure: Structure, theta: np.ndarray, source: str = "<priors>") -> Tables:
+def build_tables(
+    structure: Structure,
+    theta: np.ndarray,
+    source: str = "<priors>",
+    findings: Sequence[str] | None = None,
+) -> Tables:
     """Every CPT, for each parameter vector of ``theta``.
 
     ``theta`` has shape ``(B, n_parameters)`` (or ``(n_parameters,)`` for one model).
-    Raises :class:`~model.errors.PriorsError` if a prevalence cannot be met by any
-    baseline (odds ratios so large that the calibration cannot reach it).
+    ``findings`` limits the (large) finding tables to those named; the noisy-OR factors
+    of every finding are always built (they are small). Raises
+    :class:`~model.errors.PriorsError` if a prevalence cannot be met by any baseline.
     """
     theta = np.atleast_2d(np.asarray(theta, dtype=float))
     batch = theta.shape[0]
@@ -335,6 +344,7 @@ def build_tables(structure: Structure, theta: np.ndarray, source: str = "<priors
 
     finding: dict[str, np.ndarray] = {}
     noisy_or: dict[str, np.ndarray] = {}
+    wanted = set(structure.findings if findings is None else findings)
     for f in structure.findings:
         if f in structure.property_of:
             continue
@@ -342,11 +352,13 @@ def build_tables(structure: Structure, theta: np.ndarray, source: str = "<priors
         columns = [_by_age(theta, idx, f"findings.{f}.links.{c}") for c in parents]
         leak = _by_age(theta, idx, f"findings.{f}.leak")
         factors = np.stack([1 - x for x in columns] + [1 - leak], axis=-1)  # (B, A, n+1)
-        factors = factors[:, : len(ages)]
-        absent = _noisy_or_absent(factors)  # (B, A, 2**n)
-        finding[f] = np.stack([absent, 1 - absent], axis=1)
-        noisy_or[f] = factors
+        noisy_or[f] = factors[:, : len(ages)]
+        if f in wanted:
+            absent = _noisy_or_absent(noisy_or[f])  # (B, A, 2**n)
+            finding[f] = np.stack([absent, 1 - absent], axis=1)
     for f, twitching in structure.property_of.items():
+        if f not in wanted:
+            continue
         # P(property | twitching, causes) = P(twitching with the property) / P(twitching)
         parents = structure.finding_parents[f]
         t = noisy_or[twitching]  # (B, A, n+1): 1 - t_c, then 1 - t_0

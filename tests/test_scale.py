@@ -1,38 +1,46 @@
-"""Scale: the engine is exact on synthetic noisy-OR networks and refuses intractable ones."""
+"""Scale: the engine is exact on synthetic noisy-OR networks and refuses what it cannot hold."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from benchmarks.scale import synthetic_network
-from model.engine import engine_from_pgmpy
+from benchmarks.scale import _encode, _evidence, synthetic
+from model.engine import CauseSpace
 from model.errors import EngineError
-from model.pruning import PrunedEngine
+from model.network import pgmpy_network
 
 
-def test_synthetic_network_posteriors_match_pgmpy():
-    """On the 24-cause synthetic network our pruned engine agrees with pgmpy's VE to 1e-9."""
+@pytest.mark.parametrize("causes", [12, 16])
+def test_synthetic_network_posteriors_match_pgmpy(causes):
+    """Risk factors, causes and noisy-OR findings built by the benchmark: the engine agrees
+    with pgmpy's VariableElimination to 1e-9 on every cause."""
     from pgmpy.inference import VariableElimination
 
-    network, causes, findings = synthetic_network(24, seed=3)
-    full, states = engine_from_pgmpy(network)
-    engine = PrunedEngine(full.cardinalities, full.factors)
-    ve = VariableElimination(network)
+    structure, tables = synthetic(causes, seed=3)
+    engine = CauseSpace(structure, tables)
+    ve = VariableElimination(pgmpy_network(structure, tables))
     rng = np.random.default_rng(0)
-    for _ in range(5):
-        observed = rng.choice(findings, size=8, replace=False)
-        evidence = {str(f): str(rng.choice(["absent", "present"])) for f in observed}
-        columns = {f: np.array([states[f].index(s)]) for f, s in evidence.items()}
-        ours = engine.query(columns, causes[:6]).marginals
-        reference = ve.query(causes[:6], evidence=evidence, joint=False, show_progress=False)
-        for c in causes[:6]:
+    for _ in range(4):
+        evidence = _evidence(structure, rng)
+        ours = engine.query(_encode(structure, [evidence])).marginals[0]
+        reference = ve.query(list(structure.causes), evidence=evidence, joint=False, show_progress=False)
+        for i, c in enumerate(structure.causes):
             expected = reference[c].values[reference[c].state_names[c].index("present")]
-            assert ours[c][0, states[c].index("present")] == pytest.approx(expected, abs=1e-9)
+            assert ours[i] == pytest.approx(expected, abs=1e-9)
 
 
-def test_intractable_network_is_refused_before_any_table_is_built():
-    """96 causes need a 2^28-entry clique: a clear EngineError, not a hang or out-of-memory kill."""
-    network, _, _ = synthetic_network(96, seed=0)
-    with pytest.raises(EngineError, match=r"clique table of [\d,]+ entries \(limit [\d,]+\)"):
-        engine_from_pgmpy(network)
+def test_too_many_causes_are_refused_before_anything_is_allocated():
+    structure, tables = synthetic(24, seed=0)
+    with pytest.raises(EngineError, match=r"24 causes.*at most 22"):
+        CauseSpace(structure, tables)
+
+
+def test_a_network_beyond_the_memory_budget_is_refused_with_the_limit(monkeypatch):
+    """The limit is checked before the arrays are made (here lowered to 8 MiB)."""
+    from model import engine
+
+    monkeypatch.setattr(engine, "BANK_BUDGET_BYTES", 8 * 2**20)
+    structure, tables = synthetic(18, seed=0)
+    with pytest.raises(EngineError, match=r"18 causes need \d+ MiB for the cause states alone; the limit is 8 MiB"):
+        CauseSpace(structure, tables)
