@@ -215,7 +215,7 @@ class ToeTwitchModel:
         self._implicit = {f: s for f, s in implicit.items() if f in structure.findings}
         self._finding_index = {f: i for i, f in enumerate(structure.findings)}
         self._rf_index = {f: i for i, f in enumerate(structure.risk_factors)}
-        base = self.query([{}])
+        base = self.query([{}], impossible="mark")
         if base.impossible[0]:
             raise ImpossibleEvidenceError(
                 f"{source}: the twitching itself has probability zero under these priors "

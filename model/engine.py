@@ -405,8 +405,9 @@ class CauseSpace:
             out = _numpy_rows(self, rows, groups, allowed, flat, offsets, joint)
         log_pe, marg_internal, none, joint_arr = out
         marginals = np.empty_like(marg_internal)
-        marginals[:, self._internal_order] = marg_internal
-        return Result(log_pe, marginals, none, joint_arr if joint else None)
+        # A certain cause's share can come out 1 ulp above 1 from summation order: clamp.
+        marginals[:, self._internal_order] = np.clip(marg_internal, 0.0, 1.0)
+        return Result(log_pe, marginals, np.clip(none, 0.0, 1.0), joint_arr if joint else None)
 
     def _check_vectors(self, rows: Encoded, allowed: np.ndarray) -> None:
         """Every answer that needs a vector must have one (a restricted bank)."""
@@ -518,9 +519,9 @@ class CauseSpace:
         safe = np.where(ok, predictive, 1.0)
         internal = marginal_sums(weight) / safe[:, None]
         marginals = np.empty_like(internal)
-        marginals[:, self._internal_order] = internal
+        marginals[:, self._internal_order] = np.clip(internal, 0.0, 1.0)
         marginals[~ok] = np.nan
-        none = np.where(ok, weight[:, 0] / safe, np.nan)
+        none = np.where(ok, np.clip(weight[:, 0] / safe, 0.0, 1.0), np.nan)
         return marginals, none, predictive
 
     # ------------------------------------------------------------------ sizes
