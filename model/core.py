@@ -600,7 +600,8 @@ class ToeTwitchModel:
             options=options,
             marginals=np.concatenate(marg_rows) if marg_rows else np.zeros((0, k)),
             no_listed_cause=np.concatenate(none_rows) if none_rows else np.zeros(0),
-            predictive=np.concatenate(pred_rows) if pred_rows else np.zeros(0),
+            # P(answer | evidence) can come out 1 ulp above 1 from summation order: clamp.
+            predictive=np.clip(np.concatenate(pred_rows), 0.0, 1.0) if pred_rows else np.zeros(0),
         )
 
     # ------------------------------------------------------------------ parameter batches
