@@ -1,19 +1,17 @@
 #!/usr/bin/env bash
 # Install everything the tests use (Python packages into .venv, Debian's chromium for the
-# browser test) and run the whole test suite: lint, then pytest.
+# browser tests) and run the whole test suite: lint, then pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if [ ! -x .venv/bin/python ]; then
-  python3 -m venv .venv
-fi
+. scripts/_python.sh
 .venv/bin/python -m pip install --quiet --upgrade pip
 .venv/bin/python -m pip install --quiet -e '.[dev]'
 if ! command -v chromium >/dev/null 2>&1; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
   else
-    echo "note: chromium not installed and cannot be installed here; browser tests will skip" >&2
+    echo "note: chromium is not installed and installing it needs root and apt-get; the browser tests will skip" >&2
   fi
 fi
-.venv/bin/ruff check model ui tests benchmarks
+.venv/bin/ruff check model ui tests benchmarks notebooks
 .venv/bin/python -m pytest "$@"

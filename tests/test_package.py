@@ -1,0 +1,124 @@
+"""The package installs anywhere: a built wheel runs from outside the checkout.
+
+The wheel is built once (pip's isolated build, as a user's ``pip install .`` would) and
+installed into a temporary folder; every command then runs from another folder with that
+folder first on the path, so nothing can come from the checkout.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory) -> Path:
+    wheels = tmp_path_factory.mktemp("wheels")
+    build = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(wheels), str(ROOT)],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert build.returncode == 0, build.stderr[-3000:]
+    wheel = next(wheels.glob("toe_twitch-*.whl"))
+    target = tmp_path_factory.mktemp("site")
+    install = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(target), str(wheel)],
+        capture_output=True, text=True, timeout=600,
+    )
+    assert install.returncode == 0, install.stderr[-3000:]
+    return target
+
+
+def _run(installed: Path, cwd: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(installed)}
+    return subprocess.run([sys.executable, *args], capture_output=True, text=True, cwd=cwd, env=env,
+                          timeout=timeout)
+
+
+def test_the_wheel_holds_every_package_and_data_file(installed):
+    wheel_root = installed
+    for path in ("model/data/vocabulary.yaml", "model/data/advice.yaml", "model/data/vignettes.yaml",
+                 "toe_twitch_priors/default.yaml", "ui/app.py"):
+        assert (wheel_root / path).is_file(), path
+    # every Python package of the checkout is in the wheel
+    for folder in ("model", "ui"):
+        for init in (ROOT / folder).rglob("*.py"):
+            relative = init.relative_to(ROOT)
+            if "__pycache__" in relative.parts:
+                continue
+            assert (wheel_root / relative).is_file(), f"{relative} is missing from the wheel"
+
+
+def test_diagnose_and_evaluate_run_from_outside_the_checkout(installed, tmp_path):
+    where = _run(installed, tmp_path, "-c", "import model, toe_twitch_priors; print(model.__file__)")
+    assert where.returncode == 0, where.stderr
+    assert where.stdout.strip().startswith(str(installed)), "the checkout must not be imported"
+    result = _run(installed, tmp_path, "-m", "model", "diagnose", "--json", "age_group=adult", "leg_pain=yes")
+    assert result.returncode == 0, result.stderr
+    assert len(json.loads(result.stdout)["ranking"]) == 12
+    result = _run(installed, tmp_path, "-m", "model", "evaluate")
+    assert result.returncode == 0, result.stderr
+    assert "vignettes: top-1" in result.stdout
+    assert not list(tmp_path.iterdir()), "nothing is written into the working folder"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_serve_starts_the_page_from_the_installed_package(installed, tmp_path):
+    port = _free_port()
+    env = {**os.environ, "PYTHONPATH": str(installed)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "model", "serve", "--port", str(port)],
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        healthy = False
+        while time.monotonic() < deadline and process.poll() is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
+                    healthy = r.status == 200
+                    break
+            except OSError:
+                time.sleep(0.5)
+        assert healthy, f"the page did not start: {process.stdout.read() if process.poll() is not None else ''}"
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as r:
+            assert r.status == 200
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def test_the_wheel_metadata_has_an_spdx_licence(installed):
+    metadata = next(installed.glob("toe_twitch-*.dist-info")) / "METADATA"
+    text = metadata.read_text()
+    assert "License-Expression: MIT" in text
+
+
+def test_the_sdist_free_wheel_has_no_tests_or_notebooks(installed):
+    assert not (installed / "tests").exists() and not (installed / "notebooks").exists()
+
+
+def test_the_wheel_file_itself_is_small(installed):
+    """A wheel, not a copy of the repository (the data files are a few hundred kB)."""
+    total = sum(p.stat().st_size for p in installed.rglob("*") if p.is_file())
+    assert total < 5 * 2**20
+    assert zipfile is not None
