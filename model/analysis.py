@@ -369,7 +369,8 @@ def vignette_sensitivity(model: ToeTwitchModel, vignettes) -> list[VignetteFlip]
     """Which vignettes change first cause or urgency when any parameter moves to a range end.
 
     Urgency here is the floors' level raised by the (possibly moved) thresholds, on the
-    evidence as given.
+    evidence as given. The tables of every moved model are built once, for all the
+    vignettes (:meth:`~model.core.ToeTwitchModel.posteriors_under_each`).
     """
     model.require_priors("vignette sensitivity")
     theta, paths = range_ends(model)
@@ -380,21 +381,23 @@ def vignette_sensitivity(model: ToeTwitchModel, vignettes) -> list[VignetteFlip]
         [index[f"urgency.serious_cause_threshold.{c}"] for c in model.thresholds], dtype=int
     )
     serious = np.array([model.causes.index(c) for c in model.thresholds], dtype=int)
+    usable = [v for v in vignettes]
+    evidences = [model.check_evidence(dict(v.findings)) for v in usable]
+    every, _, log_evidence = model.posteriors_under_each(all_theta, evidences)
     flips = []
-    for vignette in vignettes:
-        evidence = model.check_evidence(dict(vignette.findings))
-        result = model.posteriors_under(all_theta, evidence)
-        if result.impossible[0]:
+    for vignette, evidence, marginals, log_pe in zip(usable, evidences, every, log_evidence, strict=True):
+        impossible = ~np.isfinite(log_pe)
+        if impossible[0]:
             continue
         floor = rule_level(evidence, model.vocabulary)
-        passes = (result.marginals[:, serious] >= all_theta[:, threshold_columns]).any(axis=1)
+        passes = (marginals[:, serious] >= all_theta[:, threshold_columns]).any(axis=1)
         levels = [
             floor if floor == "emergency" or not p else max(floor, "see_doctor", key=RANK.__getitem__)
             for p in passes
         ]
         tops = [
             None if bad else model.causes[int(np.argmax(row))]
-            for row, bad in zip(result.marginals, result.impossible, strict=True)
+            for row, bad in zip(marginals, impossible, strict=True)
         ]
         for row in range(1, 2 * n + 1):
             after_top = tops[row]

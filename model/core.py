@@ -497,13 +497,17 @@ class ToeTwitchModel:
         return self.diagnose_batch([evidence])[0]
 
     def diagnose_batch(
-        self, evidences: Sequence[Evidence], names: Sequence[str] | None = None
+        self, evidences: Sequence[Evidence] | Any, names: Sequence[str] | None = None
     ) -> list[Diagnosis]:
-        """:meth:`diagnose` for many evidence sets, computed in one engine call.
+        """:meth:`diagnose` for many evidence sets (a list of dicts or a DataFrame),
+        computed in one engine call.
 
         Urgency also needs the posteriors of a few variants of each evidence set (see
         :func:`model.urgency.threshold_variants`); they go in the same batch.
         """
+        if _is_dataframe(evidences):
+            rows = self.encode(evidences)
+            evidences = [self.decode(rows, i) for i in range(len(rows))]
         checked = [self.check_evidence(e) for e in evidences]
         variants = [threshold_variants(e) for e in checked]
         flat = [v for group in variants for v in group]
@@ -613,31 +617,46 @@ class ToeTwitchModel:
         Rows whose evidence is impossible under their parameters come back NaN (see
         :attr:`Posteriors.impossible`).
         """
+        marginals, none, log_evidence = self.posteriors_under_each(theta, [evidence], chunk)
+        return Posteriors(marginals[0], none[0], log_evidence[0])
+
+    def posteriors_under_each(
+        self, theta: np.ndarray, evidences: Sequence[Evidence], chunk: int = 128
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The posteriors of several evidence sets under many parameter vectors.
+
+        Returns marginals ``(E, B, K)``, no-listed-cause shares ``(E, B)`` and log P(evidence)
+        ``(E, B)`` for ``E`` evidence sets and ``B`` rows of ``theta``. The tables of each
+        chunk of parameter vectors are built once and serve every evidence set.
+        """
         self.require_priors("posteriors under other parameters")
-        evidence = self.check_evidence(evidence)
+        checked = [self.check_evidence(e) for e in evidences]
         theta = np.atleast_2d(np.asarray(theta, dtype=float))
-        rows = self.encode([evidence])
-        ages = range(self.engine.n_ages) if rows.age[0] < 0 else [int(rows.age[0])]
-        vectors = [
-            (f, int(rows.findings[0, i]), a)
-            for i, f in enumerate(self.structure_.findings)
-            if rows.findings[0, i] >= 0 for a in ages
-        ]
+        rows = self.encode(checked)
+        vectors = set()
+        for e in range(len(rows)):
+            ages = range(self.engine.n_ages) if rows.age[e] < 0 else [int(rows.age[e])]
+            for i, f in enumerate(self.structure_.findings):
+                if rows.findings[e, i] >= 0:
+                    vectors.update((f, int(rows.findings[e, i]), a) for a in ages)
         # Noisy-OR vectors come straight from their factors; only the properties of the
         # twitching need their (ratio) tables built.
         needed = sorted({f for f, *_ in vectors if f in self.structure_.property_of})
-        parts = []
-        for start in range(0, len(theta), chunk):
+        n_e, n_b, k = len(rows), len(theta), len(self.causes)
+        marginals = np.empty((n_e, n_b, k))
+        none = np.empty((n_e, n_b))
+        log_evidence = np.empty((n_e, n_b))
+        for start in range(0, n_b, chunk):
             block = theta[start : start + chunk]
             tables = build_tables(self.structure_, block, self.source, findings=needed)
-            engine = CauseSpace(self.structure_, tables, vectors=vectors, compiled=self.engine.compiled)
-            repeated = rows.rows(np.zeros(len(block), dtype=np.int64))
-            parts.append(engine.query(repeated, groups=np.arange(len(block))))
-        return Posteriors(
-            np.concatenate([p.marginals for p in parts]),
-            np.concatenate([p.no_listed_cause for p in parts]),
-            np.concatenate([p.log_evidence for p in parts]),
-        )
+            engine = CauseSpace(self.structure_, tables, vectors=sorted(vectors), compiled=self.engine.compiled)
+            g = len(block)
+            every = rows.rows(np.repeat(np.arange(n_e), g))
+            result = engine.query(every, groups=np.tile(np.arange(g), n_e))
+            marginals[:, start : start + g] = result.marginals.reshape(n_e, g, k)
+            none[:, start : start + g] = result.no_listed_cause.reshape(n_e, g)
+            log_evidence[:, start : start + g] = result.log_evidence.reshape(n_e, g)
+        return marginals, none, log_evidence
 
     # ------------------------------------------------------------------ reference
     @cached_property
