@@ -1,226 +1,271 @@
-"""The Explore page (ui/app.py), run headless with Streamlit's AppTest.
+"""The page (ui/app.py) run headless with Streamlit's AppTest: every page, and what every
+page shares (the disclaimer, the urgency first, impossible answers, unexpected errors).
 
-Widgets are found by their stable keys: ``f_<finding id>`` for every question.
+Widgets are found by key (:mod:`ui.keys`); pages by their URL path. Expected values come
+from the model's public API, never from numbers copied into the test. The helpers here
+are shared by the other ``test_ui_*`` files.
 """
 
 from __future__ import annotations
 
-import json
+import html
 import re
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from model import DISCLAIMER, ToeTwitchModel
-from ui.state import RESET_BUTTON, UNKNOWN, widget_key
+from model import DISCLAIMER, NO_LISTED_CAUSE_LABEL, load_model
+from model.priors import priors_to_data, validate_priors_data
+from ui import keys, session_priors
+from ui.text import cause_name
 
-#: ui/app.py as an absolute path: AppTest resolves relative paths against this test file.
+#: ui/app.py as an absolute path: AppTest resolves relative paths against this file.
 APP = str(Path(__file__).resolve().parent.parent / "ui" / "app.py")
-RANK_LINE = re.compile(r"^\*\*(\d+)\. (.+?)\*\* · ")
+PAGES = ("questions", "explore", "tune", "network", "validation")
+RED_FLAGS_NONE = {f: "absent" for f in load_model().vocabulary.red_flags}
+_NAME = re.compile(r'<span class="tt-name">(.*?)</span>')
+_VALUE = re.compile(r'<span class="tt-value">([^<]*)')
 
 
-@pytest.fixture
-def at() -> AppTest:
-    """A fresh page session, already run once."""
-    app = AppTest.from_file(APP, default_timeout=30)
-    app.run()
-    assert not app.exception, [e.value for e in app.exception]
-    return app
+# ---------------------------------------------------------------- helpers (shared)
+def open_app(query: dict[str, str | list[str]] | None = None, page: str | None = None) -> AppTest:
+    """A fresh session opened with this link (and page), already run; no exception."""
+    at = AppTest.from_file(APP, default_timeout=60)
+    if query:
+        at.query_params.update(query)
+    at.run()
+    assert_fine(at)
+    return go(at, page) if page else at
 
 
-def widget(at: AppTest, finding: str):
-    """The question widget of a finding, by key (a selectbox for age, else Yes/No/Don't know)."""
-    key = widget_key(finding)
-    if finding == "age_group":
-        return at.selectbox(key=key)
-    return at.segmented_control(key=key)
+def go(at: AppTest, page: str) -> AppTest:
+    """Show a page by its URL path, as a click in the navigation does."""
+    path = "" if page == "explore" else page
+    [page_hash] = [
+        h for h, info in at._registered_pages.items() if info.get("url_pathname") == path
+    ]
+    at._page_hash = page_hash
+    at.run()
+    assert_fine(at)
+    return at
+
+
+def assert_fine(at: AppTest) -> None:
+    """No exception box, no traceback and no failure message on the page."""
+    assert not at.exception, [e.value for e in at.exception]
+    assert not any("Something went wrong" in e.value for e in at.error), texts(at)
+
+
+def rerun(at: AppTest) -> AppTest:
+    """A full run: after a fragment's own rerun AppTest holds only that fragment."""
+    at.run()
+    assert_fine(at)
+    return at
+
+
+def answer_in_list(at: AppTest, finding: str, state: str | None) -> AppTest:
+    """Answer a question in the full list (All questions page)."""
+    widget = (
+        at.selectbox(key=keys.question_key(finding))
+        if finding == "age_group"
+        else at.segmented_control(key=keys.question_key(finding))
+    )
+    widget.set_value(state).run()
+    return rerun(at)
+
+
+def click(at: AppTest, key: str) -> AppTest:
+    at.button(key=key).click().run()
+    return rerun(at)
+
+
+def htmls(at: AppTest) -> list[str]:
+    return [h.proto.body for h in at.get("html")]
 
 
 def ranking(at: AppTest) -> list[str]:
-    """Cause labels in the order the page lists them."""
-    return [m.group(2) for e in at.markdown if (m := RANK_LINE.match(e.value))]
+    """Row names of the ranking bars, in order (the last is the "none of these" row)."""
+    for body in htmls(at):
+        if 'aria-label="Possible causes, most likely first"' in body:
+            return [html.unescape(n) for n in _NAME.findall(body)]
+    return []
 
 
-def texts(elements) -> str:
-    return "\n".join(e.value for e in elements)
+def ranking_values(at: AppTest) -> list[str]:
+    for body in htmls(at):
+        if 'aria-label="Possible causes, most likely first"' in body:
+            return [html.unescape(v) for v in _VALUE.findall(body)]
+    return []
 
 
-def all_text(at: AppTest) -> str:
-    return "\n".join(
-        texts(kind) for kind in (at.markdown, at.success, at.warning, at.error, at.info, at.caption)
-    )
+def texts(at: AppTest) -> str:
+    kinds = (at.title, at.header, at.subheader, at.markdown, at.caption, at.text, at.info,
+             at.success, at.warning, at.error, at.code)  # fmt: skip
+    return "\n".join(e.value for kind in kinds for e in kind)
 
 
-def test_page_renders_with_title_and_disclaimer(at):
-    """The page opens without an error and shows its title and the disclaimer first."""
-    assert at.title[0].value.startswith("What might be causing")
-    assert DISCLAIMER in at.info[0].value
+def expected_ranking(evidence: dict[str, str], model=None) -> list[str]:
+    m = model or load_model()
+    d = m.diagnose(evidence)
+    return [cause_name(m, c) for c, _ in d.ranking] + [NO_LISTED_CAUSE_LABEL]
 
 
-def test_every_finding_has_exactly_one_question(at, model):
-    """Each finding of the model is asked once in the sidebar, with the key f_<finding>, set to Don't know."""
-    keys = [w.key for w in (*at.sidebar.segmented_control, *at.sidebar.selectbox)]
-    assert sorted(keys) == sorted(widget_key(f) for f in model.findings)
-    assert all(widget(at, f).value == UNKNOWN for f in model.findings)
+@pytest.fixture(scope="module")
+def model():
+    return load_model()
 
 
-def test_red_flags_are_the_last_group(at, model):
-    """The red-flag questions come last, under their own heading, in the sidebar."""
-    headings = [h.value for h in at.sidebar.subheader]
-    assert headings[-1].endswith("Red flags")
-    red = [f for f in model.findings if model.vocabulary.findings[f].red_flag]
-    sidebar_keys = [w.key for w in at.sidebar.segmented_control]
-    assert sidebar_keys[-len(red) :] == [widget_key(f) for f in red]
+# ---------------------------------------------------------------- every page
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_opens_with_the_disclaimer(page):
+    """Each page runs without an error and says that it explains likelihoods, does not
+    diagnose, and to call emergency services in an emergency (the landing pages)."""
+    at = open_app(page=page)
+    assert at.title, "no title"
+    if page in ("questions", "explore"):
+        assert DISCLAIMER in texts(at)
 
 
-def test_answering_a_question_changes_the_ranking(at):
-    """Saying Yes to "twitching comes as you fall asleep" puts hypnic jerks first."""
-    before = ranking(at)
-    widget(at, "onset_falling_asleep").set_value("present").run()
-    after = ranking(at)
-    assert len(after) == len(before) == 12
-    assert after != before
-    assert after[0].startswith("Hypnic")
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_keeps_the_answers_in_the_link(page):
+    """The same URL state everywhere: a page opened from a case keeps its answers in the
+    address bar (links from Tune, Network and Validation used to drop them)."""
+    at = open_app({"leg_pain": "present", "age_group": "adult"}, page=page)
+    assert at.query_params["leg_pain"] == ["present"] or at.query_params["leg_pain"] == "present"
+    assert at.session_state[keys.ANSWERS] == {"leg_pain": "present", "age_group": "adult"}
 
 
-def test_each_cause_says_how_its_likelihood_moved(at):
-    """Every cause shows how much more or less likely it is than before the answers."""
-    widget(at, "onset_falling_asleep").set_value("present").run()
-    lines = [e.value for e in at.markdown if RANK_LINE.match(e.value)]
-    assert len(lines) == 12
-    assert all("before your answers" in line for line in lines)
-    assert "more likely than before your answers" in lines[0]
+# ---------------------------------------------------------------- results
+def test_before_any_answer_the_urgency_is_neutral_not_self_care():
+    """With no answer the page asks for a few answers instead of showing "care for it at
+    home", and the list is labelled as how common each cause is."""
+    at = open_app()
+    assert not at.success and "Answer a few questions" in at.info[0].value
+    assert "How common each cause is, before any answer" in [h.value for h in at.subheader]
 
 
-def test_ranking_is_drawn_as_a_labelled_bar_chart(at):
-    """The ranking is a bar chart of cause labels, sorted like the list, with percentages
-    and a 90% interval (a rule from the 5th to the 95th percentile) on each bar."""
-    charts = at.get("vega_lite_chart")
-    assert charts, "no chart drawn"
-    layers = json.loads(charts[0].proto.spec)["layer"]  # the ranking comes first
-    bars, interval, labels, names = layers
-    assert bars["mark"]["type"] == "bar" and labels["mark"]["type"] == "text"
-    assert bars["encoding"]["y"]["sort"] == ranking(at)
-    assert labels["encoding"]["text"]["field"] == "Shown"
-    assert names["encoding"]["text"]["field"] == "Name"  # the cause's name above its bar
-    assert interval["mark"]["type"] == "rule"
-    assert (interval["encoding"]["x"]["field"], interval["encoding"]["x2"]["field"]) == (
-        "Low",
-        "High",
-    )
+def test_the_ranking_has_every_cause_then_none_of_these(model):
+    """The ranking lists every cause as the model ranks it, then the share no listed cause
+    explains as its own row."""
+    evidence = {"onset_falling_asleep": "present"}
+    at = open_app(evidence)
+    assert ranking(at) == expected_ranking(evidence, model)
+    assert ranking(at)[-1] == NO_LISTED_CAUSE_LABEL
 
 
-def test_no_answers_means_self_care_with_home_advice(at):
-    """With no answers the banner is self care, with remedies, exercises, sand and prevention."""
-    assert at.success and "Care for it at home" in at.success[0].value
-    assert not at.error
-    labels = [e.label for e in at.expander]
-    assert labels == ["Home remedies", "3 toe exercises", "Walking on sand", "Prevention tips"]
-    exercises = texts(at.expander[1].markdown)
-    assert "**Toe raise**" in exercises and "1. Stand on your toes" in exercises
+def test_urgency_comes_before_the_ranking():
+    """The urgency banner is drawn first in the results, then the ranking."""
+    at = open_app({"persists_2_weeks": "present"})
+    assert "See a doctor" in at.warning[0].value
+    order = [e.type for e in at.main if e.type in ("warning", "html")]
+    assert order.index("warning") < order.index("html")
 
 
-def test_self_care_asks_to_check_unanswered_red_flags(at):
-    """While red-flag questions are unanswered, self-care advice says to check them."""
-    assert any("check the red-flag questions" in i.value for i in at.info)
-    for finding in ("sudden_weakness_or_paralysis", "speech_or_vision_change",
-                    "bladder_bowel_or_saddle_numbness", "breathing_or_swallowing_difficulty",
-                    "confusion_or_fainting"):  # fmt: skip
-        widget(at, finding).set_value("absent")
-    at.run()
-    assert at.success
-    assert not any("red-flag questions" in i.value for i in at.info)
-
-
-def test_red_flag_shows_only_the_emergency_banner(at):
-    """A red flag gives the emergency banner and nothing else: no advice, ranking or chart."""
-    widget(at, "breathing_or_swallowing_difficulty").set_value("present").run()
-    assert at.error
+def test_a_red_flag_shows_the_emergency_and_no_cause_percentages():
+    """A red flag: the emergency banner with the call to emergency services and the note
+    that the emergency may lie outside the listed causes; no ranking, no percentages."""
+    at = open_app({"breathing_or_swallowing_difficulty": "present", "leg_pain": "present"})
     banner = at.error[0].value
     assert "Seek emergency care now" in banner and "emergency number" in banner
-    assert not at.success and not at.warning
-    assert not at.expander and not at.tabs and not ranking(at)
-    assert not at.get("vega_lite_chart")
-    text = all_text(at)
-    for distraction in ("Home remedies", "Toe raise", "sand", "Prevention", "When to see a doctor"):
-        assert distraction not in text
+    assert "this tool does not list" in banner
+    assert ranking(at) == [] and not at.success and not at.warning
+    assert "Home remedies" not in [e.label for e in at.expander]
 
 
-def test_persisting_twitching_means_see_a_doctor(at):
-    """Twitching for two weeks or more gives the see-a-doctor banner with next steps."""
-    widget(at, "persists_2_weeks").set_value("present").run()
-    assert at.warning and not at.error and not at.success
-    assert "See a doctor" in at.warning[0].value
-    assert "Book an appointment" in at.warning[0].value
-    assert "Home remedies" in [e.label for e in at.expander]
+def test_answering_in_the_list_updates_ranking_and_link(model):
+    """A Yes in the full list moves the ranking as the model does and goes into the link."""
+    at = open_app()
+    answer_in_list(at, "onset_falling_asleep", "present")
+    assert ranking(at) == expected_ranking({"onset_falling_asleep": "present"}, model)
+    assert at.query_params["onset_falling_asleep"] in ("present", ["present"])
 
 
-def test_url_answers_prefill_the_questions():
-    """Opening a link with answers in it fills in those answers."""
-    app = AppTest.from_file(APP, default_timeout=30)
-    app.query_params["leg_pain"] = "present"
-    app.query_params["age_group"] = "older_adult"
-    app.run()
-    assert not app.exception
-    assert widget(app, "leg_pain").value == "present"
-    assert widget(app, "age_group").value == "older_adult"
-    assert widget(app, "fever").value == UNKNOWN
-    assert "2 of 33 questions answered" in texts(app.caption)
+def test_a_question_for_babies_is_listed_only_for_a_baby():
+    """Weak feeding applies to infants only: it is listed once the age is "Baby"."""
+    at = open_app()
+    assert keys.question_key("weak_feeding") not in [w.key for w in at.segmented_control]
+    answer_in_list(at, "age_group", "infant")
+    assert keys.question_key("weak_feeding") in [w.key for w in at.segmented_control]
 
 
-def test_answers_round_trip_through_the_url(at):
-    """Answers go into the URL, and a new page opened with that URL shows the same case."""
-    widget(at, "onset_falling_asleep").set_value("present")
-    widget(at, "anxiety_or_stress").set_value("absent")
-    widget(at, "age_group").set_value("adult")
+def test_what_to_ask_next_answers_in_place():
+    """An answer given under "What to ask next" becomes an answer of the case."""
+    at = open_app(RED_FLAGS_NONE | {"age_group": "adult"})
+    key = next(b.key for b in at.button if b.key.startswith("ask_") and b.key.endswith("_present"))
+    finding = key.removeprefix("ask_").removesuffix("_present")
+    click(at, key)
+    assert at.session_state[keys.ANSWERS][finding] == "present"
+    assert at.segmented_control(key=keys.question_key(finding)).value == "present"
+
+
+def test_what_if_never_shows_nan(model):
+    """What if: every possible answer shows numbers, never NaN."""
+    at = open_app({"onset_falling_asleep": "present"})
+    bodies = "\n".join(htmls(at))
+    assert "What each answer would change" in bodies
+    assert not re.search(r"\bnan\b", bodies, re.IGNORECASE)
+
+
+# ---------------------------------------------------------------- impossible answers
+def impossible_priors():
+    """Priors under which a fever is impossible: no cause produces it and its leak is 0."""
+    data = priors_to_data(load_model().priors)
+
+    def zero(node):
+        if isinstance(node, dict) and "value" in node:
+            node["value"] = node["low"] = 0.0
+        elif isinstance(node, dict):
+            for child in node.values():
+                zero(child)
+
+    zero(data["findings"]["fever"])
+    return validate_priors_data(data, "impossible-fever")
+
+
+def with_priors(at: AppTest, priors) -> AppTest:
+    session_priors.set_base(priors, "test priors", at.session_state)
+    return rerun(at)
+
+
+@pytest.mark.parametrize("page", ("questions", "explore", "tune"))
+def test_impossible_answers_are_a_local_message_on_every_page(page):
+    """Answers the priors make impossible give a plain message naming them, never a
+    traceback or NaN, and the page still works."""
+    at = open_app({"fever": "present"}, page=page)
+    with_priors(at, impossible_priors())
+    shown = texts(at)
+    assert "cannot all be true under the priors in use" in shown
+    assert "Fever" in shown
+    assert not re.search(r"\bnan\b", shown, re.IGNORECASE)
+
+
+def test_impossible_answers_can_be_forgotten():
+    """The message offers to forget the answer that cannot be true."""
+    at = open_app({"fever": "present", "leg_pain": "present"}, page="explore")
+    with_priors(at, impossible_priors())
+    click(at, "results_forget_fever")
+    assert "fever" not in at.session_state[keys.ANSWERS]
+    assert ranking(at)
+
+
+# ---------------------------------------------------------------- unexpected errors
+def test_an_unexpected_error_shows_a_plain_message_and_a_way_back(monkeypatch):
+    """Anything unexpected: a plain message, no traceback or server path, and a working
+    button back to the shipped priors."""
+    at = open_app()
+    with_priors(at, impossible_priors())
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom in /srv/secret/path.py")
+
+    monkeypatch.setattr("ui.views.explore.explore_case", broken)
     at.run()
-    assert at.query_params == {
-        "age_group": "adult",
-        "onset_falling_asleep": "present",
-        "anxiety_or_stress": "absent",
-    }
-    again = AppTest.from_file(APP, default_timeout=30)
-    again.query_params.update(at.query_params)
-    again.run()
-    assert widget(again, "anxiety_or_stress").value == "absent"
-    assert ranking(again) == ranking(at)
-    assert again.query_params == at.query_params
-
-
-def test_invalid_url_answers_are_ignored_with_a_warning():
-    """Unknown questions or answers in the link are ignored, named in a small warning, and dropped."""
-    app = AppTest.from_file(APP, default_timeout=30)
-    app.query_params.update({"leg_pain": "maybe", "toes": "present", "fever": "present"})
-    app.run()
-    assert not app.exception
-    assert widget(app, "leg_pain").value == UNKNOWN
-    assert widget(app, "fever").value == "present"
-    warning = texts(app.caption)
-    assert "ignored" in warning and "“toes”" in warning and "“maybe”" in warning
-    assert app.query_params == {"fever": "present"}
-
-
-def test_reset_clears_answers_and_url(at, model):
-    """The "Reset answers" button sets every question back to Don't know and empties the URL."""
-    widget(at, "leg_pain").set_value("present")
-    widget(at, "age_group").set_value("child")
-    at.run()
-    assert at.query_params
-    at.button(key=RESET_BUTTON).click().run()
-    assert all(widget(at, f).value == UNKNOWN for f in model.findings)
-    assert at.query_params == {}
-
-
-def test_one_rerun_makes_one_model_call(at, monkeypatch):
-    """Each rerun asks the model once: the page stays fast."""
-    calls = []
-    original = ToeTwitchModel.diagnose
-
-    def counting(self, evidence):
-        calls.append(dict(evidence))
-        return original(self, evidence)
-
-    monkeypatch.setattr(ToeTwitchModel, "diagnose", counting)
-    widget(at, "leg_pain").set_value("present").run()
-    assert calls == [{"leg_pain": "present"}]
+    assert not at.exception
+    shown = texts(at)
+    assert "Something went wrong on this page" in shown
+    assert "/srv/secret" not in shown and "Traceback" not in shown and "boom" not in shown
+    monkeypatch.undo()
+    at.button(key=f"failure_results_{keys.BACK_TO_SHIPPED}").click().run()
+    rerun(at)
+    assert session_priors.current(at.session_state).is_shipped

@@ -1,343 +1,233 @@
-"""Every page of the app (ui/app.py), run headless with Streamlit's AppTest.
+"""Tune priors, Network and Validation, run headless with Streamlit's AppTest.
 
-Expected values come from the model's public API (``load_model``, ``with_values``,
-``model.vignettes.evaluate``), never from numbers copied into the test. Widgets are found
-by key. The Explore page has its own, longer file (tests/test_ui_app.py).
+Expected values come from the model's public API (``with_values``, ``evaluate``), never
+from numbers copied into the test. Widgets are found by key (:mod:`ui.keys`).
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import re
-
 import pytest
 import yaml
-from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
-from model import ToeTwitchModel
-from model.priors import DEFAULT_PRIORS_PATH, load_priors, with_values
+from model import ToeTwitchModel, load_model
+from model.priors import DEFAULT_PRIORS_PATH, with_values
 from model.vignettes import evaluate, load_vignettes
-from tests.conftest import VIGNETTES
-from tests.test_ui_app import APP, ranking, widget
-from ui import priors_state as ps
-from ui import tune
-from ui.explore import ask_key
-from ui.network import CPT_NODE
-from ui.validation import UPLOAD as VIGNETTE_UPLOAD
+from tests.test_ui_app import (
+    assert_fine,
+    click,
+    expected_ranking,
+    go,
+    impossible_priors,
+    open_app,
+    ranking,
+    rerun,
+    texts,
+    with_priors,
+)
+from ui import keys, loaders, widgets
+from ui.views import tune
 
-PAGES = {
-    "explore": ("pages_/explore.py", "What might be causing your toe twitching?"),
-    "tune": ("pages_/tune.py", "Tune the priors"),
-    "network": ("pages_/network.py", "The network"),
-    "validation": ("pages_/validation.py", "Validation: clinical vignettes"),
-}
 #: A prior whose change visibly moves the ranking: how common hypnic jerks are in adults.
 HYPNIC_ADULT = "causes.hypnic_jerk.prevalence.adult"
+#: A link probability (bounded by [0, 1]).
+LINK = "findings.leg_pain.links.plmt"
 
 
-def open_app(**query: str) -> AppTest:
-    app = AppTest.from_file(APP, default_timeout=60)
-    app.query_params.update(query)
-    app.run()
-    assert not app.exception, [e.value for e in app.exception]
-    return app
+@pytest.fixture(autouse=True, scope="module")
+def _stop_the_worker():
+    """The Validation tests start the worker process; stop it after them."""
+    yield
+    loaders.worker().shutdown()
 
 
-def go(app: AppTest, page: str) -> AppTest:
-    app.switch_page(PAGES[page][0]).run()
-    assert not app.exception, [e.value for e in app.exception]
-    return app
-
-
-def edit_value(app: AppTest, path: str, value: float) -> AppTest:
+def edit_value(at: AppTest, path: str, value: object) -> AppTest:
     """Type ``value`` into the value cell of the parameter ``path`` on the Tune page."""
-    editor = app.data_editor[0]
+    editor = at.data_editor[0]
     table = editor.value
     row = int(table.index[table["path"] == path][0])
-    app.session_state[editor.key] = {
+    at.session_state[editor.key] = {
         "edited_rows": {row: {"value": value}},
         "added_rows": [],
         "deleted_rows": [],
     }
-    app.run()
-    assert not app.exception, [e.value for e in app.exception]
-    return app
+    at.run()
+    return rerun(at)
 
 
-def table_with(app: AppTest, column: str):
-    """The first table on the page that has this column, as a DataFrame."""
-    return next(d.value for d in app.dataframe if column in d.value.columns)
+def grid(at: AppTest):
+    return at.data_editor[0].value.set_index("path")
 
 
-def alerts(elements) -> str:
-    """The texts of the elements as read on screen (Markdown escapes removed)."""
-    return re.sub(r"\\(.)", r"\1", "\n".join(e.value for e in elements))
+def upload(at: AppTest, key: str, name: str, data: bytes) -> AppTest:
+    at.file_uploader(key=key).set_value((name, data, "application/x-yaml")).run()
+    return rerun(at)
 
 
-def file_digest(path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+# ---------------------------------------------------------------- Tune priors
+def test_a_valid_edit_is_used_on_every_page():
+    """An edit within its range is accepted, and the All questions page ranks with it."""
+    m = load_model()
+    high = next(p.high for p in m.structure.parameters if p.path == HYPNIC_ADULT)
+    at = open_app({"age_group": "adult"}, page="tune")
+    edit_value(at, HYPNIC_ADULT, high)
+    assert at.session_state[keys.PRIORS_EDITS] == {HYPNIC_ADULT: high}
+    assert grid(at).loc[HYPNIC_ADULT, "check"] == "✎ edited"
+    go(at, "explore")
+    tuned = ToeTwitchModel.from_priors(with_values(m.priors, {HYPNIC_ADULT: high}))
+    assert ranking(at) == expected_ranking({"age_group": "adult"}, tuned)
+    assert "tuned priors" in texts(at)
 
 
-# ---------------------------------------------------------------- every page
-@pytest.mark.parametrize("page", list(PAGES))
-def test_every_page_renders_without_an_exception(page):
-    """Each page opens with its title, the same case in the URL, and no exception."""
-    app = go(open_app(leg_pain="present"), page)
-    assert app.title[0].value == PAGES[page][1]
-    assert not app.error
-    assert app.query_params == {"leg_pain": "present"}
-    if page != "explore":  # the other pages show the case from Explore in the sidebar
-        assert app.sidebar.header[0].value == "Your case"
-        assert "Noticeable pain in the leg: **Yes**" in app.sidebar.markdown[0].value
+def test_a_refused_value_is_marked_and_the_value_in_force_shown():
+    """A link of 1.7 is refused: the model keeps the old value, the cell shows it again
+    and is marked, and the reason stands beside the table."""
+    m = load_model()
+    before = next(p.value for p in m.structure.parameters if p.path == LINK)
+    at = open_app(page="tune")
+    edit_value(at, LINK, 1.7)
+    assert at.session_state[keys.PRIORS_EDITS] == {}
+    assert LINK in at.session_state[keys.PRIORS_REFUSED]
+    row = grid(at).loc[LINK]
+    assert row["value"] == before
+    assert row["check"].startswith(tune.REFUSED_MARK) and "1.7" in row["check"]
+    assert "not applied" in at.error[0].value
+    assert "is out of [0, 1]" in at.code[0].value and f"kept {before:g}" in at.code[0].value
 
 
-def test_answers_survive_a_visit_to_another_page():
-    """Answers and the URL stay while the Network page is shown, and come back on Explore."""
-    app = open_app()
-    widget(app, "onset_falling_asleep").set_value("present").run()
-    before = ranking(app)
-    go(app, "network")
-    assert app.query_params == {"onset_falling_asleep": "present"}
-    go(app, "explore")
-    assert widget(app, "onset_falling_asleep").value == "present"
-    assert ranking(app) == before
+def test_an_emptied_cell_is_refused_too():
+    """An emptied (or non-number) cell is refused like any invalid value."""
+    at = open_app(page="tune")
+    edit_value(at, LINK, None)
+    assert at.session_state[keys.PRIORS_EDITS] == {}
+    assert LINK in at.session_state[keys.PRIORS_REFUSED]
 
 
-# ---------------------------------------------------------------- explore: in place
-def test_answering_in_place_changes_the_ranking(model):
-    """A "Yes" under "What to ask next" answers the question: sidebar, URL and ranking follow."""
-    app = open_app(onset_falling_asleep="present")
-    finding = next(
-        q.finding
-        for q in model.next_questions({"onset_falling_asleep": "present"}, k=5)
-        if not q.red_flag
-    )
-    before = ranking(app)
-    app.button(key=ask_key(finding, "present")).click().run()
-    evidence = {"onset_falling_asleep": "present", finding: "present"}
-    assert widget(app, finding).value == "present"
-    assert app.query_params == evidence
-    expected = [model.vocabulary.causes[c].label for c, _ in model.diagnose(evidence).ranking]
-    assert ranking(app) == expected != before
+def test_an_oversize_upload_says_so_in_visible_text():
+    """A 2 MB file is refused with its size and the limit in plain words."""
+    at = open_app(page="tune")
+    upload(at, keys.TUNE_UPLOAD, "big.yaml", b"a" * 2_000_000)
+    assert any("2.0 MB, and the limit is 1 MB" in e.value for e in at.error)
+    assert session_is_shipped(at)
 
 
-def test_a_red_flag_answered_in_place_shows_the_emergency_banner():
-    """The red flags are offered first; "Yes" to one turns the page into the emergency banner."""
-    app = open_app()
-    app.button(key=ask_key("confusion_or_fainting", "present")).click().run()
-    assert app.error and "Seek emergency care now" in app.error[0].value
-    assert not app.success and not app.warning and not ranking(app)
+def session_is_shipped(at: AppTest) -> bool:
+    return at.session_state[keys.PRIORS_EDITS] == {} and keys.PRIORS_BASE not in at.session_state
 
 
-def test_why_shows_each_answer_with_its_weight(model):
-    """ "Why?" lists every answer for or against the chosen cause, with the model's weights."""
-    evidence = {"onset_falling_asleep": "present", "caffeine_or_stimulants": "absent"}
-    app = open_app(**evidence)
-    app.selectbox(key="why_cause").set_value("plmd").run()
-    table = table_with(app, "Weight")
-    explanation = model.explain(evidence, "plmd")
-    answers = {"present": "Yes", "absent": "No"}
-    weights = {  # the answers given (the implicit "toe twitching" is not one of them)
-        f"{model.vocabulary.findings[c.finding].label}: {answers[c.state]}": c.weight
-        for c in explanation.contributions
-        if c.finding in evidence
-    }
-    assert dict(zip(table["Your answer"], table["Weight"], strict=True)) == pytest.approx(weights)
-    assert set(table["Effect"]) <= {"supports", "opposes"}
-
-
-def test_what_if_shows_the_ranking_after_one_more_answer(model):
-    """ "What if" with a chosen finding shows the ranking the model gives with that answer."""
-    app = open_app(onset_falling_asleep="present")
-    app.selectbox(key="whatif_finding").set_value("during_sleep").run()
-    app.segmented_control(key="whatif_state").set_value("present").run()
-    table = table_with(app, "If so")
-    after = model.diagnose({"onset_falling_asleep": "present", "during_sleep": "present"})
-    labels = [
-        f"{i}. {model.vocabulary.causes[c].label}" for i, (c, _) in enumerate(after.ranking, 1)
-    ]
-    assert list(table["Cause"]) == labels
-    assert list(table["If so"]) == pytest.approx([p for _, p in after.ranking], abs=1e-9)
-
-
-# ---------------------------------------------------------------- tune priors
-def test_an_invalid_prior_edit_is_shown_and_changes_nothing(model):
-    """A prevalence of 1.5 is refused with the validator's message; the ranking stays."""
-    app = go(open_app(onset_falling_asleep="present"), "tune")
-    before = ranking(go(app, "explore"))
-    go(app, "tune")
-    edit_value(app, HYPNIC_ADULT, 1.5)
-    message = alerts(app.error)
-    assert "was not applied" in message
-    assert f"edited priors: {HYPNIC_ADULT}: value = 1.5 is out of (0, 1)" in message
-    assert app.session_state[ps.EDITS] == {}
-    assert ranking(go(app, "explore")) == before
-    assert not any("tuned priors" in c.value for c in app.caption)
-
-
-def test_a_valid_prior_edit_changes_the_ranking(model):
-    """Hypnic jerks as common in adults as their range allows: the ranking is the tuned
-    model's, and the vignettes listed as changed are those whose result changes."""
-    evidence = {"age_group": "adult"}
-    app = go(open_app(**evidence), "tune")
-    high = next(p.high for p in model.structure.parameters if p.path == HYPNIC_ADULT)
-    edit_value(app, HYPNIC_ADULT, high)
-    assert not app.error
-    assert app.session_state[ps.EDITS] == {HYPNIC_ADULT: high}
-    tuned = ToeTwitchModel(with_values(model.priors, {HYPNIC_ADULT: high}))
-    after = tuned.diagnose(evidence)
-    case = table_with(app, "Was #")  # the Tune page's before/after table of the case
-    assert list(case["After"]) == pytest.approx([p for _, p in after.ranking], abs=1e-9)
-    vignettes = load_vignettes(VIGNETTES)
-    pairs = zip(evaluate(model, vignettes).results, evaluate(tuned, vignettes).results, strict=True)
-    changed = [  # the vignettes whose first cause or urgency the edit changes
-        a.vignette.id
-        for a, b in pairs
-        if (a.diagnosis.top, a.diagnosis.urgency) != (b.diagnosis.top, b.diagnosis.urgency)
-    ]
-    assert changed  # else this edit would not test the list
-    assert list(table_with(app, "First cause after")["Vignette"]) == changed
-    go(app, "explore")
-    expected = [tuned.vocabulary.causes[c].label for c, _ in after.ranking]
-    default = [model.vocabulary.causes[c].label for c, _ in model.diagnose(evidence).ranking]
-    assert ranking(app) == expected
-    assert expected != default
-    assert any("your tuned priors (1 edit" in c.value for c in app.caption)
-
-
-def test_the_download_holds_the_edits_and_the_note(model, monkeypatch):
-    """The downloaded file is valid priors with the edited value and the note as description."""
-    saved: list[bytes] = []
-    original = MemoryMediaFileStorage.load_and_get_id
-
-    def keep(self, path_or_data, mimetype, kind, filename=None):
-        if filename and filename.endswith(".yaml"):
-            saved.append(path_or_data)
-        return original(self, path_or_data, mimetype, kind, filename)
-
-    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", keep)
-    before = file_digest(DEFAULT_PRIORS_PATH)
-    app = go(open_app(), "tune")
-    value = 0.06
-    edit_value(app, HYPNIC_ADULT, value)
-    app.text_area(key=tune.NOTE).input("Fewer adult hypnic jerks (clinic audit)").run()
-    text = saved[-1].decode() if isinstance(saved[-1], bytes) else saved[-1]
-    data = yaml.safe_load(text)
-    assert data["causes"]["hypnic_jerk"]["prevalence"]["adult"]["value"] == value
-    assert data["description"] == "Fewer adult hypnic jerks (clinic audit)"
-    old = model.priors.causes["hypnic_jerk"].prevalence.adult.value
-    assert f"{HYPNIC_ADULT}: {old:g} -> {value:g}" in text
-    with_values(load_priors(), {HYPNIC_ADULT: value})  # the same edit is valid on its own
-    assert file_digest(DEFAULT_PRIORS_PATH) == before  # the shipped file is never written
-
-
-@pytest.mark.parametrize(
-    ("name", "content", "message"),
-    [
-        ("big.yaml", b"# " + b"x" * 1_100_000, "the limit is 1 MB"),
-        ("photo.yaml", b"\x89PNG\r\n\x1a\n\x00\x00\xff\xfe", "not UTF-8 text"),
-        ("broken.yaml", b"causes: [unclosed\n  - a: b", "not valid YAML"),
-        (
-            "tag.yaml",
-            b"!!python/object/apply:os.system ['echo hacked']\n",
-            "YAML tags that build objects are not allowed",
-        ),
-    ],
-    ids=["oversize", "binary", "not-yaml", "object-tag"],
-)
-def test_a_bad_priors_upload_is_refused_with_a_clear_message(name, content, message):
-    """An upload that is too big, not text, not YAML or builds objects is refused; priors stay."""
-    app = go(open_app(), "tune")
-    app.file_uploader(key=tune.UPLOAD).set_value((name, content, "application/x-yaml")).run()
-    assert not app.exception
-    text = alerts(app.error)
-    assert f"{name} was not loaded" in text and message in text
-    assert ps.BASE not in app.session_state or app.session_state[ps.BASE] is None
-    assert not app.success
-
-
-def test_a_valid_priors_upload_is_used(model):
-    """A valid priors file (the shipped one with one value changed) replaces the priors."""
+def test_a_bad_priors_file_lists_its_first_problems_and_offers_all():
+    """A file with many problems: the first ones in plain text, a count of the rest, and
+    a download of the whole list; the priors in use are unchanged."""
     data = yaml.safe_load(DEFAULT_PRIORS_PATH.read_text())
-    data["causes"]["hypnic_jerk"]["prevalence"]["adult"]["value"] = 0.06
-    app = go(open_app(), "tune")
-    upload = ("mine.yaml", yaml.safe_dump(data).encode(), "application/x-yaml")
-    app.file_uploader(key=tune.UPLOAD).set_value(upload).run()
-    assert "Loaded **mine.yaml**" in alerts(app.success)
-    assert app.session_state[ps.BASE].causes["hypnic_jerk"].prevalence.adult.value == 0.06
+    for cause in data["causes"].values():
+        for by_age in cause["prevalence"].values():
+            by_age["value"] = 7.0
+    at = open_app(page="tune")
+    upload(at, keys.TUNE_UPLOAD, "bad.yaml", yaml.safe_dump(data).encode())
+    assert any("This file was not used" in e.value for e in at.error)
+    assert len(at.code[-1].value.splitlines()) == widgets.SHOWN_PROBLEMS
+    assert any("more problems" in c.value for c in at.caption)
+    assert any(b.label.startswith("Download all") for b in at.get("download_button"))
+    assert session_is_shipped(at)
 
 
-# ---------------------------------------------------------------- network
-def test_the_network_draws_link_strength_as_line_width(model):
-    """The picture is Graphviz with one line per link, wider for stronger links."""
-    app = go(open_app(), "network")
-    dot = app.get("graphviz_chart")[0].proto.spec
-    links = model.priors.findings["leg_pain"].links
-    strong, weak = (
-        max(links, key=lambda c: links[c].value),
-        min(links, key=lambda c: links[c].value),
+def test_a_good_priors_file_is_used_and_the_way_back_works():
+    """A valid upload is used by the session (its name shown as plain text); "Back to the
+    shipped priors" returns to them."""
+    text = DEFAULT_PRIORS_PATH.read_text().replace("name: default", "name: clinic", 1)
+    text = text.replace("value: 0.022,", "value: 0.023,", 1).replace(
+        "value: 0.199,", "value: 0.198,", 1
+    )
+    at = open_app(page="tune")
+    upload(at, keys.TUNE_UPLOAD, "clinic**[x](y)**.yaml", text.encode())
+    assert at.success and "clinic**[x](y)**.yaml" in [t.value for t in at.text]
+    assert not session_is_shipped(at)
+    click(at, keys.TUNE_BACK_TO_DEFAULT)
+    assert session_is_shipped(at)
+
+
+def test_the_definitions_are_shown_on_the_tune_page():
+    """Each kind of number in view is explained by its one definition."""
+    from model.priors import DEFINITIONS
+
+    at = open_app(page="tune")
+    shown = texts(at)
+    assert DEFINITIONS["odds ratio"] in shown and DEFINITIONS["leak probability"] in shown
+
+
+# ---------------------------------------------------------------- Network
+def test_the_network_shows_one_cause_by_default():
+    """On opening, the network shows the case's likeliest cause with its risk factors
+    and findings as lists (legible on a phone), not the whole picture."""
+    at = open_app({"onset_falling_asleep": "present"}, page="network")
+    assert at.selectbox(key=keys.NETWORK_FOCUS).value == "hypnic_jerk"
+    assert not at.get("graphviz_chart")
+    assert any(
+        "Link probabilities of its findings" in b for b in (h.proto.body for h in at.get("html"))
     )
 
-    def width(cause: str) -> float:
-        line = next(x for x in dot.splitlines() if x.strip().startswith(f"{cause} -> leg_pain "))
-        return float(line.split("penwidth=")[1].split(",")[0])
 
-    assert width(strong) > width(weak)
+def test_the_whole_network_and_a_node_table():
+    """The whole network is a picture; a node's table lists its parents' states."""
+    from ui.views.network import WHOLE
 
-
-def test_the_table_of_a_node_is_shown_on_request(model):
-    """Choosing a finding shows P(finding | its causes), equal to the model's table."""
-    app = go(open_app(), "network")
-    assert not [d for d in app.dataframe if "P(present)" in d.value.columns]
-    app.selectbox(key=CPT_NODE).set_value("fever").run()
-    table = table_with(app, "P(present)")
-    parents = model.structure.parents("fever")
-    assert list(table.columns) == [*parents, "P(absent)", "P(present)"]
-    first = model.tables["fever"][0][(slice(None), *([0] * len(parents)))]
-    assert table.iloc[0][["P(absent)", "P(present)"]].tolist() == pytest.approx(first.tolist())
+    at = open_app(page="network")
+    at.selectbox(key=keys.NETWORK_FOCUS).set_value(WHOLE).run()
+    assert at.get("graphviz_chart")
+    at.selectbox(key=keys.NETWORK_NODE).set_value("plmt").run()
+    table = at.dataframe[0].value
+    assert "P(present)" in table.columns and len(table) > 1
 
 
-# ---------------------------------------------------------------- validation
-def test_the_validation_page_shows_the_scores_of_model_vignettes(model):
-    """The four scores and each vignette's rank and urgency are those of ``evaluate``."""
-    evaluation = evaluate(model, load_vignettes(VIGNETTES))
-    summary = evaluation.summary
-    app = go(open_app(), "validation")
-    metrics = {m.label: m.value for m in app.metric}
-    assert metrics == {
-        "First cause as expected": f"{summary['top1_accuracy']:.1%}",
-        "Expected causes in the top 3": f"{summary['top3_accuracy']:.1%}",
-        "Urgency as expected": f"{summary['urgency_accuracy']:.1%}",
-        "Under-triaged": str(summary["under_triaged"]),
-    }
-    table = table_with(app, "Rank of expected")
-    assert list(table["Vignette"]) == [r.vignette.id for r in evaluation.results]
-    urgency = {u: model.vocabulary.urgency[u].label for u in model.vocabulary.urgency}
-    assert list(table["Urgency"]) == [urgency[r.diagnosis.urgency] for r in evaluation.results]
-    for shown, r in zip(table["Rank of expected"], evaluation.results, strict=True):
-        expected = r.vignette.expect.top1 or r.vignette.expect.top3
-        ranks = [i for i, (c, _) in enumerate(r.diagnosis.ranking, 1) if c in expected]
-        assert (shown if shown == shown else None) == (min(ranks) if ranks else None)
+# ---------------------------------------------------------------- Validation
+def test_the_shipped_vignettes_are_scored_as_evaluate_scores_them():
+    m = load_model()
+    summary = evaluate(m, load_vignettes()).summary
+    at = open_app(page="validation")
+    metrics = {x.label: x.value for x in at.metric}
+    assert metrics["First cause as expected"] == f"{summary['top1_accuracy']:.1%}"
+    assert metrics["Under-triaged"] == str(summary["under_triaged"])
 
 
-def test_a_vignette_upload_with_an_object_tag_is_refused():
-    """A vignette file that tries to build an object is not used; the shipped ones are shown."""
-    app = go(open_app(), "validation")
-    bad = ("cases.yaml", b"vignettes: !!python/object/new:list []\n", "application/x-yaml")
-    app.file_uploader(key=VIGNETTE_UPLOAD).set_value(bad).run()
-    text = alerts(app.error)
-    assert "cases.yaml was not used" in text and "tags that build objects" in text
-    assert "vignettes from tests/vignettes.yaml" in alerts(app.caption)
+def vignette_file(findings_list: list[dict[str, str]]) -> bytes:
+    rows = [
+        {
+            "id": f"case-{i}",
+            "findings": f,
+            "expect": {"urgency": ["self_care", "see_doctor", "emergency"]},
+        }
+        for i, f in enumerate(findings_list)
+    ]
+    return yaml.safe_dump({"vignettes": rows}).encode()
 
 
-def test_an_uploaded_vignette_file_is_scored(model):
-    """A valid uploaded file (two of the shipped vignettes) is scored instead."""
-    data = yaml.safe_load(VIGNETTES.read_text())
-    data["vignettes"] = data["vignettes"][:2]
-    app = go(open_app(), "validation")
-    upload = ("two.yaml", json.dumps(data).encode(), "application/x-yaml")
-    app.file_uploader(key=VIGNETTE_UPLOAD).set_value(upload).run()
-    assert not app.error
-    assert len(table_with(app, "Rank of expected")) == 2
+def test_an_upload_with_impossible_rows_skips_them_by_id(monkeypatch):
+    """Rows impossible under the priors in use are listed with their id and left out;
+    the file is scored once (a rerun, or the "only misses" toggle, does not score again)."""
+    at = open_app(page="validation")
+    with_priors(at, impossible_priors())
+    calls = []
+    real = loaders.Worker.submit
+    monkeypatch.setattr(
+        loaders.Worker, "submit", lambda self, *a: calls.append(a[0].__name__) or real(self, *a)
+    )
+    data = vignette_file(
+        [{"leg_pain": "present"}, {"fever": "present"}, {"onset_falling_asleep": "present"}]
+    )
+    upload(at, keys.VALIDATION_UPLOAD, "mine.yaml", data)
+    assert {x.label: x.value for x in at.metric}["Urgency as expected"] == "100.0%"
+    assert any("could not be scored" in e.value for e in at.error)
+    assert "case-1" in at.code[0].value
+    at.toggle(key=keys.VALIDATION_MISSES).set_value(True).run()
+    rerun(at)
+    assert calls.count("score_vignette_text") == 1
+
+
+def test_a_bad_vignette_file_lists_its_problems_and_shows_the_shipped_ones():
+    data = vignette_file([{"leg_pn": "present"} for _ in range(30)])
+    at = open_app(page="validation")
+    upload(at, keys.VALIDATION_UPLOAD, "bad.yaml", data)
+    assert any("This file was not used" in e.value for e in at.error)
+    assert len(at.code[0].value.splitlines()) == widgets.SHOWN_PROBLEMS
+    assert "The shipped vignettes (model/data/vignettes.yaml)" in [t.value for t in at.text]
+    assert_fine(at)

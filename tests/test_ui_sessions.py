@@ -1,95 +1,121 @@
-"""Two people at once: one session's answers and tuned priors never reach the other.
+"""Two people at once, and what the server shares between them.
 
-The model is built once and shared by every session (``st.cache_resource``); answers and
-edits live in each session's own state. Two AppTest sessions run side by side in this
-process and so share the same cached model, exactly like two browsers on one server.
-The shared model is fingerprinted (its priors, every table, its prior probabilities) and
-must still match a freshly built model after both sessions have worked: a session that
-changed the cached model in place would fail here (see the last test).
+Answers and tuned priors live in each session's own state; models are shared (by the
+hash of their priors) and must never change in place. The caches that hold shared
+things are bounded by count and by memory (:mod:`ui.loaders`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from types import SimpleNamespace
 
 import numpy as np
-import pytest
 
 from model import ToeTwitchModel, load_model
 from model.priors import priors_to_data, with_values
-from tests.test_ui_app import ranking, widget
-from tests.test_ui_pages import HYPNIC_ADULT, edit_value, go, open_app, table_with
-from ui import priors_state as ps
-from ui.case import interval_tables
-from ui.loaders import get_model
+from tests.test_ui_app import click, expected_ranking, go, open_app, ranking, ranking_values
+from tests.test_ui_pages import HYPNIC_ADULT, edit_value
+from ui import keys, loaders
+from ui.background import VignetteReport
+from ui.text import percent
 
 
 def fingerprint(m: ToeTwitchModel) -> str:
-    """A hash of everything a query reads: the priors, every table, the prior probabilities."""
+    """A hash of what a query reads: the priors, every table, the prior probabilities."""
     h = hashlib.sha256()
     h.update(json.dumps(priors_to_data(m.priors), sort_keys=True, default=str).encode())
-    for name in sorted(m.tables):
-        for table in m.tables[name]:
-            h.update(name.encode())
-            h.update(np.ascontiguousarray(table).tobytes())
+    t = m.tables
+    for name, table in [
+        ("age", t.age),
+        *t.risk_factor.items(),
+        *t.cause.items(),
+        *t.finding.items(),
+    ]:
+        h.update(name.encode())
+        h.update(np.ascontiguousarray(table).tobytes())
     h.update(json.dumps(m.prior, sort_keys=True).encode())
     return h.hexdigest()
 
 
-def labels(m: ToeTwitchModel, evidence: dict[str, str]) -> list[str]:
-    return [m.vocabulary.causes[c].label for c, _ in m.diagnose(evidence).ranking]
-
-
-def test_answers_and_tuned_priors_stay_in_their_own_session(model):
-    """Alice answers a red flag and tunes a prior; Bob, on the same server, sees neither."""
+def test_answers_and_tuned_priors_stay_in_their_own_session():
+    """Alice answers a red flag and tunes a prior; Bob, on the same server, sees neither,
+    and the shared model is exactly as built."""
     fresh = fingerprint(load_model())
     alice, bob = open_app(), open_app()
-
-    widget(alice, "sudden_weakness_or_paralysis").set_value("present").run()
+    go(alice, "questions")
+    alice.checkbox(key=keys.red_flag_key("sudden_weakness_or_paralysis")).check().run()
+    alice.run()
     bob.run()
-    assert alice.error and "Seek emergency care now" in alice.error[0].value
-    assert not bob.error and bob.success  # Bob has no answers: self care
-    assert bob.query_params == {}
-    assert all(widget(bob, f).value == "unknown" for f in model.findings)
-    assert ranking(bob) == labels(model, {})
+    assert "Seek emergency care now" in alice.error[0].value
+    assert not bob.error and bob.session_state[keys.ANSWERS] == {}
+    assert bob.query_params == {} or dict(bob.query_params) == {}
 
-    widget(alice, "sudden_weakness_or_paralysis").set_value("absent")
-    widget(alice, "age_group").set_value("adult").run()
-    high = next(p.high for p in model.structure.parameters if p.path == HYPNIC_ADULT)
-    edit_value(go(alice, "tune"), HYPNIC_ADULT, high)
-    assert alice.session_state[ps.EDITS] == {HYPNIC_ADULT: high}
-
-    go(bob, "tune")
-    assert ps.EDITS not in bob.session_state or bob.session_state[ps.EDITS] == {}
-    assert not any("Your 1 edit" in m.value for m in bob.markdown)
-    before_after = table_with(bob, "Was #")
-    shipped = model.diagnose({}).ranking
-    assert list(before_after["After"]) == pytest.approx([p for _, p in shipped], abs=1e-12)
-    assert list(before_after["Before"]) == list(before_after["After"])
-
-    go(bob, "explore")
-    go(alice, "explore")
-    tuned = ToeTwitchModel(with_values(model.priors, {HYPNIC_ADULT: high}))
-    evidence = {"age_group": "adult", "sudden_weakness_or_paralysis": "absent"}
-    assert ranking(alice) == labels(tuned, evidence) != labels(model, evidence)
-    assert ranking(bob) == labels(model, {})
-    assert not any("tuned priors" in c.value for c in bob.caption)
-
-    assert fingerprint(get_model()) == fresh  # the shared model is exactly as built
-
-
-def test_the_shared_draws_of_the_intervals_are_read_only(model):
-    """The tables behind the 90% intervals are shared by every session: writing one fails."""
-    tables = interval_tables(model, draws=4)
-    with pytest.raises(ValueError, match="read-only"):
-        tables["fever"][...] = 0.5
-
-
-def test_the_fingerprint_catches_a_model_changed_in_place():
-    """The check above can fail: a table changed in place gives another fingerprint."""
+    click(alice, keys.INTERVIEW_BACK)
     m = load_model()
-    before = fingerprint(m)
-    table = m.tables["leg_pain"][0]
-    table.flat[0] = table.flat[0] * 0.5
-    assert fingerprint(m) != before
+    high = next(p.high for p in m.structure.parameters if p.path == HYPNIC_ADULT)
+    edit_value(go(alice, "tune"), HYPNIC_ADULT, high)
+    assert alice.session_state[keys.PRIORS_EDITS] == {HYPNIC_ADULT: high}
+    go(bob, "tune")
+    assert bob.session_state[keys.PRIORS_EDITS] == {}
+
+    go(alice, "explore")
+    go(bob, "explore")
+    tuned = ToeTwitchModel.from_priors(with_values(m.priors, {HYPNIC_ADULT: high}))
+    assert ranking_values(alice) == expected_values(tuned) != expected_values(m)
+    assert ranking_values(bob) == expected_values(m)
+    assert ranking(bob) == expected_ranking({}, m)
+    assert fingerprint(loaders.shipped_model()) == fresh
+
+
+def expected_values(m: ToeTwitchModel) -> list[str]:
+    d = m.diagnose({})
+    return [percent(p) for _, p in d.ranking] + [percent(d.no_listed_cause)]
+
+
+def fake_model(megabytes: int) -> SimpleNamespace:
+    return SimpleNamespace(nbytes=megabytes * 2**20)
+
+
+def test_the_model_cache_is_bounded_by_memory_and_count():
+    """Least recently used models go first once the count or the memory is over its
+    limit; a model just used stays."""
+    cache = loaders.ModelCache(max_models=4, max_bytes=30 * 2**20)
+    for i in range(10):
+        cache.get(f"k{i}", lambda: fake_model(8))
+        assert cache.nbytes <= 30 * 2**20 and len(cache) <= 4
+    cache.get("k8", lambda: fake_model(8))  # used again: the most recent
+    cache.get("new", lambda: fake_model(8))
+    assert "k8" in cache._models and "k7" not in cache._models
+
+
+def test_a_model_larger_than_the_budget_is_still_kept_alone():
+    """One model over the memory budget is kept (the session needs it), alone."""
+    cache = loaders.ModelCache(max_models=4, max_bytes=10 * 2**20)
+    cache.get("a", lambda: fake_model(4))
+    cache.get("huge", lambda: fake_model(50))
+    assert list(cache._models) == ["huge"]
+
+
+def test_the_report_cache_is_bounded_by_rows():
+    cache = loaders.ReportCache(max_reports=8, max_rows=100)
+    for i in range(5):
+        cache.put(("p", f"f{i}"), VignetteReport("x", rows=[{}] * 40))
+    assert sum(len(r.rows) for r in cache._reports.values()) <= 100
+    assert cache.get(("p", "f4")) is not None and cache.get(("p", "f0")) is None
+
+
+def test_many_uploads_of_distinct_priors_keep_the_cache_within_its_budget():
+    """Twelve sessions upload twelve different priors files; the cache never holds more
+    than its count and memory allow (benchmarks/page_memory.py measures the RSS of 100)."""
+    base = load_model().priors
+    from ui import session_priors
+
+    for i in range(12):
+        priors = with_values(base, {HYPNIC_ADULT: 0.05 + i * 0.001})
+        at = open_app()
+        session_priors.set_base(priors, f"upload {i}", at.session_state)
+    cache = loaders.model_cache()
+    assert len(cache) <= loaders.MAX_MODELS
+    assert cache.nbytes <= loaders.MAX_MODEL_BYTES

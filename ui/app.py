@@ -1,53 +1,64 @@
-"""The toe-twitching page: entry point of a multipage app (``streamlit run ui/app.py``).
+"""The toe-twitching page: ``toe-twitch serve`` (or ``streamlit run ui/app.py``).
 
-Pages (``ui/pages_/``): Explore (the default: questions in the sidebar, the likely
-causes and the urgency), Tune priors (for clinicians: edit any number of the priors and
-see the effect), Network (the picture of the network and any node's table) and
-Validation (the clinical vignettes). Each page only presents what ``model/`` computes.
+Five pages, each a function of its own module in ``ui/views``: Guided questions (the
+interview; the landing page on a phone), All questions (every question with the
+results; the landing page on a desktop), Tune priors, Network and Validation. Every run
+starts here: the session's keys are filled, the answers are read from the link on the
+first run, and the page runs under a handler that shows a plain message, never a
+traceback, if anything unexpected fails.
 
-Every run of any page starts here: the answers are read from the URL on the first run,
-kept when another page is shown, and the model of this session's priors is found
-(built once per distinct set of priors, shared through ``st.cache_resource``).
+Works from any working directory: it imports the installed ``ui`` and ``model``
+packages, and ``ui/.streamlit/config.toml`` (next to this file) holds the settings.
 """
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
+import streamlit as st
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:  # `streamlit run ui/app.py` puts only ui/ on the path
-    sys.path.insert(0, str(ROOT))
+from ui import answers, keys, link_check, session_priors, widgets
+from ui.views import explore, guided, network, tune, validation
 
-import streamlit as st  # noqa: E402
-
-from ui import state  # noqa: E402
-from ui.explore import draw_case_summary  # noqa: E402
-from ui.priors_state import session_model  # noqa: E402
-
-PAGES = Path(__file__).resolve().parent / "pages_"
+#: Words in a browser's User-Agent that mean a phone (Mozilla's advice: "Mobi").
+PHONE_AGENTS = ("Mobi", "Android", "iPhone")
 
 
+def is_phone() -> bool:
+    agent = st.context.headers.get("User-Agent", "") if st.context.headers else ""
+    return any(word in agent for word in PHONE_AGENTS)
+
+
+def pages(phone: bool) -> dict[str, st.Page]:
+    """The navigation: the interview is the default on a phone, the full list elsewhere."""
+    return {
+        "guided": st.Page(guided.render, title="Guided questions", icon=":material/quiz:",
+                          url_path="questions", default=phone),
+        "explore": st.Page(explore.render, title="All questions", icon=":material/checklist:",
+                           url_path="explore", default=not phone),
+        "tune": st.Page(tune.render, title="Tune priors", icon=":material/tune:", url_path="tune"),
+        "network": st.Page(network.render, title="Network", icon=":material/hub:", url_path="network"),
+        "validation": st.Page(validation.render, title="Validation", icon=":material/fact_check:",
+                              url_path="validation"),
+    }  # fmt: skip
+
+
+@widgets.guarded("page")
 def main() -> None:
-    st.set_page_config(
-        page_title="Toe twitching: explore the causes",
-        page_icon="🦶",
-        layout="wide",
-        initial_sidebar_state="auto",
-    )
-    state.keep_widget_values()
-    model = session_model()
-    state.init_state(model.findings, model.states, st.query_params.to_dict())
-    pages = [
-        st.Page(PAGES / "explore.py", title="Explore", icon=":material/directions_walk:", default=True),
-        st.Page(PAGES / "tune.py", title="Tune priors", icon=":material/tune:", url_path="tune"),
-        st.Page(PAGES / "network.py", title="Network", icon=":material/hub:", url_path="network"),
-        st.Page(PAGES / "validation.py", title="Validation", icon=":material/fact_check:", url_path="validation"),
-    ]  # fmt: skip
-    page = st.navigation(pages, position="top")
-    if page.url_path != pages[0].url_path:  # the other pages show the case in the sidebar
-        draw_case_summary(model, pages[0])
+    keys.init_session_state()
+    model = session_priors.session_model()
+    answers.load_link_once(model)
+    nav = pages(is_phone())
+    st.session_state[keys.PAGES] = nav
+    page = st.navigation(list(nav.values()), position="top")
     page.run()
+    answers.sync_link()
+    link_check.check_long_link(model)  # last: its script loads after the page is drawn
 
 
+st.set_page_config(
+    page_title="Toe twitching: what might be causing it?",
+    page_icon="🦶",
+    layout="wide",
+    initial_sidebar_state="collapsed",
+)
+widgets.page_style()
 main()

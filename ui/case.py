@@ -1,109 +1,73 @@
-"""What the Explore page computes for one case, without Streamlit.
+"""What the results of one case need from the model, computed once per answer (no Streamlit).
 
-The page draws what :func:`explore_case` returns, and ``benchmarks/run.py`` times the
-very same calls, so the benchmark measures what a change of one answer costs the server.
-The 90% intervals are apart: their parameter draws do not depend on the answers, so
-:func:`interval_tables` is built once per priors and :func:`case_intervals` only runs
-the engine on them for the case (the page draws them after everything else).
+The All questions page draws what :func:`explore_case` returns, and
+``benchmarks/page_speed.py`` times the very same call, so the benchmark measures what a
+changed answer costs the server. The 90% ranges are apart (:func:`case_ranges`): the
+page asks for them in the background and draws them last.
 
 >>> from model import load_model
 >>> m = load_model()
 >>> view = explore_case(m, {"onset_falling_asleep": "present"})
->>> view.diagnosis.top, view.what_if.finding in m.findings
-('hypnic_jerk', True)
+>>> view.diagnosis.top
+'hypnic_jerk'
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
-import numpy as np
+from model import Diagnosis, ToeTwitchError, ToeTwitchModel, explain, uncertainty, what_if
+from model.analysis import Explanation, WhatIf
+from model.core import LookAhead
+from ui import interview
 
-from model import Diagnosis, ToeTwitchModel
-from model.analysis import Explanation, LookAhead, Question, look_ahead, next_questions
-from model.analysis import sample_parameters as _sample_parameters
-from model.network import build_tables
-
-#: Draws of the priors behind the 90% interval on each bar (as ``model.uncertainty``).
-UNCERTAINTY_DRAWS = 200
-UNCERTAINTY_SEED = 0
-#: How many of the most informative questions "What to ask next" suggests.
+#: Questions "What to ask next" offers.
 ASK_COUNT = 5
-
-Intervals = dict[str, tuple[float, float]]
+#: Draws of the priors behind each 90% range (``model.uncertainty(..., draws)``).
+INTERVAL_DRAWS = 200
+INTERVAL_SEED = 0
 
 
 @dataclass(frozen=True)
-class WhatIfAnswer:
-    """The case if one unanswered finding were answered ``state``."""
+class Ranges:
+    """The 5th and 95th percentile of each cause's probability over the priors' draws.
 
-    finding: str
-    state: str
-    chance: float  # P(this answer | the answers so far)
-    diagnosis: Diagnosis
+    ``message`` says why there are none (answers impossible under every draw).
+    """
+
+    causes: Mapping[str, tuple[float, float]]
+    no_listed_cause: tuple[float, float] | None
+    draws: int
+    impossible_draws: int = 0
+    message: str | None = None
+
+
+def compute_ranges(model: ToeTwitchModel, evidence: Mapping[str, str], draws: int) -> Ranges:
+    try:
+        u = uncertainty(model, dict(evidence), draws=draws, seed=INTERVAL_SEED)
+    except ToeTwitchError as exc:
+        return Ranges({}, None, draws, message=str(exc))
+    low, _, high = u.no_listed_cause
+    return Ranges(
+        {c.cause: (c.low, c.high) for c in u.causes}, (low, high), draws, u.impossible_draws
+    )
 
 
 @dataclass(frozen=True)
 class CaseView:
-    """Everything the Explore page shows for one set of answers (except the intervals).
+    """Everything the results show for one set of answers, except the 90% ranges.
 
-    In an emergency only ``diagnosis`` is filled: the page shows nothing else.
+    With an emergency sign only ``diagnosis`` is filled: nothing else is shown.
     """
 
     evidence: dict[str, str]
     diagnosis: Diagnosis
-    red_flag_questions: list[Question]
-    questions: list[Question]
-    why: Explanation | None
-    what_if: WhatIfAnswer | None
-    what_if_options: list[str]
-
-
-def binary(model: ToeTwitchModel, finding: str) -> bool:
-    return tuple(model.states[finding]) == ("absent", "present")
-
-
-def what_if_states(model: ToeTwitchModel, finding: str) -> tuple[str, ...]:
-    """The answers "What if" offers for a finding: Yes, No (or its states)."""
-    return ("present", "absent") if binary(model, finding) else tuple(model.states[finding])
-
-
-def likelihood_ratio(prior: float, posterior: float) -> float:
-    """Posterior odds over prior odds: how strongly all the answers together point to it.
-
-    >>> round(likelihood_ratio(0.2, 0.5), 3)
-    4.0
-    """
-    if posterior >= 1.0:
-        return math.inf
-    if prior <= 0.0 or posterior <= 0.0:
-        return 0.0 if posterior <= 0.0 else math.inf
-    return (posterior / (1 - posterior)) / (prior / (1 - prior))
-
-
-def suggested_questions(
-    model: ToeTwitchModel, evidence: dict[str, str], ahead: LookAhead, skipped: Collection[str]
-) -> tuple[list[Question], list[Question]]:
-    """(unanswered red flags to check first, the most informative other questions)."""
-    skipped = set(skipped)
-    found = next_questions(model, evidence, k=ASK_COUNT + len(skipped), ahead=ahead)
-    found = [q for q in found if q.finding not in skipped]
-    flags = [q for q in found if q.red_flag]
-    others = [q for q in found if not q.red_flag][:ASK_COUNT]
-    return flags, others
-
-
-def what_if_answer(
-    model: ToeTwitchModel, evidence: dict[str, str], ahead: LookAhead, finding: str, state: str
-) -> WhatIfAnswer:
-    """The case with one more answer, from the look-ahead (no new inference for the ranking)."""
-    i = ahead.options.index((finding, state))
-    after = model.diagnoses_from_posteriors(
-        [{**evidence, finding: state}], ahead.posteriors[i][None, :]
-    )[0]
-    return WhatIfAnswer(finding, state, ahead.predictive[finding][state], after)
+    ahead: LookAhead | None = None
+    ask: tuple[interview.Candidate, ...] = ()
+    why: Explanation | None = None
+    what_if_finding: str | None = None
+    what_if: tuple[WhatIf, ...] = ()
 
 
 def explore_case(
@@ -111,58 +75,40 @@ def explore_case(
     evidence: Mapping[str, str],
     skipped: Collection[str] = (),
     why_cause: str | None = None,
-    what_if: tuple[str | None, str | None] = (None, None),
+    what_if_finding: str | None = None,
 ) -> CaseView:
-    """The ranking, urgency, questions to ask next, why and what-if for one case.
+    """One diagnosis, one exact look-ahead shared by "what to ask next" and "what if",
+    and the explanation of one cause (the first, unless ``why_cause``).
 
-    One ``diagnose`` call, then one look-ahead over every possible next answer shared by
-    "What to ask next" and "What if". ``why_cause`` defaults to the first cause;
-    ``what_if`` (finding, state) defaults to the first suggested question, answered Yes.
-    Raises :class:`model.ToeTwitchError` for answers that cannot be combined.
+    Raises :class:`model.ImpossibleEvidenceError` for answers that cannot be combined.
     """
     evidence = dict(evidence)
     d = model.diagnose(evidence)
-    if d.urgency == "emergency":
-        return CaseView(evidence, d, [], [], None, None, [])
-    checked = model.check_evidence(evidence)  # with the implicit evidence (toe twitching)
-    ahead = look_ahead(model, checked)
-    flags, others = suggested_questions(model, checked, ahead, skipped)
+    if d.red_flags_present:
+        return CaseView(evidence, d)
+    ahead = model.look_ahead(evidence)
+    variants = what_if(model, evidence, ahead=ahead)
+    ask = interview.candidates(
+        model, evidence, skipped, d, ahead, everything=True, what_ifs=variants
+    )
     cause = why_cause if why_cause in model.causes else d.top
-    why = model.explain(checked, cause)
-    options = [f for f in model.findings if f not in evidence]
-    answer = None
-    if options:
-        finding, state = what_if
-        if finding not in options:
-            suggested = others or flags
-            finding = suggested[0].finding if suggested else options[0]
-            state = None
-        if state not in what_if_states(model, finding):
-            state = what_if_states(model, finding)[0]
-        answer = what_if_answer(model, checked, ahead, finding, state)
-    return CaseView(evidence, d, flags, others, why, answer, options)
+    open_now = [f for f in model.findings if f not in evidence]
+    finding = (
+        what_if_finding if what_if_finding in open_now else (open_now[0] if open_now else None)
+    )
+    return CaseView(
+        evidence,
+        d,
+        ahead,
+        tuple(ask[:ASK_COUNT]),
+        explain(model, evidence, cause),
+        finding,
+        tuple(w for w in variants if w.finding == finding),
+    )
 
 
-# ---------------------------------------------------------------- 90% intervals
-def interval_tables(
-    model: ToeTwitchModel, draws: int = UNCERTAINTY_DRAWS, seed: int = UNCERTAINTY_SEED
-) -> dict[str, np.ndarray]:
-    """The network's tables for ``draws`` draws of the priors (the same draws as
-    ``model.uncertainty(…, draws, seed)``). They depend on the priors only: build them once."""
-    tables = build_tables(model.structure, _sample_parameters(model, draws, seed))
-    for table in tables.values():
-        table.flags.writeable = False  # shared between sessions: nobody may change them
-    return tables
-
-
-def case_intervals(
-    model: ToeTwitchModel, evidence: Mapping[str, str], tables: Mapping[str, np.ndarray]
-) -> Intervals:
-    """5th and 95th percentile of each cause's probability over the drawn priors.
-
-    Equal to the ``low`` and ``high`` of ``model.uncertainty`` with the same draws.
-    """
-    columns = model.encode([model.check_evidence(dict(evidence))])
-    samples = model.posterior_indices(columns, tables=tables)
-    low, high = np.quantile(samples, [0.05, 0.95], axis=0)
-    return {c: (float(low[i]), float(high[i])) for i, c in enumerate(model.causes)}
+def case_ranges(
+    model: ToeTwitchModel, evidence: Mapping[str, str], draws: int = INTERVAL_DRAWS
+) -> Ranges:
+    """The 90% ranges of every cause (:func:`model.uncertainty`), as the page shows them."""
+    return compute_ranges(model, evidence, draws)

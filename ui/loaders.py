@@ -1,106 +1,291 @@
-"""Loading the model once per server process, and the order in which questions are asked."""
+"""What the server builds once and shares between sessions, each behind a bounded cache.
+
+* the shipped model, and the models of tuned or uploaded priors (:class:`ModelCache`:
+  least recently used first out, bounded by count *and* by the models' memory);
+* the 90% intervals of a case (:class:`IntervalStore`: computed by
+  :func:`model.uncertainty` in a background thread, so that they arrive after the answer
+  and never hold it back);
+* the scores of vignette files (:class:`ReportCache`: once per priors and file content;
+  an uploaded file is read and scored in the worker process of :mod:`ui.background`).
+
+Everything shared is read-only once built. Sessions reach a model only through the hash
+of its priors' numbers (:func:`priors_key`), never through another session's state.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+import json
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 
 import streamlit as st
 
 from model import ToeTwitchModel, load_model
+from model.priors import PriorsFile, priors_to_data
+from model.vignettes import Vignette, load_vignettes
+from ui.background import VignetteReport, Worker, report_for, score_vignette_text
+from ui.case import INTERVAL_DRAWS, Ranges, compute_ranges
 
-BINARY = ("absent", "present")
-
-#: The groups as a clinician asks them. Red flags are read from the vocabulary
-#: (``red_flag: true``); findings with other states than present/absent go to "About you".
-GROUP_ABOUT = "About you"
-GROUP_WHEN = "When and how it happens"
-GROUP_SYMPTOMS = "Other symptoms"
-GROUP_HISTORY = "Health history"
-GROUP_RED_FLAGS = "Red flags"
-GROUP_MORE = "More questions"
-
-LISTED_GROUPS: dict[str, tuple[str, ...]] = {
-    GROUP_WHEN: (
-        "onset_falling_asleep",
-        "during_sleep",
-        "after_exertion",
-        "dehydration_or_missed_meals",
-        "persists_2_weeks",
-        "interferes_with_walking",
-    ),
-    GROUP_SYMPTOMS: (
-        "leg_pain",
-        "cramp_stiffness",
-        "numbness_tingling",
-        "muscle_weakness",
-        "widespread_twitching",
-        "toe_curling",
-        "resting_tremor",
-        "cold_pale_feet",
-        "joint_pain_swelling",
-        "fever",
-        "fatigue",
-    ),
-    GROUP_HISTORY: (
-        "diabetes",
-        "kidney_disease",
-        "autoimmune_disease",
-        "vascular_risk",
-        "spine_or_nerve_injury",
-        "caffeine_or_stimulants",
-        "anxiety_or_stress",
-        "exercise_near_bedtime",
-        "poor_diet",
-        "family_history_neuromuscular",
-    ),
-}
-
-#: Readable names of the non-binary states (anything else is shown with its id tidied).
-STATE_LABELS = {
-    "infant": "Infant (under 2)",
-    "child": "Child (2 to 17)",
-    "adult": "Adult (18 to 59)",
-    "older_adult": "Older adult (60 or over)",
-}
+#: Models kept besides the shipped one, and the memory they may hold together.
+MAX_MODELS = 8
+MAX_MODEL_BYTES = 96 * 2**20
+#: Cases whose intervals are kept (each is a few hundred bytes).
+MAX_INTERVALS = 2048
+#: Vignette reports kept, and the rows they may hold together.
+MAX_REPORTS = 8
+MAX_REPORT_ROWS = 30_000
 
 
-@dataclass(frozen=True)
-class Group:
-    title: str
-    findings: tuple[str, ...]
+def priors_key(priors: PriorsFile) -> str:
+    """A hash of every number and name of the priors: the key of their model."""
+    data = json.dumps(priors_to_data(priors), sort_keys=True, default=str)
+    return hashlib.sha256(data.encode()).hexdigest()[:24]
 
 
-@st.cache_resource(show_spinner="Building the model…")
-def get_model() -> ToeTwitchModel:
-    """The model, built once per server process and shared by every session."""
+@st.cache_resource(show_spinner="Loading the model…")
+def shipped_model() -> ToeTwitchModel:
+    """The model of the shipped priors, built once per server process."""
     return load_model()
 
 
-def is_binary(model: ToeTwitchModel, finding: str) -> bool:
-    return tuple(model.states[finding]) == BINARY
+@st.cache_resource(show_spinner=False)
+def shipped_key() -> str:
+    return priors_key(shipped_model().priors)
 
 
-def state_label(state: str) -> str:
-    return STATE_LABELS.get(state, state.replace("_", " ").capitalize())
+# ---------------------------------------------------------------- models of other priors
+class ModelCache:
+    """Models by priors key, least recently used evicted first, bounded by count and memory.
 
-
-def question_groups(model: ToeTwitchModel) -> list[Group]:
-    """Every finding of the model exactly once, in the order a clinician asks.
-
-    Non-binary findings (age group) come first, red flags last. A finding the model has
-    but no list names lands in "More questions" so it is never lost.
+    ``get`` builds a missing model outside the cache's lock but one build at a time, so
+    two uploads arriving together never hold two half-built models.
     """
-    red = [f for f in model.findings if model.vocabulary.findings[f].red_flag]
-    placed = set(red)
-    about = [f for f in model.findings if not is_binary(model, f) and f not in placed]
-    placed.update(about)
-    groups = [Group(GROUP_ABOUT, tuple(about))]
-    for title, listed in LISTED_GROUPS.items():
-        members = tuple(f for f in listed if f in model.states and f not in placed)
-        placed.update(members)
-        groups.append(Group(title, members))
-    rest = tuple(f for f in model.findings if f not in placed)
-    if rest:
-        groups.append(Group(GROUP_MORE, rest))
-    groups.append(Group(GROUP_RED_FLAGS, tuple(red)))
-    return [g for g in groups if g.findings]
+
+    def __init__(self, max_models: int = MAX_MODELS, max_bytes: int = MAX_MODEL_BYTES):
+        self.max_models = max_models
+        self.max_bytes = max_bytes
+        self._models: OrderedDict[str, ToeTwitchModel] = OrderedDict()
+        self._lock = threading.Lock()
+        self._build_lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._models)
+
+    @property
+    def nbytes(self) -> int:
+        with self._lock:
+            return sum(m.nbytes for m in self._models.values())
+
+    def _lookup(self, key: str) -> ToeTwitchModel | None:
+        with self._lock:
+            model = self._models.get(key)
+            if model is not None:
+                self._models.move_to_end(key)
+            return model
+
+    def get(self, key: str, build: Callable[[], ToeTwitchModel]) -> ToeTwitchModel:
+        model = self._lookup(key)
+        if model is not None:
+            return model
+        with self._build_lock:
+            model = self._lookup(key)
+            if model is not None:
+                return model
+            model = build()
+            with self._lock:
+                self._models[key] = model
+                total = sum(m.nbytes for m in self._models.values())
+                while len(self._models) > 1 and (
+                    len(self._models) > self.max_models or total > self.max_bytes
+                ):
+                    _, evicted = self._models.popitem(last=False)
+                    total -= evicted.nbytes
+            return model
+
+
+@st.cache_resource(show_spinner=False)
+def model_cache() -> ModelCache:
+    return ModelCache()
+
+
+def model_for(priors: PriorsFile, key: str, source: str = "priors in use") -> ToeTwitchModel:
+    """The model of these priors (the shared shipped one when they are the shipped ones).
+
+    Raises :class:`model.ToeTwitchError` when no model can be built from them.
+    """
+    if key == shipped_key():
+        return shipped_model()
+    return model_cache().get(key, lambda: ToeTwitchModel.from_priors(priors, source=source))
+
+
+# ---------------------------------------------------------------- 90% intervals
+class IntervalStore:
+    """Intervals by (priors key, answers): computed once, in one background thread."""
+
+    def __init__(self, draws: int = INTERVAL_DRAWS, kept: int = MAX_INTERVALS):
+        self.draws = draws
+        self.kept = kept
+        self._done: OrderedDict[tuple, Ranges] = OrderedDict()
+        self._pending: dict[tuple, Future] = {}
+        self._lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="intervals")
+
+    @staticmethod
+    def key(model_key: str, evidence: Mapping[str, str]) -> tuple:
+        return (model_key, tuple(sorted(evidence.items())))
+
+    def known(self, key: tuple) -> Ranges | None:
+        with self._lock:
+            ranges = self._done.get(key)
+            if ranges is not None:
+                self._done.move_to_end(key)
+            return ranges
+
+    def request(
+        self,
+        key: tuple,
+        model: ToeTwitchModel,
+        evidence: Mapping[str, str],
+        superseded: Future | None = None,
+    ) -> Future:
+        """A future of the case's intervals; ``superseded`` (this session's last request,
+        for answers since changed) is cancelled if it has not started."""
+        if superseded is not None:
+            superseded.cancel()
+        with self._lock:
+            if key in self._done:
+                done: Future = Future()
+                done.set_result(self._done[key])
+                return done
+            pending = self._pending.get(key)
+            if pending is not None and not pending.cancelled():
+                return pending
+            future = self._pool.submit(compute_ranges, model, dict(evidence), self.draws)
+            self._pending[key] = future
+        future.add_done_callback(lambda f, k=key: self._finished(k, f))
+        return future
+
+    def _finished(self, key: tuple, future: Future) -> None:
+        with self._lock:
+            if self._pending.get(key) is future:
+                del self._pending[key]
+            if future.cancelled() or future.exception() is not None:
+                return
+            self._done[key] = future.result()
+            while len(self._done) > self.kept:
+                self._done.popitem(last=False)
+
+
+@st.cache_resource(show_spinner=False)
+def interval_store() -> IntervalStore:
+    return IntervalStore()
+
+
+# ---------------------------------------------------------------- vignettes
+class ReportCache:
+    """Vignette reports by (priors key, file digest), bounded by count and by rows."""
+
+    def __init__(self, max_reports: int = MAX_REPORTS, max_rows: int = MAX_REPORT_ROWS):
+        self.max_reports = max_reports
+        self.max_rows = max_rows
+        self._reports: OrderedDict[tuple[str, str], VignetteReport] = OrderedDict()
+        self._pending: dict[tuple[str, str], Future] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, str]) -> VignetteReport | None:
+        with self._lock:
+            report = self._reports.get(key)
+            if report is not None:
+                self._reports.move_to_end(key)
+            return report
+
+    def put(self, key: tuple[str, str], report: VignetteReport) -> None:
+        with self._lock:
+            self._reports[key] = report
+            self._reports.move_to_end(key)
+            rows = sum(len(r.rows) for r in self._reports.values())
+            while len(self._reports) > 1 and (
+                len(self._reports) > self.max_reports or rows > self.max_rows
+            ):
+                _, evicted = self._reports.popitem(last=False)
+                rows -= len(evicted.rows)
+
+    def pending(self, key: tuple[str, str], start: Callable[[], Future]) -> Future:
+        """The job scoring this file (started once, even if several runs ask for it)."""
+        with self._lock:
+            future = self._pending.get(key)
+            if future is None:
+                future = start()
+                self._pending[key] = future
+                future.add_done_callback(lambda f, k=key: self._finished(k, f))
+            return future
+
+    def _finished(self, key: tuple[str, str], future: Future) -> None:
+        with self._lock:
+            self._pending.pop(key, None)
+        if not future.cancelled() and future.exception() is None:
+            self.put(key, future.result())
+
+
+@st.cache_resource(show_spinner=False)
+def report_cache() -> ReportCache:
+    return ReportCache()
+
+
+@st.cache_resource(show_spinner=False)
+def worker() -> Worker:
+    """The worker process for heavy uploads (started on first use)."""
+    return Worker()
+
+
+@st.cache_resource(show_spinner=False)
+def warm_worker() -> bool:
+    """Start the worker process (once per server) before the first upload needs it."""
+    worker().warm_up(shipped_key())
+    return True
+
+
+@st.cache_resource(show_spinner=False)
+def shipped_vignettes() -> list[Vignette]:
+    """The shipped clinical vignettes (raises :class:`model.VignetteError` if unreadable)."""
+    return load_vignettes()
+
+
+SHIPPED_VIGNETTES = "shipped"
+SHIPPED_VIGNETTES_LABEL = "the shipped vignettes"
+
+
+def shipped_report(model: ToeTwitchModel, model_key: str) -> VignetteReport:
+    """The shipped vignettes scored with this model (computed here: they are few)."""
+    cache = report_cache()
+    key = (model_key, SHIPPED_VIGNETTES)
+    report = cache.get(key)
+    if report is None:
+        report = report_for(model, shipped_vignettes(), SHIPPED_VIGNETTES_LABEL)
+        cache.put(key, report)
+    return report
+
+
+def file_digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()[:24]
+
+
+def uploaded_report(
+    model_key: str, priors: PriorsFile | None, data: bytes, name: str
+) -> VignetteReport | Future:
+    """The report of an uploaded vignette file, or the worker's job making it.
+
+    ``priors`` None means the shipped priors (the worker builds its own copy once).
+    """
+    cache = report_cache()
+    key = (model_key, file_digest(data))
+    report = cache.get(key)
+    if report is not None:
+        return report
+    text = data.decode("utf-8", errors="replace")
+    return cache.pending(
+        key, lambda: worker().submit(score_vignette_text, model_key, priors, text, name)
+    )

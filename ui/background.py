@@ -1,0 +1,148 @@
+"""Heavy work done in a worker process, so that it never stalls another person's answers.
+
+Reading an uploaded vignette file of up to 5,000 cases is seconds of pure-Python YAML
+parsing and validation; in the server process it would hold the interpreter lock that
+every session's answers need. It runs here instead, in one worker process started by
+:class:`Worker` (``spawn``: nothing of the server's threads is copied). The worker keeps
+the models it built, a few at most, by the priors' key.
+
+Nothing here imports Streamlit: the worker only imports ``model``.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from typing import Any
+
+from model import ToeTwitchError, ToeTwitchModel, VignetteError, load_model
+from model.priors import PriorsFile
+from model.vignettes import Vignette, evaluate, parse_vignettes_text
+
+#: Models a worker keeps (by priors key); each is a few megabytes.
+WORKER_MODELS = 3
+_models: OrderedDict[str, ToeTwitchModel] = OrderedDict()
+
+
+@dataclass(frozen=True)
+class VignetteReport:
+    """A vignette file scored against one set of priors, as plain rows for the page.
+
+    ``problems`` (the file is unusable: every problem the validator found) and
+    ``skipped`` (rows that could not be scored: ``(vignette id, message)``) are complete;
+    the page shows the first few and offers the whole list as a download.
+    """
+
+    source: str
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    summary: dict[str, Any] = field(default_factory=dict)
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def usable(self) -> bool:
+        return not self.problems
+
+
+def report_for(model: ToeTwitchModel, vignettes: list[Vignette], source: str) -> VignetteReport:
+    """Score vignettes with :func:`model.vignettes.evaluate` (one engine batch)."""
+    evaluation = evaluate(model, vignettes)
+    rows = []
+    for r in evaluation.results:
+        v, d = r.vignette, r.diagnosis
+        expected = list(v.expect.top1 or v.expect.top3)
+        ranks = [i for i, (c, _) in enumerate(d.ranking, start=1) if c in expected]
+        rows.append(
+            {
+                "id": v.id,
+                "story": v.story,
+                "top": d.top,
+                "top_probability": d.ranking[0][1],
+                "expected": expected,
+                "expected_rank": min(ranks) if ranks else None,
+                "urgency": d.urgency,
+                "expected_urgency": list(v.expect.urgency),
+                "top1_ok": r.top1_ok,
+                "top3_ok": r.top3_ok,
+                "urgency_ok": r.urgency_ok,
+                "under_triaged": r.under_triaged,
+            }
+        )
+    skipped = [(s.vignette, s.message) for s in evaluation.skipped]
+    return VignetteReport(source, rows, dict(evaluation.summary), skipped)
+
+
+def _worker_model(priors_key: str, priors: PriorsFile | None) -> ToeTwitchModel:
+    model = _models.get(priors_key)
+    if model is None:
+        model = (
+            load_model() if priors is None else ToeTwitchModel.from_priors(priors, source="priors")
+        )
+        _models[priors_key] = model
+        while len(_models) > WORKER_MODELS:
+            _models.popitem(last=False)
+    _models.move_to_end(priors_key)
+    return model
+
+
+def score_vignette_text(
+    priors_key: str, priors: PriorsFile | None, text: str, source: str
+) -> VignetteReport:
+    """Parse, validate and score an uploaded vignette file (run in the worker).
+
+    ``priors`` None means the shipped priors. A file that breaks the format comes back
+    with its problems; a model that cannot be built, with that one problem.
+    """
+    try:
+        vignettes = parse_vignettes_text(text, source=source)
+    except VignetteError as exc:
+        return VignetteReport(source, problems=[str(p) for p in exc.problems])
+    try:
+        model = _worker_model(priors_key, priors)
+        return report_for(model, vignettes, source)
+    except ToeTwitchError as exc:
+        return VignetteReport(source, problems=[str(exc)])
+
+
+def _warm_up(shipped_key: str) -> bool:
+    """Import the model and build the shipped one, so the first real job is quick."""
+    _worker_model(shipped_key, None)
+    return True
+
+
+class Worker:
+    """One worker process (started on first use, started again if it dies)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pool: ProcessPoolExecutor | None = None
+
+    def _executor(self) -> ProcessPoolExecutor:
+        with self._lock:
+            if self._pool is None:
+                self._pool = ProcessPoolExecutor(
+                    max_workers=1, mp_context=multiprocessing.get_context("spawn")
+                )
+            return self._pool
+
+    def submit(self, function: Callable[..., Any], *args: Any) -> Future:
+        try:
+            return self._executor().submit(function, *args)
+        except (BrokenProcessPool, RuntimeError):
+            with self._lock:  # the process died (or was shut down): start a new one
+                self._pool = None
+            return self._executor().submit(function, *args)
+
+    def warm_up(self, shipped_key: str) -> Future:
+        return self.submit(_warm_up, shipped_key)
+
+    def shutdown(self) -> None:
+        with self._lock:
+            if self._pool is not None:
+                self._pool.shutdown(wait=False, cancel_futures=True)
+                self._pool = None

@@ -1,0 +1,113 @@
+"""Links with more parameters than Streamlit keeps: noticed in the browser, reported.
+
+Streamlit drops a query string of more than 1,000 parameters (or 512 Ki characters)
+entirely, noting it only in the server's log, so the page would open as if the link had
+no answers. This small component reads the address bar in the browser instead; when
+the link is over the limit it sends back how long it was and, of its parameters, at most
+:data:`MAX_KEPT` whose name is a question of the page and whose value is short (plain
+data; the page checks them like any link). Nothing else is sent, and it sends nothing
+for an ordinary link.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import streamlit as st
+from streamlit.runtime.state.query_params import (
+    CLIENT_STATE_QUERY_STRING_MAX_FIELDS,
+    CLIENT_STATE_QUERY_STRING_MAX_LENGTH,
+)
+
+from model import ToeTwitchModel
+from ui import answers, keys
+from ui.text import plural
+
+MAX_KEPT = 200
+MAX_VALUE_CHARS = 40
+
+_JS = """
+export default function (component) {
+  const { data, setStateValue } = component;
+  const search = window.location.search || "";
+  if (search.length < 2) return;
+  const fields = search.slice(1).split("&");
+  if (fields.length <= data.max_fields && search.length <= data.max_chars) return;
+  const wanted = new Set(data.questions);
+  const kept = [];
+  for (const field of fields) {
+    if (kept.length >= data.max_kept) break;
+    const at = field.indexOf("=");
+    if (at < 0) continue;
+    let name, value;
+    try {
+      name = decodeURIComponent(field.slice(0, at).replace(/\\+/g, " "));
+      value = decodeURIComponent(field.slice(at + 1).replace(/\\+/g, " "));
+    } catch (e) {
+      continue;
+    }
+    if (wanted.has(name) && value.length <= data.max_value) kept.push([name, value]);
+  }
+  setStateValue("report", { fields: fields.length, chars: search.length, kept: kept });
+}
+"""
+
+_component = st.components.v2.component("toe_twitch_link_check", js=_JS)
+
+
+def _report_changed() -> None:
+    """Nothing to do here: the run that follows reads the report."""
+
+
+def check_long_link(model: ToeTwitchModel) -> None:
+    """Mount the check (only while the page's link is empty: a dropped link looks empty)."""
+    if st.query_params:
+        return
+    result = _component(
+        key=keys.LINK_CHECK,
+        data={
+            "questions": list(model.states),
+            "max_fields": CLIENT_STATE_QUERY_STRING_MAX_FIELDS,
+            "max_chars": CLIENT_STATE_QUERY_STRING_MAX_LENGTH,
+            "max_kept": MAX_KEPT,
+            "max_value": MAX_VALUE_CHARS,
+        },
+        height=0,
+        on_report_change=_report_changed,
+    )
+    report = getattr(result, "report", None)
+    if isinstance(report, Mapping) and not st.session_state.get(keys.LINK_CHECKED):
+        st.session_state[keys.LINK_CHECKED] = True
+        use_report(report, model)
+
+
+def use_report(report: Mapping[str, Any], model: ToeTwitchModel) -> None:
+    """Take the valid answers out of an over-long link and say what happened."""
+    fields = int(report.get("fields") or 0)
+    chars = int(report.get("chars") or 0)
+    kept = report.get("kept") or []
+    params: dict[str, list[str]] = {}
+    for pair in kept[:MAX_KEPT]:
+        if isinstance(pair, list | tuple) and len(pair) == 2:
+            name, value = str(pair[0]), str(pair[1])[:MAX_VALUE_CHARS]
+            params.setdefault(name, []).append(value)
+    reading = answers.read_link(params, model)
+    if not st.session_state.get(keys.ANSWERS):
+        st.session_state[keys.ANSWERS] = dict(reading.answers)
+        st.session_state[keys.SKIPPED] = list(reading.skipped)
+        st.session_state[keys.HISTORY] = answers.history_from_link(model, reading.answers)
+    over = (
+        f"{plural(fields, 'parameter')}"
+        if fields > CLIENT_STATE_QUERY_STRING_MAX_FIELDS
+        else f"{chars:,} characters"
+    )
+    answers.add_link_notes(
+        [
+            f"The link was too long ({over}; the page reads at most "
+            f"{CLIENT_STATE_QUERY_STRING_MAX_FIELDS:,} parameters). "
+            f"Answers taken from it: {len(reading.answers)}; the rest was ignored.",
+            *reading.notes,
+        ]
+    )
+    st.rerun()  # draw the page again with the answers the link held

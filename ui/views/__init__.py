@@ -1,0 +1,1 @@
+"""The pages, one module each; every page is the ``render`` function of its module."""

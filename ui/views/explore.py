@@ -1,0 +1,326 @@
+"""All questions: every question at once, the results beside them (the landing page on a
+desktop; a click away from the guided questions).
+
+Two fragments: the results (urgency, ranking, what to ask next, why, what if, advice)
+and the question list. An answer in the list reruns only the results (the list already
+shows the answer); a change of age, or an answer given under "What to ask next", reruns
+both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import streamlit as st
+
+from model import Diagnosis, ImpossibleEvidenceError, ToeTwitchModel
+from model.priors import AGE_FINDING
+from model.vocabulary import GROUPS
+from ui import answers, charts, interview, keys, session_priors, widgets
+from ui.answers import UNKNOWN
+from ui.case import CaseView, explore_case
+from ui.text import (
+    answer_label,
+    bits,
+    cause_label,
+    cause_name,
+    finding_label,
+    percent,
+    plural,
+    points,
+    times,
+    urgency_title,
+)
+
+#: Emergency signs first, as in the interview; then as a clinician asks.
+GROUP_ORDER = ("red_flags", "about_you", "when", "symptoms", "history")
+ANSWER_OPTIONS = ("present", "absent", UNKNOWN)
+ASK_COUNT = 5
+IMPOSSIBLE = "impossible under these priors"
+
+
+def question_groups(model: ToeTwitchModel, evidence: dict[str, str]) -> list[tuple[str, list[str]]]:
+    """Every question once, grouped; a question for other ages only if already answered."""
+    groups: dict[str, list[str]] = {g: [] for g in GROUP_ORDER}
+    for f in model.findings:
+        group = model.vocabulary.findings[f].group or "history"
+        if f in evidence or interview.applies(model, f, evidence):
+            groups.setdefault(group, []).append(f)
+    return [(GROUPS.get(g, g), fs) for g, fs in groups.items() if fs]
+
+
+def _widget_value(finding: str) -> str | None:
+    if finding in st.session_state.get(keys.ANSWERS, {}):
+        return st.session_state[keys.ANSWERS][finding]
+    return UNKNOWN if finding in st.session_state.get(keys.SKIPPED, []) else None
+
+
+def _changed(finding: str) -> None:
+    value = st.session_state.get(keys.question_key(finding))
+    if value is None:
+        answers.clear_answer(finding)
+    else:
+        answers.answer({finding: value})
+    if finding == AGE_FINDING:  # which questions apply depends on the age
+        st.rerun([keys.RESULTS_FRAGMENT, keys.QUESTIONS_FRAGMENT])
+    st.rerun(keys.RESULTS_FRAGMENT)
+
+
+def _answered_here(finding: str, state: str) -> None:
+    answers.answer({finding: state})
+    st.rerun([keys.RESULTS_FRAGMENT, keys.QUESTIONS_FRAGMENT])
+
+
+def _reset() -> None:
+    answers.reset()
+    st.rerun([keys.RESULTS_FRAGMENT, keys.QUESTIONS_FRAGMENT])
+
+
+@st.fragment(key=keys.QUESTIONS_FRAGMENT)
+@widgets.guarded("questions")
+def question_list() -> None:
+    model = session_priors.session_model()
+    evidence = answers.evidence(model)
+    st.subheader("Your answers", anchor=False)
+    st.caption("Answer what you know. An unanswered question is never read as a No.")
+    for title, findings in question_groups(model, evidence):
+        with st.container(key=f"group_{title[:12].replace(' ', '_').lower()}"):
+            st.markdown(f"**{title}**")
+            for f in findings:
+                key = keys.question_key(f)
+                st.session_state[key] = _widget_value(f)
+                label = finding_label(model, f)
+                if f == AGE_FINDING:
+                    st.selectbox(
+                        label,
+                        (*model.states[f], UNKNOWN),
+                        index=None,
+                        placeholder="Not answered",
+                        format_func=answer_label,
+                        key=key,
+                        on_change=_changed,
+                        args=(f,),
+                    )
+                else:
+                    st.segmented_control(
+                        label,
+                        ANSWER_OPTIONS,
+                        format_func=answer_label,
+                        key=key,
+                        on_change=_changed,
+                        args=(f,),
+                    )
+    st.button(
+        "Clear every answer",
+        key=keys.RESET,
+        on_click=_reset,
+        icon=":material/restart_alt:",
+        width="stretch",
+    )
+
+
+# ---------------------------------------------------------------- look closer
+def ask_next(model: ToeTwitchModel, found: list[interview.Candidate]) -> None:
+    if not found:
+        st.markdown("No question left to ask.")
+        return
+    st.caption("The questions that would tell the most now, best first. Answer them here.")
+    for c in found:
+        q = c.question
+        with st.container(border=True, key=f"ask_{q.finding}"):
+            st.markdown(f"**{q.label}**")
+            st.caption(f"It {q.reason}.")
+            cols = st.columns(3)
+            for col, state in zip(cols, ANSWER_OPTIONS, strict=True):
+                col.button(
+                    answer_label(state),
+                    key=keys.ask_key(q.finding, state),
+                    on_click=_answered_here,
+                    args=(q.finding, state),
+                    width="stretch",
+                )
+    with st.expander("Details: information gain", icon=":material/science:"):
+        st.html(
+            charts.table(
+                ["Question", "Expected gain", "Expected move", "Can change urgency"],
+                [
+                    (
+                        c.question.label,
+                        bits(c.question.gain_bits),
+                        f"{c.expected_shift * 100:.1f} pts",
+                        "yes" if c.changes_urgency else "no",
+                    )
+                    for c in found
+                ],
+                "Information gain of each suggested question",
+            )
+        )
+
+
+def why(model: ToeTwitchModel, view: CaseView) -> None:
+    d, ex = view.diagnosis, view.why
+    if st.session_state.get(keys.WHY_CAUSE) not in model.causes:
+        st.session_state[keys.WHY_CAUSE] = ex.cause
+    st.selectbox(
+        "Why does this cause have its probability?",
+        model.causes,
+        format_func=lambda c: cause_label(model, c),
+        key=keys.WHY_CAUSE,
+    )
+    st.markdown(
+        f"**{cause_name(model, ex.cause)}**: {percent(ex.prior)} before any answer, "
+        f"**{percent(ex.posterior)}** with these answers "
+        f"({times(d.relative_to_prior.get(ex.cause))} than before)."
+    )
+    if not ex.contributions:
+        st.caption("No answers yet: each answer will show here as for or against it.")
+        return
+    st.html(
+        charts.bar_list(
+            charts.weight_bars(model, ex.contributions), "Each answer's weight", "tt-weights"
+        )
+    )
+    st.caption(
+        "Each answer's likelihood ratio: how many times more often it is seen when this cause "
+        "is present than when it is absent, the other answers held as they are (above 1 "
+        "points to the cause, below 1 away from it). The bar is its weight (the ratio's "
+        "logarithm), relative to the strongest answer."
+    )
+
+
+def what_if_view(model: ToeTwitchModel, view: CaseView) -> None:
+    d, finding = view.diagnosis, view.what_if_finding
+    if finding is None:
+        st.markdown("Every question is answered: nothing left to try.")
+        return
+    open_now = [f for f in model.findings if f not in view.evidence]
+    st.session_state[keys.WHAT_IF_FINDING] = finding
+    st.selectbox(
+        "If you answered…",
+        open_now,
+        format_func=lambda f: finding_label(model, f),
+        key=keys.WHAT_IF_FINDING,
+    )
+    now = d.probabilities
+    columns = ["", "Now"]
+    rows: list[list[str]] = [
+        ["Chance of this answer", ""],
+        ["Urgency", urgency_title(model, d.urgency)],
+    ]
+    rows += [[cause_name(model, c), percent(p)] for c, p in d.ranking]
+    rows.append(["None of these causes", percent(d.no_listed_cause)])
+    for w in view.what_if:
+        columns.append(f"If {answer_label(w.state)}")
+        if not w.possible:
+            cells = [IMPOSSIBLE] + [""] * (len(rows) - 1)
+        else:
+            after = dict(w.ranking)
+            cells = [percent(w.probability), urgency_title(model, w.urgency)]
+            cells += [f"{percent(after[c])} ({points(after[c] - now[c])})" for c, _ in d.ranking]
+            cells.append(percent(w.no_listed_cause))
+        for row, cell in zip(rows, cells, strict=True):
+            row.append(cell)
+    st.html(charts.table(columns, rows, "What each answer would change"))
+
+
+def look_closer(model: ToeTwitchModel, view: CaseView) -> None:
+    st.subheader("Look closer", anchor=False)
+    ask, reasons, whatif = st.tabs(
+        [":material/quiz: What to ask next", ":material/help: Why?", ":material/alt_route: What if"]
+    )
+    with ask:
+        ask_next(model, list(view.ask))
+    with reasons:
+        why(model, view)
+    with whatif:
+        what_if_view(model, view)
+
+
+def advice(model: ToeTwitchModel, d: Diagnosis) -> None:
+    a = d.advice
+    st.subheader(
+        "Meanwhile, at home" if d.urgency == "see_doctor" else "What you can do at home",
+        anchor=False,
+    )
+    if a.home_remedies:
+        with st.expander("Home remedies", icon=":material/hot_tub:"):
+            st.markdown("\n".join(f"- **{title}.** {text}" for title, text in a.home_remedies))
+    if a.exercises:
+        with st.expander(f"{len(a.exercises)} toe exercises", icon=":material/directions_walk:"):
+            for ex in a.exercises:
+                st.markdown(
+                    f"**{ex.title}**\n\n"
+                    + "\n".join(f"{i}. {s}" for i, s in enumerate(ex.steps, 1))
+                )
+    if a.walking_on_sand:
+        with st.expander("Walking on sand", icon=":material/beach_access:"):
+            st.markdown(a.walking_on_sand)
+    if a.prevention:
+        with st.expander("Prevention tips", icon=":material/shield:"):
+            st.markdown("\n".join(f"- {tip}" for tip in a.prevention))
+    with st.expander("What each cause means", icon=":material/menu_book:"):
+        for cause, p in d.ranking:
+            info = model.vocabulary.causes[cause]
+            st.markdown(
+                f"**{info.label}** · {percent(p)} · {times(d.relative_to_prior.get(cause))} than "
+                f"before any answer  \n{info.seed.strip()}"
+            )
+
+
+@st.fragment(key=keys.RESULTS_FRAGMENT)
+@widgets.guarded("results")
+def results() -> None:
+    sp = session_priors.current()
+    model = session_priors.session_model()
+    evidence = answers.evidence(model)
+    skipped = answers.skipped()
+    finish: Callable[[], None] | None = None
+    with st.container(key="results_panel"):
+        try:
+            view = explore_case(
+                model,
+                evidence,
+                skipped,
+                why_cause=st.session_state.get(keys.WHY_CAUSE),
+                what_if_finding=st.session_state.get(keys.WHAT_IF_FINDING),
+            )
+        except ImpossibleEvidenceError:
+            widgets.impossible(model, evidence, "results")
+            answers.sync_link()
+            return
+        d = view.diagnosis
+        answered = bool(evidence)
+        widgets.banner(model, d, answered)
+        if not sp.is_shipped or sp.edits:
+            st.caption(f":material/tune: These results use {sp.describe()}.")
+        if d.urgency != "emergency":
+            widgets.unanswered_flags_note(d)
+            finish = widgets.ranked_with_ranges(model, sp.key, d, evidence, answered)
+            st.caption(
+                f"{plural(len(evidence), 'question')} answered. The link in the address bar "
+                "holds the answers: copy it to share or reload this case."
+            )
+            look_closer(model, view)
+            advice(model, d)
+    answers.sync_link()
+    if finish is not None:
+        finish()
+
+
+def render() -> None:
+    st.title("What might be causing your toe twitching?", anchor=False)
+    widgets.disclaimer()
+    guided_page = st.session_state.get(keys.PAGES, {}).get("guided")
+    if guided_page is not None:
+        st.page_link(
+            guided_page,
+            label="Prefer one question at a time? Use the guided questions",
+            icon=":material/quiz:",
+            query_params=answers.link_params(),
+        )
+    widgets.link_notes()
+    left, right = st.columns([3, 2], gap="large")
+    with right:  # drawn first: the results then end with their 90% ranges, the slowest part
+        question_list()
+    with left:
+        results()

@@ -1,0 +1,264 @@
+"""Guided questions: the interview, one screen at a time (the landing page on a phone).
+
+Above every screen, always: the urgency so far and the three likeliest causes with their
+bars. Then the emergency signs (one screen), the age, and one question at a time chosen
+by the model (:mod:`ui.interview`), with large Yes / No / Don't know buttons and Back,
+until the stop rule says no question is worth asking; then the full results.
+
+The whole screen is one fragment: an answer redraws only it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import streamlit as st
+
+from model import Diagnosis, ImpossibleEvidenceError, ToeTwitchModel
+from model.analysis import Question
+from model.priors import AGE_FINDING
+from ui import answers, interview, keys, session_priors, widgets
+from ui.answers import UNKNOWN
+from ui.text import answer_label, bits, finding_label, percent
+
+#: The answers offered for a yes/no question, in order, and their button keys' suffix.
+YES_NO = ("present", "absent")
+TOP_SHOWN = 3
+
+
+def _answer(finding: str, state: str) -> None:
+    answers.answer({finding: state})
+
+
+def _none_of_the_signs(flags: list[str]) -> None:
+    answers.answer({f: "absent" for f in flags})
+
+
+def _unsure_of_the_signs(flags: list[str]) -> None:
+    answers.answer({f: UNKNOWN for f in flags})
+
+
+def _tick_sign(finding: str) -> None:
+    ticked = st.session_state.get(keys.red_flag_key(finding))
+    answers.answer({finding: "present" if ticked else "absent"})
+
+
+def _more() -> None:
+    st.session_state[keys.INTERVIEW_MORE] = True
+
+
+def _restart() -> None:
+    answers.reset()
+
+
+def _nothing() -> None:
+    """Nothing left to draw."""
+
+
+# ---------------------------------------------------------------- the screens
+def red_flag_screen(model: ToeTwitchModel, evidence: dict[str, str], skipped: list[str]) -> None:
+    flags = [f for f in model.vocabulary.red_flags if f not in evidence and f not in skipped]
+    st.subheader("First: is any of these happening now?", anchor=False)
+    st.caption("Tick any that applies: the page will then tell you to get help now.")
+    for f in flags:
+        st.session_state[keys.red_flag_key(f)] = False  # unanswered (after Back, too)
+        st.checkbox(
+            finding_label(model, f),
+            key=keys.red_flag_key(f),
+            on_change=_tick_sign,
+            args=(f,),
+        )
+    st.button(
+        "None of these",
+        key=keys.RED_FLAGS_NONE,
+        on_click=_none_of_the_signs,
+        args=(flags,),
+        type="primary",
+        width="stretch",
+        icon=":material/check:",
+    )
+    st.button(
+        "I'm not sure",
+        key=keys.RED_FLAGS_UNSURE,
+        on_click=_unsure_of_the_signs,
+        args=(flags,),
+        width="stretch",
+    )
+
+
+def age_screen(model: ToeTwitchModel) -> None:
+    st.subheader("How old is the person with the twitching?", anchor=False)
+    st.caption(
+        "Some causes are far more common at some ages (spinal muscular atrophy in babies, Parkinson's later in life)."
+    )
+    for state in model.states[AGE_FINDING]:
+        st.button(
+            answer_label(state),
+            key=keys.interview_answer_key(AGE_FINDING, state),
+            on_click=_answer,
+            args=(AGE_FINDING, state),
+            width="stretch",
+        )
+    st.button(
+        "Don't know",
+        key=keys.interview_answer_key(AGE_FINDING, UNKNOWN),
+        on_click=_answer,
+        args=(AGE_FINDING, UNKNOWN),
+        width="stretch",
+        type="tertiary",
+    )
+
+
+def question_screen(model: ToeTwitchModel, plan: interview.Plan) -> None:
+    q: Question = plan.question
+    candidate = plan.candidates[0]
+    st.subheader(q.label, anchor=False)
+    st.caption(f"Why we ask: it {q.reason}.")
+    states = model.states[q.finding]
+    choices = YES_NO if tuple(sorted(states)) == ("absent", "present") else states
+    # The same keys on every question: after a key press the focus stays on the buttons.
+    with st.container(horizontal=True, key="iv_answers"):
+        for state in choices:
+            st.button(
+                answer_label(state),
+                key=f"iv_{state}",
+                on_click=_answer,
+                args=(q.finding, state),
+                width="stretch",
+            )
+        st.button(
+            "Don't know",
+            key="iv_unknown",
+            on_click=_answer,
+            args=(q.finding, UNKNOWN),
+            width="stretch",
+        )
+    with st.expander("Details for the curious", icon=":material/science:"):
+        yes = q.predictive.get("present")
+        lines = [
+            f"- Expected information gain: {bits(q.gain_bits)} (how much the answer is "
+            "expected to narrow down the causes).",
+            f"- Expected move of the likeliest-moved cause: {candidate.expected_shift * 100:.1f} "
+            "percentage points.",
+        ]
+        if yes is not None:
+            lines.append(
+                f"- People with the answers so far say Yes about {percent(yes)} of the time."
+            )
+        if candidate.changes_urgency:
+            lines.append("- One of its answers would change the advice on urgency.")
+        st.markdown("\n".join(lines))
+
+
+def progress(plan: interview.Plan) -> None:
+    """How far along: screens answered, and roughly how many are still worth asking."""
+    done = len(st.session_state.get(keys.HISTORY, []))
+    if plan.step == interview.RED_FLAGS:
+        text, left = "Step 1: emergency signs", 9
+    elif plan.step == interview.AGE:
+        text, left = f"Step {done + 1}: age", 8
+    else:
+        left = len(plan.candidates)
+        text = f"Question {done + 1} · up to {left} more could still matter"
+    st.progress(done / (done + left) if done + left else 1.0, text=text)
+
+
+def emergency_screen() -> None:
+    st.markdown("If you reported this by mistake, go back and change the answer.")
+
+
+def done_screen(
+    model: ToeTwitchModel, model_key: str, d: Diagnosis, evidence: dict[str, str]
+) -> Callable[[], None]:
+    st.subheader("That is enough questions for a fair picture", anchor=False)
+    st.caption(interview.STOP_RULE)
+    finish = widgets.ranked_with_ranges(model, model_key, d, evidence, answered=True)
+    explore_page = st.session_state.get(keys.PAGES, {}).get("explore")
+    left, right = st.columns(2)
+    left.button(
+        "Answer more questions",
+        key=keys.INTERVIEW_MORE_BUTTON,
+        on_click=_more,
+        width="stretch",
+        icon=":material/add:",
+    )
+    if explore_page is not None:
+        right.page_link(
+            explore_page,
+            label="Why, and what if: see the details",
+            icon=":material/insights:",
+            query_params=answers.link_params(),
+        )
+    return finish
+
+
+# ---------------------------------------------------------------- the fragment
+def nav_buttons() -> None:
+    with st.container(horizontal=True, key="iv_nav"):
+        st.button(
+            "Back",
+            key=keys.INTERVIEW_BACK,
+            on_click=answers.back,
+            disabled=not answers.can_go_back(),
+            icon=":material/arrow_back:",
+            width="stretch",
+        )
+        st.button(
+            "Start again",
+            key=keys.INTERVIEW_RESTART,
+            on_click=_restart,
+            disabled=not (st.session_state.get(keys.ANSWERS) or st.session_state.get(keys.SKIPPED)),
+            icon=":material/restart_alt:",
+            width="stretch",
+            type="tertiary",
+        )
+
+
+@st.fragment(key=keys.INTERVIEW_FRAGMENT)
+@widgets.guarded("interview")
+def interview_screen() -> None:
+    sp = session_priors.current()
+    model = session_priors.session_model()
+    evidence = answers.evidence(model)
+    skipped = answers.skipped()
+    try:
+        d = model.diagnose(evidence)
+        plan = interview.plan(
+            model, evidence, skipped, d, more=bool(st.session_state.get(keys.INTERVIEW_MORE))
+        )
+    except ImpossibleEvidenceError:
+        widgets.impossible(model, evidence, "interview")
+        nav_buttons()
+        answers.sync_link()
+        return
+    answered = bool(evidence)
+    finish = _nothing
+    with st.container(key="iv_summary"):
+        if plan.step == interview.EMERGENCY:
+            widgets.banner(model, d, answered=True)
+        else:
+            widgets.banner(model, d, answered, compact=plan.step != interview.DONE)
+            if plan.step != interview.DONE:
+                widgets.ranking(model, d, answered, top=TOP_SHOWN, heading=False, compact=True)
+    if plan.step == interview.EMERGENCY:
+        emergency_screen()
+    elif plan.step == interview.DONE:
+        finish = done_screen(model, sp.key, d, evidence)
+    else:
+        progress(plan)
+        if plan.step == interview.RED_FLAGS:
+            red_flag_screen(model, evidence, skipped)
+        elif plan.step == interview.AGE:
+            age_screen(model)
+        else:
+            question_screen(model, plan)
+    nav_buttons()
+    answers.sync_link()
+    finish()
+
+
+def render() -> None:
+    st.title("What might be causing your toe twitching?", anchor=False)
+    widgets.disclaimer()
+    widgets.link_notes()
+    interview_screen()

@@ -1,0 +1,555 @@
+"""Tune priors: edit any number of the model and see what it does (for clinicians).
+
+Every parameter is one row of a table; only its value can be edited. Each edit is
+checked at once (:func:`model.priors.with_values`, then a model is built): a refused
+value is not used, its cell goes back to the value in force and is marked, and the
+reason stands beside the table. Accepted edits rebuild the model (once per distinct set
+of numbers) and show their effect on the current case and on the shipped vignettes.
+Edits live in this browser session only; ``priors/default.yaml`` is never written.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+import streamlit as st
+import yaml
+
+from model import ImpossibleEvidenceError, PriorsError, ToeTwitchError, ToeTwitchModel
+from model.priors import (
+    DEFINITIONS,
+    definition_key,
+    iter_parameters,
+    parse_priors_text,
+    priors_to_data,
+    source_counts,
+)
+from ui import answers, charts, keys, loaders, session_priors, widgets
+from ui.session_priors import SessionPriors
+from ui.text import (
+    AGE_LABELS,
+    answer_label,
+    cause_name,
+    finding_label,
+    percent,
+    plain,
+    plural,
+    points,
+    urgency_title,
+)
+
+SECTIONS = {
+    "age_groups": "Age groups: share of the population",
+    "risk_factors": "Risk factors: prevalence by age group",
+    "causes": "Causes: prevalence by age group and odds ratios",
+    "findings": "Findings: leaks and link probabilities",
+    "urgency": "Urgency: thresholds of the serious causes",
+}
+SHARED = {
+    "age_groups": "(all) age groups",
+    "risk_factors": "(all) risk factors",
+    "findings": "(all) leaks",
+}
+EDITABLE = "value"
+COLUMNS = ["cause", "parameter", "value", "check", "low", "high", "kind", "source", "path"]
+REFUSED_MARK = "✗ refused"
+
+
+def editor_key(version: int, view: str) -> str:
+    """The table's key: a fresh table per version (after a refusal or an undo) and view."""
+    return f"tune_editor_{version}_{view.replace(':', '_')}"
+
+
+def _bump_editor() -> None:
+    st.session_state[keys.TUNE_EDITOR_VERSION] = (
+        st.session_state.get(keys.TUNE_EDITOR_VERSION, 0) + 1
+    )
+
+
+# ---------------------------------------------------------------- the table
+def cause_of(path: str) -> str | None:
+    parts = path.split(".")
+    if parts[0] == "causes":
+        return parts[1]
+    if parts[0] == "findings" and len(parts) > 3 and parts[2] == "links":
+        return parts[3]
+    if parts[0] == "urgency":
+        return parts[-1]
+    return None
+
+
+def parameter_label(model: ToeTwitchModel, path: str) -> str:
+    """What the number is, in words: ``odds ratio if: has diabetes``."""
+    parts = path.split(".")
+    findings = model.vocabulary.findings
+
+    def named(f: str) -> str:
+        return findings[f].label if f in findings else f
+
+    def age(i: int) -> str:
+        return f", {AGE_LABELS.get(parts[i], parts[i]).lower()}" if len(parts) > i else ""
+
+    section = parts[0]
+    if section == "age_groups":
+        return f"share of the population: {AGE_LABELS.get(parts[1], parts[1]).lower()}"
+    if section == "risk_factors":
+        return f"{named(parts[1])}: prevalence{age(3)}"
+    if section == "causes" and parts[2] == "prevalence":
+        return f"prevalence{age(3)}"
+    if section == "causes":
+        return f"odds ratio if: {named(parts[3])}"
+    if section == "findings" and parts[2] == "leak":
+        return f"{named(parts[1])}: leak (any other reason){age(3)}"
+    if section == "findings":
+        return f"link to: {named(parts[1])}{age(4)}"
+    return "threshold for seeing a doctor"
+
+
+def in_view(path: str, view: str) -> bool:
+    kind, _, what = view.partition(":")
+    if kind == "section":
+        return path.split(".")[0] == what
+    if kind == "cause":
+        return cause_of(path) == what
+    return True
+
+
+def parameter_table(
+    model: ToeTwitchModel, sp: SessionPriors, view: str, refused: dict[str, tuple[object, str]]
+) -> pd.DataFrame:
+    """The parameters in view, grouped by cause (then the shared ones), values in force."""
+    order = {c: i for i, c in enumerate(model.causes)}
+    sections = list(SECTIONS)
+    values = {**session_priors.base_values(sp.base), **sp.edits}
+    rows = []
+    for p in iter_parameters(sp.base):
+        if not in_view(p.path, view):
+            continue
+        cause = cause_of(p.path)
+        section = p.path.split(".")[0]
+        tried = refused.get(p.path)
+        rows.append(
+            {
+                "cause": cause_name(model, cause)
+                if cause in model.causes
+                else SHARED.get(section, section),
+                "parameter": parameter_label(model, p.path),
+                "value": float(values[p.path]),
+                "check": f"{REFUSED_MARK}: {plain(tried[0], 16)}"
+                if tried
+                else ("✎ edited" if p.path in sp.edits else ""),
+                "low": p.low,
+                "high": p.high,
+                "kind": p.kind,
+                "source": p.source,
+                "path": p.path,
+                "_order": (0, order[cause]) if cause in order else (1, sections.index(section)),
+            }
+        )
+    rows.sort(key=lambda r: r["_order"])
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def view_options(model: ToeTwitchModel) -> list[str]:
+    return ["all", *(f"section:{s}" for s in SECTIONS), *(f"cause:{c}" for c in model.causes)]
+
+
+def view_label(model: ToeTwitchModel, view: str) -> str:
+    kind, _, what = view.partition(":")
+    if kind == "section":
+        return SECTIONS[what]
+    if kind == "cause":
+        return f"Everything about {cause_name(model, what)}"
+    return "All parameters, grouped by cause"
+
+
+def draw_editor(model: ToeTwitchModel, sp: SessionPriors) -> None:
+    """The table, and beside it what became of the last edits."""
+    options = view_options(model)
+    if st.session_state.get(keys.TUNE_FILTER) not in options:
+        st.session_state[keys.TUNE_FILTER] = "all"
+    view = st.selectbox(
+        "Show",
+        options,
+        format_func=lambda v: view_label(model, v),
+        key=keys.TUNE_FILTER,
+        help="A group, or a cause: its prevalence, odds ratios, links and threshold.",
+    )
+    draw_definitions(sp, view)
+    refused = dict(st.session_state.get(keys.PRIORS_REFUSED, {}))
+    table = parameter_table(model, sp, view, refused)
+    version = st.session_state.get(keys.TUNE_EDITOR_VERSION, 0)
+    grid, side = st.columns([3, 2], gap="medium")
+    with grid:
+        edited = st.data_editor(
+            table,
+            key=editor_key(version, view),
+            hide_index=True,
+            width="stretch",
+            height=380,
+            disabled=[c for c in COLUMNS if c != EDITABLE],
+            column_config={
+                "cause": st.column_config.TextColumn("cause", width=130, pinned=True),
+                "parameter": st.column_config.TextColumn("parameter", width=260),
+                "value": st.column_config.NumberColumn(
+                    "value ✎", format="plain", width=90,
+                    help="The number the model uses. Keep it within low and high, and within "
+                    "the bounds of its kind (a probability stays between 0 and 1).",
+                ),
+                "check": st.column_config.TextColumn("check", width=130),
+                "low": st.column_config.NumberColumn("low", format="plain", width=70),
+                "high": st.column_config.NumberColumn("high", format="plain", width=70),
+                "kind": st.column_config.TextColumn("kind", width=110),
+                "source": st.column_config.TextColumn("source", width="large"),
+                "path": st.column_config.TextColumn("path", width="medium"),
+            },
+        )  # fmt: skip
+        st.caption(
+            "Only the **value ✎** column can be edited (double-click or Enter on a cell, type, "
+            "Enter). Each edit is checked at once with the rules of `toe-twitch validate-priors`."
+        )
+    base = session_priors.base_values(sp.base)
+    wanted = dict(sp.edits)
+    changed = False
+    for path, value in zip(edited["path"], edited["value"], strict=True):
+        number = session_priors.as_number(value)
+        if path in base and number == base[path]:
+            changed |= wanted.pop(path, None) is not None
+        elif number != wanted.get(path):
+            wanted[path] = value
+            changed = True
+    if changed:
+        outcome = session_priors.resolve_edits(sp.base, sp.edits, wanted)
+        session_priors.store_edits(outcome)
+        if outcome.refused:
+            _bump_editor()  # the table shows the values in force, refused cells marked
+        st.rerun()
+    with side:
+        draw_status(model, sp, refused)
+
+
+def draw_status(
+    model: ToeTwitchModel, sp: SessionPriors, refused: dict[str, tuple[object, str]]
+) -> None:
+    if refused:
+        values = {**session_priors.base_values(sp.base), **sp.edits}
+        n = len(refused)
+        st.error(
+            f"**{plural(n, 'edit')} not applied**: {'they break' if n > 1 else 'it breaks'} a "
+            "rule of the priors. The model keeps the value in force (marked ✗ in the table).",
+            icon=":material/block:",
+        )
+        st.code(
+            "\n".join(
+                f"{path}: tried {plain(tried, 24)}, kept {values.get(path, float('nan')):g}\n  {plain(message, 400)}"
+                for path, (tried, message) in refused.items()
+            ),
+            language=None,
+            wrap_lines=True,
+        )
+    if sp.edits:
+        base = session_priors.base_values(sp.base)
+        st.markdown(f"**{plural(len(sp.edits), 'edit')} in use**")
+        st.html(
+            charts.table(
+                ["parameter", "was", "now"],
+                [(p, f"{base[p]:g}", f"{v:g}") for p, v in sp.edits.items()],
+                "Edits in use",
+            )
+        )
+        st.button(
+            "Undo all edits", key=keys.TUNE_UNDO_ALL, icon=":material/undo:", on_click=_undo_all
+        )
+    elif not refused:
+        st.info(
+            "No edits yet. Change a value in the table to see what it does.", icon=":material/edit:"
+        )
+
+
+def _undo_all() -> None:
+    session_priors.clear_edits()
+    _bump_editor()
+
+
+def draw_definitions(sp: SessionPriors, view: str) -> None:
+    """The one definition of each kind of number in view (:data:`model.priors.DEFINITIONS`)."""
+    kinds = list(
+        dict.fromkeys(
+            definition_key(p.path) for p in iter_parameters(sp.base) if in_view(p.path, view)
+        )
+    )
+    with st.expander("What these numbers mean", icon=":material/menu_book:"):
+        st.markdown("\n".join(f"- **{kind}**: {DEFINITIONS[kind]}" for kind in kinds))
+
+
+# ---------------------------------------------------------------- effect of the edits
+def draw_case_effect(before: ToeTwitchModel, after: ToeTwitchModel, tuned: bool) -> None:
+    st.subheader("The current case", anchor=False)
+    evidence = answers.evidence(after)
+    if evidence:
+        shown = "; ".join(
+            f"{finding_label(after, f)}: {answer_label(s)}" for f, s in evidence.items()
+        )
+        st.caption(f"Your answers: {shown}.")
+    else:
+        st.caption(
+            "No answers yet, so the case is anyone with toe twitching (the ranking before any answer)."
+        )
+    try:
+        was, now = before.diagnose(evidence), after.diagnose(evidence)
+    except ImpossibleEvidenceError:
+        widgets.impossible(after, evidence, "tune")
+        return
+    level = urgency_title(after, now.urgency)
+    st.markdown(
+        f"Urgency: **{level}**"
+        + (
+            f" (was {urgency_title(after, was.urgency)})"
+            if was.urgency != now.urgency
+            else " (unchanged)"
+        )
+    )
+    old = was.probabilities
+    rank_before = {c: i for i, (c, _) in enumerate(was.ranking, start=1)}
+    if now.red_flags_present:
+        st.caption("No cause is ranked while an emergency sign is reported.")
+        return
+    st.html(
+        charts.table(
+            ["cause", "before", "after", "change", "was #"],
+            [
+                (
+                    f"{i}. {cause_name(after, c)}",
+                    percent(old[c]),
+                    percent(p),
+                    points(p - old[c]),
+                    rank_before[c],
+                )
+                for i, (c, p) in enumerate(now.ranking, 1)
+            ],
+            "The current case before and after the edits",
+        )
+    )
+    if not tuned:
+        st.caption("No edits yet: before and after are the same.")
+
+
+def _score(summary: dict, key: str) -> str:
+    value = summary.get(key)
+    return "–" if value is None else f"{value:.1%}"
+
+
+def draw_vignette_effect(sp: SessionPriors, before: ToeTwitchModel, after: ToeTwitchModel) -> None:
+    st.subheader("The shipped vignettes", anchor=False)
+    try:
+        a = loaders.shipped_report(before, sp.base_key)
+        b = loaders.shipped_report(after, sp.key)
+    except ToeTwitchError as exc:
+        st.error("The vignettes could not be scored with these priors.", icon=":material/block:")
+        st.code(plain(str(exc), 2000), language=None, wrap_lines=True)
+        return
+    parts = []
+    for label, key in (
+        ("First cause right", "top1_accuracy"),
+        ("In the top 3", "top3_accuracy"),
+        ("Urgency as expected", "urgency_accuracy"),
+    ):
+        was, now = _score(a.summary, key), _score(b.summary, key)
+        parts.append(f"{label} **{now}**" + (f" (was {was})" if was != now else ""))
+    parts.append(f"Under-triaged **{b.summary.get('under_triaged', 0)}**")
+    st.markdown(" · ".join(parts))
+    before_rows = {r["id"]: r for r in a.rows}
+    changed = [
+        (before_rows[r["id"]], r)
+        for r in b.rows
+        if r["id"] in before_rows
+        and (
+            before_rows[r["id"]]["top"] != r["top"]
+            or before_rows[r["id"]]["urgency"] != r["urgency"]
+        )
+    ]
+    if not changed:
+        st.caption(f"None of the {len(b.rows)} vignettes changes its first cause or urgency.")
+        return
+    st.markdown(
+        f"**{len(changed)} of {len(b.rows)} vignettes change** their first cause or urgency:"
+    )
+    st.html(
+        charts.table(
+            ["vignette", "first cause", "urgency"],
+            [
+                (
+                    r["id"],
+                    f"{cause_name(after, x['top'])} → {cause_name(after, r['top'])}",
+                    f"{urgency_title(after, x['urgency'])} → {urgency_title(after, r['urgency'])}",
+                )
+                for x, r in changed
+            ],
+            "Vignettes whose first cause or urgency changes",
+        )
+    )
+
+
+# ---------------------------------------------------------------- save and load
+def slug(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.")[:60] or "priors"
+
+
+def priors_yaml(sp: SessionPriors, name: str, note: str) -> str:
+    """The session's priors as a YAML file, with ``name`` and the note as ``description``."""
+    base = session_priors.base_values(sp.base)
+    header = [
+        "# Priors of the toe-twitching model, saved from the Tune priors page.",
+        f"# Started from the {sp.base_label}.",
+    ]
+    if sp.edits:
+        header.append("# Edits (path: was -> now):")
+        header += [f"#   {p}: {base[p]:g} -> {v:g}" for p, v in sp.edits.items()]
+    header.append("# Check it with: toe-twitch validate-priors FILE")
+    data = priors_to_data(sp.priors)
+    data["name"] = " ".join(name.split())[:200] or sp.priors.name
+    data["description"] = " ".join(note.split())[:5000] or sp.priors.description
+    body = yaml.safe_dump(
+        data, sort_keys=False, default_flow_style=None, allow_unicode=True, width=4096
+    )
+    return "\n".join(header) + "\n" + body
+
+
+def _back_to_shipped() -> None:
+    session_priors.use_shipped()
+    st.session_state.pop(keys.PRIORS_UPLOAD_MESSAGE, None)
+    _bump_editor()
+
+
+def load_upload(name: str, data: bytes) -> None:
+    """Use an uploaded priors file if it is valid and a model can be built from it."""
+    edits_before = len(st.session_state.get(keys.PRIORS_EDITS, {}))
+    try:
+        priors = parse_priors_text(data.decode("utf-8"), source=name)
+    except PriorsError as exc:
+        st.session_state[keys.PRIORS_UPLOAD_MESSAGE] = (
+            "error",
+            name,
+            [str(p) for p in exc.problems],
+        )
+        return
+    try:
+        session_priors.set_base(priors, f"uploaded file {name}")
+    except ToeTwitchError as exc:
+        st.session_state[keys.PRIORS_UPLOAD_MESSAGE] = ("error", name, [str(exc)])
+        return
+    _bump_editor()
+    count = sum(1 for _ in iter_parameters(priors))
+    dropped = (
+        f" Your {plural(edits_before, 'earlier edit')} were set aside." if edits_before else ""
+    )
+    st.session_state[keys.TUNE_NAME] = slug(f"{priors.name}-tuned")
+    st.session_state[keys.PRIORS_UPLOAD_MESSAGE] = (
+        "success",
+        name,
+        [f"{count} parameters; every page of this session now uses these priors.{dropped}"],
+    )
+
+
+def draw_upload() -> None:
+    st.subheader("Load a priors file", anchor=False)
+    got = widgets.upload(
+        "A priors file",
+        keys.TUNE_UPLOAD,
+        "Checked first with the rules of `toe-twitch validate-priors`; used only if valid. "
+        "Nothing in the file is ever run.",
+    )
+    if got is not None:
+        name, data = got
+        digest = loaders.file_digest(data)
+        if st.session_state.get(keys.TUNE_UPLOAD_SEEN) != digest:
+            st.session_state[keys.TUNE_UPLOAD_SEEN] = digest
+            load_upload(name, data)
+            st.rerun()
+    message = st.session_state.get(keys.PRIORS_UPLOAD_MESSAGE)
+    if message:
+        kind, name, lines = message
+        if kind == "error":
+            widgets.problem_list(
+                f"This file was not used: {plural(len(lines), 'problem')} found. The priors in use are unchanged.",
+                lines,
+                "tune_problems_download",
+                "priors-problems.txt",
+            )
+        else:
+            st.success("Loaded this priors file:", icon=":material/check_circle:")
+            st.text(name)
+            st.caption(lines[0])
+    if not session_priors.current().is_shipped or session_priors.current().edits:
+        st.button(
+            "Back to the shipped priors",
+            key=keys.TUNE_BACK_TO_DEFAULT,
+            icon=":material/settings_backup_restore:",
+            on_click=_back_to_shipped,
+        )
+
+
+def draw_download(sp: SessionPriors) -> None:
+    st.subheader("Download these priors", anchor=False)
+    if keys.TUNE_NAME not in st.session_state:
+        st.session_state[keys.TUNE_NAME] = slug(f"{sp.base.name}-tuned")
+    name = st.text_input("Name", key=keys.TUNE_NAME, max_chars=80)
+    note = st.text_area(
+        "Note, saved as the file's description",
+        key=keys.TUNE_NOTE,
+        max_chars=2000,
+        placeholder="What you changed and why, with your sources",
+        height=90,
+    )
+    st.download_button(
+        f"Download {slug(name)}.yaml",
+        data=priors_yaml(sp, name, note),
+        file_name=f"{slug(name)}.yaml",
+        mime="application/x-yaml",
+        key=keys.TUNE_DOWNLOAD,
+        icon=":material/download:",
+        on_click="ignore",
+        type="primary",
+    )
+    st.caption(
+        "Use it with `toe-twitch diagnose --priors FILE`, or load it here later. The shipped priors/default.yaml is never changed."
+    )
+
+
+# ---------------------------------------------------------------- page
+def render() -> None:
+    st.title("Tune the priors", anchor=False)
+    st.markdown(
+        "For clinicians: every number of the model, one row each, with its plausible range "
+        "and its source. Change a **value** and see at once what it does to the current case "
+        "and to the clinical vignettes."
+    )
+    sp = session_priors.current()
+    counts = source_counts(sp.base)
+    st.caption(
+        ":material/lock: Your edits stay in this browser session and apply to every page of "
+        f"it; nobody else sees them. Starting point: the {plain(sp.base_label, 100)} "
+        f"({counts['cited']} numbers cite a published figure, {counts['definition']} follow from a "
+        f"definition, {counts['judged']} are expert judgement)."
+    )
+    widgets.case_line(session_priors.session_model(), st.session_state[keys.PAGES]["explore"])
+    model = session_priors.session_model()
+    draw_editor(model, sp)
+    st.divider()
+    sp = session_priors.current()
+    st.header("What the edits change", anchor=False)
+    left, right = st.columns(2, gap="large")
+    with left:
+        draw_case_effect(
+            session_priors.base_model(), session_priors.session_model(), bool(sp.edits)
+        )
+    with right:
+        draw_vignette_effect(sp, session_priors.base_model(), session_priors.session_model())
+    st.divider()
+    st.header("Save or load", anchor=False)
+    left, right = st.columns(2, gap="large")
+    with right:
+        draw_upload()
+    with left:
+        draw_download(session_priors.current())

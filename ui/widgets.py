@@ -1,0 +1,405 @@
+"""The pieces every page shares: the disclaimer, the urgency banner, the ranking, the
+messages for impossible answers and unexpected errors, uploads and long error lists.
+
+Each is drawn by exactly one function here, so a page never writes its own copy.
+Text from outside (links, files, notes) is only ever shown with ``st.text``/``st.code``
+or in table cells, after :func:`ui.text.plain`.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from typing import Any, TypeVar
+
+import streamlit as st
+
+from model import DISCLAIMER, Diagnosis, ToeTwitchModel
+from ui import answers, charts, keys, loaders, session_priors
+from ui.text import answer_label, finding_label, plain, plural, urgency_title
+
+LOG = logging.getLogger("toe_twitch.page")
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: How often a wait for background work looks for a newer click (seconds).
+POLL_SECONDS = 0.025
+#: Problems of a file listed on the page; the rest are counted and downloadable.
+SHOWN_PROBLEMS = 12
+#: Largest upload the page reads (the YAML reader's own limit).
+MAX_UPLOAD_BYTES = 1_000_000
+#: What the upload widget lets through, so that a larger file reaches the page and is
+#: refused in visible words (the browser's own refusal is only a hover tooltip).
+UPLOAD_WIDGET_MB = 10
+
+BANNER_ICONS = {
+    "self_care": ":material/check_circle:",
+    "see_doctor": ":material/stethoscope:",
+    "emergency": ":material/e911_emergency:",
+}
+#: Reason codes that explain the level (the notes are shown apart, or not at all).
+NOTE_OUTSIDE = "note.outside_listed_causes"
+NOTE_UNANSWERED_FLAGS = "note.unanswered_red_flags"
+NOTE_SELF_CARE = "note.self_care"
+
+PAGE_CSS = f"""<style>
+{charts.CSS}
+.st-key-disclaimer [data-testid="stMarkdownContainer"] {{ background: #eef4fb;
+  border-radius: .5rem; padding: .5rem .75rem; }}
+.st-key-disclaimer p {{ font-size: .92rem; margin: 0 !important; }}
+[data-testid="stMainBlockContainer"] {{ padding-top: 3.5rem !important; }}
+[class*="st-key-iv_"] button {{ min-height: 3.1rem; font-size: 1.1rem; }}
+[class*="st-key-iv_"] button p {{ font-size: 1.1rem; }}
+.st-key-link_check {{ display: none; }}
+[data-testid="stFileUploaderDropzoneInstructions"] span {{ display: none; }}
+[data-testid="stFileUploaderDropzoneInstructions"] > div::after {{
+  content: "YAML, at most 1 MB"; font-size: .85rem; color: #4b5563; }}
+[class*="st-key-rf_"] p {{ font-size: 1.05rem; }}
+[class*="st-key-rf_"] label {{ min-height: 2.4rem; align-items: center; }}
+@media (min-width: 1024px) {{
+  .st-key-results_panel {{ position: sticky; top: 3.75rem; max-height: calc(100vh - 4.5rem);
+    overflow-y: auto; padding-right: .5rem; }}
+}}
+@media (max-width: 640px) {{
+  h1 {{ font-size: 1.4rem !important; padding-top: .25rem !important; }}
+  h2 {{ font-size: 1.25rem !important; }}
+  h3 {{ font-size: 1.15rem !important; }}
+  [data-testid="stMainBlockContainer"] {{ padding-top: 3.75rem !important; }}
+}}
+</style>"""
+
+
+def page_style() -> None:
+    st.html(PAGE_CSS)
+
+
+def disclaimer() -> None:
+    with st.container(key="disclaimer"):
+        st.markdown(f":material/info: **{DISCLAIMER}**")
+
+
+def link_notes() -> None:
+    """What was left out of the link this page was opened with (plain text only)."""
+    notes = st.session_state.get(keys.LINK_NOTES) or []
+    if not notes:
+        return
+    with st.container(key="link_notes", border=True):
+        st.markdown(":material/link_off: **Parts of the link you opened were not used:**")
+        st.text("\n".join(f"• {n}" for n in answers.summarise_notes(notes)))
+
+
+# ---------------------------------------------------------------- urgency
+def _level_reasons(d: Diagnosis) -> list[str]:
+    return [r.text for r in d.reasons if not r.code.startswith("note.")]
+
+
+def banner(model: ToeTwitchModel, d: Diagnosis, answered: bool, compact: bool = False) -> None:
+    """The urgency first: neutral before any answer, then the level, why, and what to do.
+
+    ``compact`` (above the interview's question): the level and its first reason only.
+    """
+    if not answered:
+        st.info(
+            "**Answer a few questions** to see how urgent this is and which causes fit best."
+            + (
+                ""
+                if compact
+                else " Until then, the list shows how common each cause is in "
+                "people with toe twitching."
+            ),
+            icon=":material/quiz:",
+        )
+        return
+    level = d.urgency
+    alert = {"self_care": st.success, "see_doctor": st.warning, "emergency": st.error}[level]
+    title = urgency_title(model, level)
+    reasons = _level_reasons(d)
+    if compact and level != "emergency":
+        first = reasons[0] if reasons else "Nothing you have said so far calls for a doctor."
+        alert(f"**So far: {title}.** {first}", icon=BANNER_ICONS[level])
+        return
+    body = [f"#### {title}", d.advice.summary]
+    if reasons:
+        body.append("**Why:**\n" + "\n".join(f"- {r}" for r in reasons))
+    outside = [r.text for r in d.reasons if r.code == NOTE_OUTSIDE]
+    if outside:
+        body.append(outside[0])
+    if d.advice.next_steps:
+        heading = "Do this now" if level == "emergency" else "Next steps"
+        body.append(
+            f"**{heading}:**\n"
+            + "\n".join(f"{i}. {s}" for i, s in enumerate(d.advice.next_steps, 1))
+        )
+    if level == "self_care" and d.advice.when_to_see_doctor:
+        body.append(
+            "**See a doctor if:**\n" + "\n".join(f"- {s}" for s in d.advice.when_to_see_doctor)
+        )
+    alert("\n\n".join(body), icon=BANNER_ICONS[level])
+
+
+def unanswered_flags_note(d: Diagnosis) -> None:
+    if any(r.code == NOTE_UNANSWERED_FLAGS for r in d.reasons):
+        n = len(d.unanswered_red_flags)
+        st.caption(
+            f":material/flag: {plural(n, 'emergency-sign question')} not answered yet. "
+            "If any of them applies, call emergency services."
+        )
+
+
+# ---------------------------------------------------------------- ranking
+def ranking(
+    model: ToeTwitchModel,
+    d: Diagnosis,
+    answered: bool,
+    ranges: loaders.Ranges | None = None,
+    top: int | None = None,
+    heading: bool = True,
+    compact: bool = False,
+) -> None:
+    """The causes with their bars and the "none of these causes" row.
+
+    With an emergency sign no cause's percentage is shown as the explanation: the
+    emergency may lie outside the listed causes.
+    """
+    if d.red_flags_present:
+        outside = [r.text for r in d.reasons if r.code == NOTE_OUTSIDE]
+        st.markdown(
+            "**No cause is ranked while an emergency sign is reported.** "
+            + (outside[0] if outside else "")
+        )
+        return
+    if heading:
+        st.subheader(
+            "Possible causes, most likely first"
+            if answered
+            else "How common each cause is, before any answer",
+            anchor=False,
+        )
+    st.html(
+        charts.bar_list(
+            charts.ranking_bars(
+                model,
+                d,
+                ranges.causes if ranges and not ranges.message else None,
+                ranges.no_listed_cause if ranges and not ranges.message else None,
+                top=top,
+            ),
+            "Possible causes, most likely first",
+            "tt-compact" if compact else "",
+        )
+    )
+
+
+def ranking_note(ranges: loaders.Ranges | None, pending: bool) -> None:
+    text = (
+        "Each bar is the chance that this cause is behind the twitching, given the answers. "
+        "Several causes can be present at once, so the bars need not add up to 100%. "
+    )
+    if ranges is not None and ranges.message:
+        text += f"No 90% range: {ranges.message}"
+    elif ranges is not None:
+        text += (
+            "The dark line on each bar, and the figures under each percentage, give its 90% "
+            "range: where the probability lands when every number of the model is redrawn "
+            f"within its plausible range ({ranges.draws} draws)."
+        )
+    elif pending:
+        text += "The 90% ranges are being computed…"
+    st.caption(text)
+
+
+def ranked_with_ranges(
+    model: ToeTwitchModel, model_key: str, d: Diagnosis, evidence: dict[str, str], answered: bool
+) -> Callable[[], None]:
+    """Draw the ranking now; return ``finish``, which draws it again with its 90% ranges.
+
+    Call ``finish`` last in the run: the ranges come from :func:`model.uncertainty` in a
+    background thread, and waiting for them gives way to any newer click, so they never
+    hold back an answer or the rest of the page.
+    """
+    store = loaders.interval_store()
+    key = store.key(model_key, evidence)
+    ranges = store.known(key)
+    slot = st.empty()
+    with slot.container():
+        ranking(model, d, answered, ranges)
+        if not d.red_flags_present:
+            ranking_note(ranges, pending=ranges is None)
+
+    def finish() -> None:
+        if ranges is not None or d.red_flags_present:
+            return
+        future = store.request(
+            key, model, evidence, superseded=st.session_state.get(keys.PENDING_RANGES)
+        )
+        st.session_state[keys.PENDING_RANGES] = future
+        ready = wait_for(future)
+        with slot.container():
+            ranking(model, d, answered, ready)
+            ranking_note(ready, pending=False)
+
+    return finish
+
+
+def wait_for(future: Future) -> Any:
+    """The future's result; a newer click in this session stops the wait (not the work)."""
+    while True:
+        try:
+            return future.result(timeout=POLL_SECONDS)
+        except TimeoutError:
+            # Reading the session state is where Streamlit notices a newer rerun request
+            # and stops this run; the background work goes on and keeps its result.
+            _ = keys.ANSWERS in st.session_state
+
+
+# ---------------------------------------------------------------- impossible answers
+def impossible(model: ToeTwitchModel, evidence: dict[str, str], where: str) -> None:
+    """Answers that cannot all be true under the priors in use: say which, offer a fix."""
+    try:
+        conflict = model.conflicting_answers(evidence)
+    except Exception:  # noqa: BLE001 - the message below stands without the list
+        conflict = {}
+    st.warning(
+        "**These answers cannot all be true under the priors in use**, so there is nothing "
+        "to rank. Change one of them, or go back to the shipped priors.",
+        icon=":material/block:",
+    )
+    if conflict:
+        st.markdown(
+            "\n".join(
+                f"- {finding_label(model, f)}: **{answer_label(s)}**" for f, s in conflict.items()
+            )
+        )
+        cols = st.columns(min(len(conflict), 3))
+        for i, finding in enumerate(conflict):
+            cols[i % len(cols)].button(
+                f"Forget: {finding_label(model, finding)}",
+                key=f"{where}_forget_{finding}",
+                on_click=answers.clear_answer,
+                args=(finding,),
+                icon=":material/undo:",
+            )
+    if not session_priors.current().is_shipped:
+        st.button(
+            "Back to the shipped priors",
+            key=f"{where}_{keys.BACK_TO_SHIPPED}",
+            on_click=session_priors.use_shipped,
+            icon=":material/settings_backup_restore:",
+        )
+
+
+# ---------------------------------------------------------------- unexpected errors
+def _recover() -> None:
+    session_priors.use_shipped()
+
+
+def failure(where: str) -> None:
+    """An unexpected error: logged on the server, a plain message and a way back here."""
+    LOG.exception("unexpected error in %s", where)
+    st.error(
+        "**Something went wrong on this page.** Your answers are kept. Go back to the "
+        "shipped priors, or reload the page.",
+        icon=":material/error:",
+    )
+    st.button(
+        "Back to the shipped priors",
+        key=f"failure_{where}_{keys.BACK_TO_SHIPPED}",
+        on_click=_recover,
+        icon=":material/settings_backup_restore:",
+        type="primary",
+    )
+
+
+def guarded(where: str) -> Callable[[F], F]:
+    """Run a page or fragment so that an unexpected error never reaches the visitor.
+
+    Streamlit's own control flow (reruns, stops) passes through: it is not an ``Exception``.
+    """
+
+    def decorate(render: F) -> F:
+        @functools.wraps(render)
+        def run(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return render(*args, **kwargs)
+            except Exception:  # noqa: BLE001 - the visitor sees a plain message instead
+                failure(where)
+                return None
+
+        return run  # type: ignore[return-value]
+
+    return decorate
+
+
+# ---------------------------------------------------------------- files in and out
+def upload(label: str, key: str, help_text: str) -> tuple[str, bytes] | None:
+    """An uploaded YAML file as (shown name, bytes), or None; too large or not text is
+    refused here in visible words."""
+    file = st.file_uploader(
+        f"{label} (YAML, at most 1 MB)",
+        type=["yaml", "yml"],
+        max_upload_size=UPLOAD_WIDGET_MB,
+        key=key,
+        help=help_text,
+    )
+    if file is None:
+        return None
+    name = plain(file.name, 80)
+    if file.size > MAX_UPLOAD_BYTES:
+        st.error(
+            f"This file was not used: it is {file.size / 1e6:.1f} MB, and the limit is 1 MB.",
+            icon=":material/block:",
+        )
+        st.text(name)
+        return None
+    data = file.getvalue()
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        st.error(
+            "This file was not used: it is not UTF-8 text (a YAML file is).",
+            icon=":material/block:",
+        )
+        st.text(name)
+        return None
+    return name, data
+
+
+def problem_list(title: str, problems: Sequence[str], key: str, file_name: str) -> None:
+    """The first problems of a file as plain text, a count of the rest, and all of them as
+    a download."""
+    st.error(title, icon=":material/block:")
+    shown = [plain(p, 300) for p in problems[:SHOWN_PROBLEMS]]
+    st.code("\n".join(shown), language=None, wrap_lines=True)
+    if len(problems) > SHOWN_PROBLEMS:
+        st.caption(f"… and {plural(len(problems) - SHOWN_PROBLEMS, 'more problem')}.")
+    st.download_button(
+        f"Download all {plural(len(problems), 'problem')}",
+        data="\n".join(problems) + "\n",
+        file_name=file_name,
+        mime="text/plain",
+        key=key,
+        icon=":material/download:",
+        on_click="ignore",
+    )
+
+
+# ---------------------------------------------------------------- the case on other pages
+def case_line(model: ToeTwitchModel, explore_page: Any) -> None:
+    """One line on the other pages: how many answers, and the way back to change them."""
+    evidence = answers.evidence(model)
+    left, right = st.columns([3, 2], vertical_alignment="center")
+    if evidence:
+        shown = "; ".join(
+            f"{finding_label(model, f)}: {answer_label(s)}" for f, s in list(evidence.items())[:4]
+        )
+        more = f" and {len(evidence) - 4} more" if len(evidence) > 4 else ""
+        left.caption(f"Your case: {shown}{more}.")
+    else:
+        left.caption("Your case: no answers yet.")
+    right.page_link(
+        explore_page,
+        label="Change the answers",
+        icon=":material/edit:",
+        query_params=answers.link_params(),
+    )
