@@ -720,74 +720,84 @@ def _component_priors_numba(engine, comp, groups, ages, evidence):
 
 if HAVE_NUMBA:
 
-    def _component_rows_py(groups, ages, evidence, rf0, rf1, shared, n_parents, parent_rf,
+    def _component_row(row, groups, ages, evidence, rf0, rf1, shared, n_parents, parent_rf,
                           parent_shared, cpt_offset, cpt0, cpt1, out):  # pragma: no cover
-        u = groups.shape[0]
         kc = n_parents.shape[0]
         n_sh = shared.shape[0]
         size = out.shape[1]
-        for row in numba.prange(u):
-            g = groups[row]
-            a = ages[row]
-            gq = np.empty((kc, 2))
-            tmp = np.empty(size)
-            for cfg in range(1 << n_sh):
-                weight = 1.0
-                for i in range(n_sh):
-                    bit = (cfg >> i) & 1
-                    rf = shared[i]
-                    e = evidence[row, rf]
-                    if e >= 0 and e != bit:
-                        weight = 0.0
-                        break
-                    weight *= rf1[g, rf, a] if bit else rf0[g, rf, a]
-                if weight == 0.0:
-                    continue
-                for q in range(kc):
-                    npar = n_parents[q]
-                    n_priv = 0
+        g = groups[row]
+        a = ages[row]
+        gq = np.empty((kc, 2))
+        tmp = np.empty(size)
+        for cfg in range(1 << n_sh):
+            weight = 1.0
+            for i in range(n_sh):
+                bit = (cfg >> i) & 1
+                rf = shared[i]
+                e = evidence[row, rf]
+                if e >= 0 and e != bit:
+                    weight = 0.0
+                    break
+                weight *= rf1[g, rf, a] if bit else rf0[g, rf, a]
+            if weight == 0.0:
+                continue
+            for q in range(kc):
+                npar = n_parents[q]
+                n_priv = 0
+                for i in range(npar):
+                    if parent_shared[q, i] < 0:
+                        n_priv += 1
+                g0 = 0.0
+                g1 = 0.0
+                for pcfg in range(1 << n_priv):
+                    m = 0
+                    pw = 1.0
+                    k = 0
                     for i in range(npar):
-                        if parent_shared[q, i] < 0:
-                            n_priv += 1
-                    g0 = 0.0
-                    g1 = 0.0
-                    for pcfg in range(1 << n_priv):
-                        m = 0
-                        pw = 1.0
-                        k = 0
-                        for i in range(npar):
-                            sh = parent_shared[q, i]
-                            if sh >= 0:
-                                bit = (cfg >> sh) & 1
+                        sh = parent_shared[q, i]
+                        if sh >= 0:
+                            bit = (cfg >> sh) & 1
+                        else:
+                            bit = (pcfg >> k) & 1
+                            k += 1
+                            rf = parent_rf[q, i]
+                            e = evidence[row, rf]
+                            if e >= 0 and e != bit:
+                                pw = 0.0
                             else:
-                                bit = (pcfg >> k) & 1
-                                k += 1
-                                rf = parent_rf[q, i]
-                                e = evidence[row, rf]
-                                if e >= 0 and e != bit:
-                                    pw = 0.0
-                                else:
-                                    pw *= rf1[g, rf, a] if bit else rf0[g, rf, a]
-                            m |= bit << i
-                        if pw != 0.0:
-                            g0 += pw * cpt0[g, a, cpt_offset[q] + m]
-                            g1 += pw * cpt1[g, a, cpt_offset[q] + m]
-                    gq[q, 0] = g0
-                    gq[q, 1] = g1
-                tmp[0] = weight
-                width = 1
-                for q in range(kc):
-                    for t in range(width):
-                        tmp[t + width] = tmp[t] * gq[q, 1]
-                        tmp[t] = tmp[t] * gq[q, 0]
-                    width *= 2
-                for t in range(size):
-                    out[row, t] += tmp[t]
+                                pw *= rf1[g, rf, a] if bit else rf0[g, rf, a]
+                        m |= bit << i
+                    if pw != 0.0:
+                        g0 += pw * cpt0[g, a, cpt_offset[q] + m]
+                        g1 += pw * cpt1[g, a, cpt_offset[q] + m]
+                gq[q, 0] = g0
+                gq[q, 1] = g1
+            tmp[0] = weight
+            width = 1
+            for q in range(kc):
+                for t in range(width):
+                    tmp[t + width] = tmp[t] * gq[q, 1]
+                    tmp[t] = tmp[t] * gq[q, 0]
+                width *= 2
+            for t in range(size):
+                out[row, t] += tmp[t]
 
-    _component_serial = numba.njit(cache=True)(_component_rows_py)
-    _component_parallel = numba.njit(cache=True, parallel=True)(_component_rows_py)
 
-    def _posterior_rows_py(findings, groups, allowed, flat, offsets, sizes, age_prior, bank,
+    _component_row = numba.njit(cache=True)(_component_row)
+
+    @numba.njit(cache=True)
+    def _component_serial(groups, ages, evidence, rf0, rf1, shared, n_parents, parent_rf,
+                          parent_shared, cpt_offset, cpt0, cpt1, out):  # pragma: no cover
+        for row in range(groups.shape[0]):
+            _component_row(row, groups, ages, evidence, rf0, rf1, shared, n_parents, parent_rf,                           parent_shared, cpt_offset, cpt0, cpt1, out)
+
+    @numba.njit(cache=True, parallel=True)
+    def _component_parallel(groups, ages, evidence, rf0, rf1, shared, n_parents, parent_rf,
+                          parent_shared, cpt_offset, cpt0, cpt1, out):  # pragma: no cover
+        for row in numba.prange(groups.shape[0]):
+            _component_row(row, groups, ages, evidence, rf0, rf1, shared, n_parents, parent_rf,                           parent_shared, cpt_offset, cpt0, cpt1, out)
+
+    def _posterior_chunk(c, findings, groups, allowed, flat, offsets, sizes, age_prior, bank,
                           vid_of, vec_offset, stage_ptr, stage_findings, fold, foldable, k, s,
                           chunk, want_joint, log_pe, marg, none, joint_out):  # pragma: no cover
         n = findings.shape[0]
@@ -796,168 +806,184 @@ if HAVE_NUMBA:
         n_find = findings.shape[1]
         boost = 2.0 ** 400
         tiny = 2.0 ** -400
-        n_chunks = (n + chunk - 1) // chunk
-        for c in numba.prange(n_chunks):
-            v = np.empty(s)
-            work = np.empty(s)
-            factors = np.empty(k + 1)
-            totals = np.empty(a_count)
-            exps = np.empty(a_count)
-            margs = np.empty((a_count, k))
-            nones = np.empty(a_count)
-            for r in range(c * chunk, min(n, (c + 1) * chunk)):
-                g = groups[r]
-                for a in range(a_count):
-                    totals[a] = 0.0
-                    exps[a] = 0.0
-                    nones[a] = 0.0
-                    for p in range(k):
-                        margs[a, p] = 0.0
-                    if not allowed[r, a]:
-                        continue
-                    # absent noisy-OR answers: one factor per cause; the product of the
-                    # (1 - leak) terms is kept as mantissa and exponent (it can be tiny)
-                    for p in range(k + 1):
-                        factors[p] = 1.0
-                    exponent = 0.0
-                    for f in range(n_find):
-                        if findings[r, f] == 0 and foldable[f]:
-                            for p in range(k + 1):
-                                factors[p] *= fold[g, f, a, p]
-                            mant, ex = math.frexp(factors[k])
-                            factors[k] = mant
-                            exponent -= ex
-                    # Kronecker product of the component priors, each weighted by its folds;
-                    # after each component, the answers whose causes it completes
-                    width = 1
-                    v[0] = age_prior[g, a] * factors[k]
-                    pos = 0
-                    dead = False
-                    for ci in range(n_comp):
-                        start = offsets[r, a, ci]
-                        size = sizes[ci]
-                        work[0] = 1.0  # fold weights by doubling, then the prior
-                        span = 1
-                        q = 0
-                        while span < size:
-                            fq = factors[pos + q]
-                            for t in range(span):
-                                work[span + t] = work[t] * fq
-                            span *= 2
-                            q += 1
-                        for t in range(size):
-                            work[t] *= flat[start + t]
-                        # t = 0 last: it overwrites v[0:width] in place, after the others read it
-                        for t in range(size - 1, -1, -1):
-                            wt = work[t]
-                            base = t * width
-                            for i in range(width):
-                                v[base + i] = v[i] * wt
-                        width *= size
-                        while size > 1:
-                            size >>= 1
-                            pos += 1
+        v = np.empty(s)
+        work = np.empty(s)
+        factors = np.empty(k + 1)
+        totals = np.empty(a_count)
+        exps = np.empty(a_count)
+        margs = np.empty((a_count, k))
+        nones = np.empty(a_count)
+        for r in range(c * chunk, min(n, (c + 1) * chunk)):
+            g = groups[r]
+            for a in range(a_count):
+                totals[a] = 0.0
+                exps[a] = 0.0
+                nones[a] = 0.0
+                for p in range(k):
+                    margs[a, p] = 0.0
+                if not allowed[r, a]:
+                    continue
+                # absent noisy-OR answers: one factor per cause; the product of the
+                # (1 - leak) terms is kept as mantissa and exponent (it can be tiny)
+                for p in range(k + 1):
+                    factors[p] = 1.0
+                exponent = 0.0
+                for f in range(n_find):
+                    if findings[r, f] == 0 and foldable[f]:
+                        for p in range(k + 1):
+                            factors[p] *= fold[g, f, a, p]
+                        mant, ex = math.frexp(factors[k])
+                        factors[k] = mant
+                        exponent -= ex
+                # Kronecker product of the component priors, each weighted by its folds;
+                # after each component, the answers whose causes it completes
+                width = 1
+                v[0] = age_prior[g, a] * factors[k]
+                pos = 0
+                dead = False
+                for ci in range(n_comp):
+                    start = offsets[r, a, ci]
+                    size = sizes[ci]
+                    work[0] = 1.0  # fold weights by doubling, then the prior
+                    span = 1
+                    q = 0
+                    while span < size:
+                        fq = factors[pos + q]
+                        for t in range(span):
+                            work[span + t] = work[t] * fq
+                        span *= 2
+                        q += 1
+                    for t in range(size):
+                        work[t] *= flat[start + t]
+                    # t = 0 last: it overwrites v[0:width] in place, after the others read it
+                    for t in range(size - 1, -1, -1):
+                        wt = work[t]
+                        base = t * width
+                        for i in range(width):
+                            v[base + i] = v[i] * wt
+                    width *= size
+                    while size > 1:
+                        size >>= 1
+                        pos += 1
+                    top = 0.0
+                    for t in range(width):
+                        top = max(top, v[t])
+                    while 0.0 < top < tiny:
+                        for t in range(width):
+                            v[t] *= boost
+                        top *= boost
+                        exponent += 400.0
+                    for j in range(stage_ptr[ci], stage_ptr[ci + 1]):
+                        f = stage_findings[j]
+                        x = findings[r, f]
+                        if x < 0 or (x == 0 and foldable[f]):
+                            continue
+                        off = vec_offset[vid_of[f, x, a]]
                         top = 0.0
                         for t in range(width):
-                            top = max(top, v[t])
-                        while 0.0 < top < tiny:
+                            val = v[t] * bank[g, off + t]
+                            v[t] = val
+                            top = max(top, val)
+                        if top == 0.0:
+                            dead = True
+                            break
+                        while top < tiny:
                             for t in range(width):
                                 v[t] *= boost
                             top *= boost
                             exponent += 400.0
-                        for j in range(stage_ptr[ci], stage_ptr[ci + 1]):
-                            f = stage_findings[j]
-                            x = findings[r, f]
-                            if x < 0 or (x == 0 and foldable[f]):
-                                continue
-                            off = vec_offset[vid_of[f, x, a]]
-                            top = 0.0
-                            for t in range(width):
-                                val = v[t] * bank[g, off + t]
-                                v[t] = val
-                                top = max(top, val)
-                            if top == 0.0:
-                                dead = True
-                                break
-                            while top < tiny:
-                                for t in range(width):
-                                    v[t] *= boost
-                                top *= boost
-                                exponent += 400.0
-                        if dead:
-                            break
                     if dead:
-                        continue
-                    # total, marginals (halving sums) and the all-absent state
-                    # (the top bit's half of v, then folding halves: about 2 S additions)
-                    if k == 0:
-                        total = v[0]
-                    else:
-                        half = s >> 1
-                        acc = 0.0
-                        rest = 0.0
-                        for t in range(half):
-                            hi = v[half + t]
-                            lo = v[t]
-                            acc += hi
-                            rest += lo
-                            work[t] = lo + hi
-                        margs[a, k - 1] = acc
-                        total = acc + rest
-                        for p in range(k - 2, -1, -1):
-                            half >>= 1
-                            acc = 0.0
-                            for t in range(half):
-                                acc += work[half + t]
-                                work[t] += work[half + t]
-                            margs[a, p] = acc
-                    totals[a] = total
-                    exps[a] = exponent
-                    nones[a] = v[0]
-                    if want_joint:
-                        for t in range(s):
-                            joint_out[r, a, t] = v[t]
-                # combine the ages (stored value = true value * 2**exps)
-                low = np.inf
-                for a in range(a_count):
-                    if totals[a] > 0.0 and exps[a] < low:
-                        low = exps[a]
-                if low == np.inf:
-                    log_pe[r] = -np.inf
-                    none[r] = 0.0
-                    for p in range(k):
-                        marg[r, p] = 0.0
-                    if want_joint:
-                        for a in range(a_count):
-                            for t in range(s):
-                                joint_out[r, a, t] = 0.0
+                        break
+                if dead:
                     continue
-                z = 0.0
-                m_acc = np.zeros(k)
-                n_acc = 0.0
-                for a in range(a_count):
-                    if totals[a] > 0.0:
-                        fac = 2.0 ** (low - exps[a])
-                        z += totals[a] * fac
-                        n_acc += nones[a] * fac
-                        for p in range(k):
-                            m_acc[p] += margs[a, p] * fac
-                        exps[a] = fac
-                    else:
-                        exps[a] = 0.0
+                # total, marginals (halving sums) and the all-absent state
+                # (the top bit's half of v, then folding halves: about 2 S additions)
+                if k == 0:
+                    total = v[0]
+                else:
+                    half = s >> 1
+                    acc = 0.0
+                    rest = 0.0
+                    for t in range(half):
+                        hi = v[half + t]
+                        lo = v[t]
+                        acc += hi
+                        rest += lo
+                        work[t] = lo + hi
+                    margs[a, k - 1] = acc
+                    total = acc + rest
+                    for p in range(k - 2, -1, -1):
+                        half >>= 1
+                        acc = 0.0
+                        for t in range(half):
+                            acc += work[half + t]
+                            work[t] += work[half + t]
+                        margs[a, p] = acc
+                totals[a] = total
+                exps[a] = exponent
+                nones[a] = v[0]
+                if want_joint:
+                    for t in range(s):
+                        joint_out[r, a, t] = v[t]
+            # combine the ages (stored value = true value * 2**exps)
+            low = np.inf
+            for a in range(a_count):
+                if totals[a] > 0.0 and exps[a] < low:
+                    low = exps[a]
+            if low == np.inf:
+                log_pe[r] = -np.inf
+                none[r] = 0.0
                 for p in range(k):
-                    marg[r, p] = m_acc[p] / z
-                none[r] = n_acc / z
-                log_pe[r] = np.log(z) - low * np.log(2.0)
+                    marg[r, p] = 0.0
                 if want_joint:
                     for a in range(a_count):
-                        fac = exps[a] / z
                         for t in range(s):
-                            joint_out[r, a, t] *= fac
+                            joint_out[r, a, t] = 0.0
+                continue
+            z = 0.0
+            m_acc = np.zeros(k)
+            n_acc = 0.0
+            for a in range(a_count):
+                if totals[a] > 0.0:
+                    fac = 2.0 ** (low - exps[a])
+                    z += totals[a] * fac
+                    n_acc += nones[a] * fac
+                    for p in range(k):
+                        m_acc[p] += margs[a, p] * fac
+                    exps[a] = fac
+                else:
+                    exps[a] = 0.0
+            for p in range(k):
+                marg[r, p] = m_acc[p] / z
+            none[r] = n_acc / z
+            log_pe[r] = np.log(z) - low * np.log(2.0)
+            if want_joint:
+                for a in range(a_count):
+                    fac = exps[a] / z
+                    for t in range(s):
+                        joint_out[r, a, t] *= fac
+
 
     # fastmath: sums may be reassociated (results move by ~1e-16) and no value is NaN (the
     # kernel never makes one: impossible rows are marked by log P = -inf and filled in
     # Python), so reductions and max-scans vectorise.
     _FAST = {"reassoc", "contract", "nnan"}
-    _posterior_serial = numba.njit(cache=True, fastmath=_FAST)(_posterior_rows_py)
-    _posterior_parallel = numba.njit(cache=True, parallel=True, fastmath=_FAST)(_posterior_rows_py)
+    _posterior_chunk = numba.njit(cache=True, fastmath=_FAST)(_posterior_chunk)
+
+    # Two drivers under two names: numba's disk cache keys compiled code by function name,
+    # so one function compiled twice (serial and parallel) would share one cache entry.
+    @numba.njit(cache=True, fastmath=_FAST)
+    def _posterior_serial(findings, groups, allowed, flat, offsets, sizes, age_prior, bank,
+                          vid_of, vec_offset, stage_ptr, stage_findings, fold, foldable, k, s,
+                          chunk, want_joint, log_pe, marg, none, joint_out):  # pragma: no cover
+        n_chunks = (findings.shape[0] + chunk - 1) // chunk
+        for c in range(n_chunks):
+            _posterior_chunk(c, findings, groups, allowed, flat, offsets, sizes, age_prior, bank,                           vid_of, vec_offset, stage_ptr, stage_findings, fold, foldable, k, s,                           chunk, want_joint, log_pe, marg, none, joint_out)
+
+    @numba.njit(cache=True, parallel=True, fastmath=_FAST)
+    def _posterior_parallel(findings, groups, allowed, flat, offsets, sizes, age_prior, bank,
+                          vid_of, vec_offset, stage_ptr, stage_findings, fold, foldable, k, s,
+                          chunk, want_joint, log_pe, marg, none, joint_out):  # pragma: no cover
+        n_chunks = (findings.shape[0] + chunk - 1) // chunk
+        for c in numba.prange(n_chunks):
+            _posterior_chunk(c, findings, groups, allowed, flat, offsets, sizes, age_prior, bank,                           vid_of, vec_offset, stage_ptr, stage_findings, fold, foldable, k, s,                           chunk, want_joint, log_pe, marg, none, joint_out)
