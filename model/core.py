@@ -145,6 +145,41 @@ class Posteriors:
 
 
 @dataclass(frozen=True)
+class Combinations:
+    """The posterior for every combination of answers to some yes/no questions.
+
+    ``cases[i, q]`` is the state index (in ``ToeTwitchModel.states[names[q]]``) of
+    question ``q`` in combination ``i``; the first question changes slowest, as in
+    ``itertools.product``. ``posteriors`` holds one row per combination (impossible
+    combinations have NaN numbers and ``log_evidence = -inf``).
+    """
+
+    names: tuple[str, ...]
+    states: tuple[tuple[str, ...], ...]
+    cases: np.ndarray
+    posteriors: Posteriors
+    causes: tuple[str, ...]
+
+    def __len__(self) -> int:
+        return int(self.cases.shape[0])
+
+    def frame(self):
+        """A pandas DataFrame: one column per question (its states), one per cause,
+        ``no_listed_cause`` and ``log_evidence``."""
+        import pandas as pd
+
+        data: dict[str, Any] = {
+            name: pd.Categorical.from_codes(self.cases[:, q], categories=list(self.states[q]))
+            for q, name in enumerate(self.names)
+        }
+        for j, cause in enumerate(self.causes):
+            data[cause] = self.posteriors.marginals[:, j]
+        data["no_listed_cause"] = self.posteriors.no_listed_cause
+        data["log_evidence"] = self.posteriors.log_evidence
+        return pd.DataFrame(data)
+
+
+@dataclass(frozen=True)
 class LookAhead:
     """The posterior now and after every possible answer to every unanswered question.
 
@@ -488,6 +523,89 @@ class ToeTwitchModel:
         columns in the order of :attr:`causes`.
         """
         return self.query(evidences).marginals
+
+    #: Most combinations :meth:`every_combination` computes at once (2**20).
+    MAX_COMBINATIONS = 1 << 20
+
+    def every_combination(self, names: Sequence[str], evidence: Evidence | None = None) -> Combinations:
+        """The posterior for every combination of answers to yes/no questions ``names``
+        (findings or risk factors), the other answers fixed by ``evidence``.
+
+        Risk factors change the prior over causes, so each combination of them is one
+        base query; the findings are then swept in two halves whose likelihoods multiply,
+        so every combination's sums over cause states are matrix products (see
+        :meth:`model.engine.CauseSpace.combinations`): 32,768 combinations of 15 answers
+        take a fraction of a second, exactly. Refuses age (it has four states), the
+        twitching itself, questions answered in ``evidence``, repeats, and more than
+        :attr:`MAX_COMBINATIONS` combinations, with a message naming the question.
+        """
+        import itertools
+
+        base = self.check_evidence(evidence or {})
+        names = [str(n) for n in names]
+        if not names:
+            raise EvidenceError("every_combination needs at least one question to vary")
+        seen: set[str] = set()
+        for name in names:
+            if name in seen:
+                raise EvidenceError(f"question {name!r} is listed twice")
+            seen.add(name)
+            # unknown names, causes and the twitching get check_evidence's messages
+            self.check_evidence({name: self.states[name][0] if name in self.states else "present"})
+            if len(self.states[name]) != 2 or (
+                name not in self._finding_index and name not in self._rf_index
+            ):
+                raise EvidenceError(
+                    f"{name!r} has {len(self.states[name])} states; every_combination varies "
+                    "yes/no questions (give it in the evidence instead)"
+                )
+            if name in base:
+                raise EvidenceError(
+                    f"{name!r} is both answered in the evidence and varied; leave it out of one"
+                )
+        if 1 << len(names) > self.MAX_COMBINATIONS:
+            raise EvidenceError(
+                f"{len(names)} questions make {2 ** len(names):,} combinations; the limit is "
+                f"{self.MAX_COMBINATIONS:,} ({self.MAX_COMBINATIONS.bit_length() - 1} questions)"
+            )
+        risks = [n for n in names if n in self._rf_index]
+        answers = [n for n in names if n not in self._rf_index]
+        patterns = [
+            {**base, **{rf: self.states[rf][x] for rf, x in zip(risks, combo, strict=True)}}
+            for combo in itertools.product((0, 1), repeat=len(risks))
+        ]
+        first = self.query(patterns, joint=True, impossible="mark")
+        joint = np.nan_to_num(first.joint, nan=0.0)
+        log_pe, marginals, none = self.engine.combinations(
+            joint, first.log_evidence, [self._finding_index[f] for f in answers]
+        )
+        k = len(self.causes)
+        log_pe, marginals, none = log_pe.reshape(-1), marginals.reshape(-1, k), none.reshape(-1)
+        # order the rows as itertools.product over ``names`` (risk factors were outermost)
+        order = [*risks, *answers]
+        shape = (2,) * len(names)
+        axes = [order.index(n) for n in names]
+        index = np.arange(1 << len(names)).reshape(shape).transpose(axes).reshape(-1)
+        log_pe, marginals, none = log_pe[index], marginals[index], none[index]
+        cases = np.array(list(itertools.product((0, 1), repeat=len(names))), dtype=np.int8)
+        redo = np.flatnonzero(np.isnan(log_pe))  # too small for plain products: exact kernel
+        if len(redo):
+            rows = self.encode([
+                {**base, **{n: self.states[n][int(x)] for n, x in zip(names, cases[i], strict=True)}}
+                for i in redo
+            ])
+            again = self.engine.query(rows)
+            log_pe[redo], marginals[redo], none[redo] = again.log_evidence, again.marginals, again.no_listed_cause
+        impossible = ~np.isfinite(log_pe)
+        marginals[impossible] = np.nan
+        none[impossible] = np.nan
+        return Combinations(
+            names=tuple(names),
+            states=tuple(self.states[n] for n in names),
+            cases=cases,
+            posteriors=Posteriors(marginals, none, log_pe),
+            causes=tuple(self.causes),
+        )
 
     def posterior(self, evidence: Evidence) -> dict[str, float]:
         return dict(zip(self.causes, self.posterior_batch([evidence])[0].tolist(), strict=True))

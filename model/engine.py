@@ -17,14 +17,19 @@ questions) and a cause state ``s``::
    the causes split into *components* that share no risk factor (here three: nine causes
    tied by dehydration, kidney disease, spine injury, diabetes, autoimmune disease,
    family history, medicines and alcohol; PLMD with hypnic jerks through caffeine,
-   anxiety and evening exercise; Parkinson's alone). Within a component the risk factors
-   shared by two or more causes are enumerated, those of one cause only are summed into
-   that cause's table, and the component's vector over its own cause states is a sum of
-   Kronecker products. The prior over all ``S`` states is the Kronecker product of the
+   anxiety and evening exercise; Parkinson's alone). Within a component, risk factors of
+   one cause only are summed into that cause's table; those shared by two or more causes
+   are summed out as soon as their last cause is in (the causes in the order that makes
+   this cheapest, ``_Schedule``; the numpy reference enumerates them all instead, a sum of
+   Kronecker products). The prior over all ``S`` states is the Kronecker product of the
    components' vectors. Component vectors are computed once per (age, answer pattern).
 3. **Marginals**: P(cause j | e) is the share of the posterior over cause states with bit
    ``j`` set; P(e) is the total and ``no_listed_cause`` = P(all causes absent | e) is
    the entry of state 0. An unknown age sums the four ages.
+
+4. **Every combination** of answers to ``n`` yes/no findings (:meth:`CauseSpace.combinations`):
+   the likelihood of a combination is a product of two halves' likelihoods, so all
+   ``2**n`` sums over cause states are matrix products of ``2**(n/2)``-row matrices.
 
 Products of many small numbers are kept in range by scaling each row's vector by an
 exact power of two (so scaling never changes a digit). Rows with P(e) = 0 are reported
@@ -64,6 +69,10 @@ MAX_CAUSES = 22
 BANK_BUDGET_BYTES = 512 * 2**20
 #: Risk factors shared inside one component are enumerated: at most this many.
 MAX_SHARED_RISK_FACTORS = 14
+#: Below this, a combination's probability is recomputed with the kernel's exact scaling.
+PLAIN_PRODUCT_FLOOR = 1e-280
+#: Entries of the table a component's prior is built in (see ``_Schedule``).
+MAX_COMPONENT_TABLE = 1 << 23
 #: Power-of-two scaling that keeps products in range (exact: only the exponent changes).
 _SCALE_BITS = 400
 #: Rows per slice of a large batch (bounds the component vectors held at once).
@@ -134,10 +143,119 @@ class _Component:
     cpt_offset: np.ndarray  # (Kc,): start of the cause's table in the flat CPT arrays
     cpt0: np.ndarray  # (G, A, total): P(absent | age, parents) flat
     cpt1: np.ndarray  # (G, A, total): P(present | age, parents) flat
+    schedule: _Schedule  # the order in which shared risk factors are summed out
 
     @property
     def size(self) -> int:
         return 1 << len(self.positions)
+
+
+@dataclass(frozen=True)
+class _Schedule:
+    """Summing out a component's shared risk factors as early as possible.
+
+    The component's prior is built cause by cause (cause ``q`` is bit ``q``) as a table
+    over (configurations of the *open* shared risk factors, states of the causes so far).
+    A shared risk factor opens at the first cause it is a parent of and is summed out
+    after the last one, so the table never spans every shared risk factor at once (for
+    the nine-cause component: at most 2**7 configurations instead of 2**8 at every step).
+    At step ``q`` the *during* set is the open risk factors plus those opening; a
+    configuration ``d`` of it maps to ``proj_in[q, d]`` in the table before the step and
+    ``proj_out[q, d]`` after the factors closing at ``q`` are summed out.
+    """
+
+    n_during: np.ndarray  # (Kc,) size of the during set
+    during_shared: np.ndarray  # (Kc, W) shared index of each bit of the during set
+    parent_pos: np.ndarray  # (Kc, P) bit of each shared parent in the during set (-1 private)
+    new_shared: np.ndarray  # (Kc, W) shared index of each risk factor opening at q (-1 pad)
+    new_pos: np.ndarray  # (Kc, W) its bit in the during set
+    proj_in: np.ndarray  # (Kc, 2**max during)
+    proj_out: np.ndarray  # (Kc, 2**max during)
+    n_in: np.ndarray  # (Kc,) configurations of the table before step q
+    n_out: np.ndarray  # (Kc,) configurations after step q
+    scratch: int  # the largest table, in entries
+
+
+def _cheapest_order(members: list[int], parents: list[set[str]]) -> list[int]:
+    """The order of a component's causes that makes its prior cheapest to build.
+
+    Adding cause ``c`` after the set ``P`` costs about ``2**|during| * 2**|P|`` (see
+    :class:`_Schedule`); the cost depends only on ``P`` and ``c``, so a dynamic programme
+    over subsets finds the best order (up to 12 causes; beyond, the first-found order).
+    """
+    n = len(members)
+    if n <= 2 or n > 12:
+        return members
+    shared = {rf for i, ps in enumerate(parents) for rf in ps
+              if any(rf in other for j, other in enumerate(parents) if j != i)}
+    users = {rf: {i for i, ps in enumerate(parents) if rf in ps} for rf in shared}
+
+    def open_after(placed: int) -> int:
+        return sum(1 for u in users.values()
+                   if any(placed >> i & 1 for i in u) and not all(placed >> i & 1 for i in u))
+
+    best = {0: (0, [])}
+    for placed in range(1 << n):
+        if placed not in best:
+            continue
+        cost, order = best[placed]
+        size = len(order)
+        was_open = {rf for rf, u in users.items()
+                    if any(placed >> i & 1 for i in u) and not all(placed >> i & 1 for i in u)}
+        for c in range(n):
+            if placed >> c & 1:
+                continue
+            after = placed | 1 << c
+            during = len(was_open | (parents[c] & shared))
+            step = (1 << during) * (1 << size) + (1 << open_after(after)) * (2 << size)
+            if after not in best or cost + step < best[after][0]:
+                best[after] = (cost + step, order + [c])
+    return [members[i] for i in best[(1 << n) - 1][1]]
+
+
+def _schedule(n_parents: np.ndarray, parent_shared: np.ndarray, n_shared: int) -> _Schedule:
+    kc = len(n_parents)
+    users = [[q for q in range(kc) for i in range(n_parents[q]) if parent_shared[q, i] == sh]
+             for sh in range(n_shared)]
+    first = [min(u) for u in users]
+    last = [max(u) for u in users]
+    during = [[sh for sh in range(n_shared) if first[sh] <= q <= last[sh]] for q in range(kc)]
+    open_in = [[sh for sh in during[q] if first[sh] < q] for q in range(kc)]
+    open_out = [[sh for sh in during[q] if last[sh] > q] for q in range(kc)]
+    width = max([len(d) for d in during] + [0])
+    p_width = max(parent_shared.shape[1], 1)
+    parent_pos = np.full((kc, p_width), -1, dtype=np.int64)
+    new_shared = np.full((kc, max(width, 1)), -1, dtype=np.int64)
+    new_pos = np.full((kc, max(width, 1)), -1, dtype=np.int64)
+    during_shared = np.full((kc, max(width, 1)), -1, dtype=np.int64)
+    proj_in = np.zeros((kc, 1 << width), dtype=np.int64)
+    proj_out = np.zeros((kc, 1 << width), dtype=np.int64)
+    scratch = 1
+    for q in range(kc):
+        pos = {sh: b for b, sh in enumerate(during[q])}
+        during_shared[q, : len(during[q])] = during[q]
+        for i in range(n_parents[q]):
+            if parent_shared[q, i] >= 0:
+                parent_pos[q, i] = pos[parent_shared[q, i]]
+        opening = [sh for sh in during[q] if first[sh] == q]
+        new_shared[q, : len(opening)] = opening
+        new_pos[q, : len(opening)] = [pos[sh] for sh in opening]
+        for d in range(1 << len(during[q])):
+            proj_in[q, d] = sum(((d >> pos[sh]) & 1) << b for b, sh in enumerate(open_in[q]))
+            proj_out[q, d] = sum(((d >> pos[sh]) & 1) << b for b, sh in enumerate(open_out[q]))
+        scratch = max(scratch, (1 << len(open_out[q])) * (2 << q))
+    return _Schedule(
+        n_during=np.array([len(d) for d in during], dtype=np.int64),
+        during_shared=during_shared,
+        parent_pos=parent_pos,
+        new_shared=new_shared,
+        new_pos=new_pos,
+        proj_in=proj_in,
+        proj_out=proj_out,
+        n_in=np.array([1 << len(o) for o in open_in], dtype=np.int64),
+        n_out=np.array([1 << len(o) for o in open_out], dtype=np.int64),
+        scratch=scratch,
+    )
 
 
 class CauseSpace:
@@ -238,6 +356,8 @@ class CauseSpace:
         for j in range(len(causes)):
             groups.setdefault(find(j), []).append(j)
         ordered = sorted(groups.values(), key=lambda g: (-len(g), g[0]))  # largest first
+        ordered = [_cheapest_order(g, [set(structure.cause_parents[causes[j]]) for j in g])
+                   for g in ordered]
         self._internal_order = np.array([j for g in ordered for j in g], dtype=np.int64)
         components = []
         start = 0
@@ -270,6 +390,13 @@ class CauseSpace:
                 tables0.append(cpt[:, 0])
                 tables1.append(cpt[:, 1])
                 total += cpt.shape[-1]
+            schedule = _schedule(n_par, par_sh, len(shared))
+            if schedule.scratch > MAX_COMPONENT_TABLE:
+                raise EngineError(
+                    f"causes {', '.join(causes[j] for j in members)} need a table of "
+                    f"{schedule.scratch:,} entries to sum out their shared risk factors; the "
+                    f"limit is {MAX_COMPONENT_TABLE:,}"
+                )
             components.append(
                 _Component(
                     positions=np.arange(start, start + len(members), dtype=np.int64),
@@ -281,6 +408,7 @@ class CauseSpace:
                     cpt_offset=offsets,
                     cpt0=np.ascontiguousarray(np.concatenate(tables0, axis=-1)),
                     cpt1=np.ascontiguousarray(np.concatenate(tables1, axis=-1)),
+                    schedule=schedule,
                 )
             )
             start += len(members)
@@ -492,10 +620,78 @@ class CauseSpace:
     def vector(self, fi: int, x: int, a: int, g: int = 0) -> np.ndarray:
         """P(finding ``fi`` = ``x`` | age ``a``, cause state) over all ``S`` states."""
         vid = self._vid_of[fi, x, a]
-        if vid < 0:  # a folded "absent" answer: 1 - present
+        if vid < 0 or (x == 0 and self._foldable[fi]):
+            if self._foldable[fi]:  # noisy-OR absent: the product of its factors (no 1 - p)
+                factors = self._fold[g, fi, a]
+                out = np.full(self.n_states, factors[-1])
+                for p in range(len(self.causes)):
+                    if factors[p] != 1.0:
+                        view = out.reshape(self.n_states >> (p + 1), 2, 1 << p)
+                        view[:, 1, :] *= factors[p]
+                return out
+            if x == 1:
+                raise EngineError(f"this engine was built without the vector for {self.findings[fi]}=1")
             return 1.0 - self.vector(fi, 1, a, g)
         start, width = self._vec_offset[vid], self._vec_width[vid]
         return np.tile(self._bank[g, start : start + width], self.n_states // width)
+
+    def combinations(
+        self, joint: np.ndarray, log_evidence: np.ndarray, findings: Sequence[int]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Every combination of answers to binary ``findings``, from base posteriors.
+
+        ``joint`` ``(P, A, S)`` is P(age, cause state | base evidence) of ``P`` base rows
+        and ``log_evidence`` ``(P,)`` their log P. For ``n`` findings there are ``2**n``
+        combinations, the first finding changing slowest. The findings are split in two
+        halves ``a`` and ``b``: the likelihood of a combination is ``M_a[x_a, s] *
+        M_b[x_b, s]``, so every sum over cause states (the total, each cause's share, and
+        the all-absent state) is one matrix product ``(M_a * w) @ M_b.T``. Returns log P
+        ``(P, 2**n)``, marginals ``(P, 2**n, K)`` in the structure's cause order and the
+        no-listed-cause shares ``(P, 2**n)``. A combination whose probability is too small
+        for plain float64 products is recomputed through :meth:`query` by the caller
+        (it comes back with ``log P = nan``).
+        """
+        p_count = joint.shape[0]
+        n = len(findings)
+        k = len(self.causes)
+        half = n // 2
+        first, second = list(findings[:half]), list(findings[half:])
+        total = np.zeros((p_count, 1 << half, 1 << (n - half)))
+        shares = np.zeros((p_count, k, 1 << half, 1 << (n - half)))
+        none = np.zeros_like(total)
+        for a in range(joint.shape[1]):
+            live = joint[:, a].any(axis=1)
+            if not live.any():
+                continue
+            m_a = self._answer_matrix(first, a)  # (2**half, S)
+            m_b = self._answer_matrix(second, a)  # (2**(n-half), S)
+            for pi in np.flatnonzero(live):
+                w = m_a * joint[pi, a][None, :]
+                total[pi] += w @ m_b.T
+                none[pi] += np.outer(w[:, 0], m_b[:, 0])
+                for j in range(k):
+                    bit = self._bits[j]
+                    shares[pi, j] += w[:, bit] @ m_b[:, bit].T
+        total = total.reshape(p_count, -1)
+        none = none.reshape(p_count, -1)
+        shares = shares.reshape(p_count, k, -1).transpose(0, 2, 1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            safe = total > PLAIN_PRODUCT_FLOOR  # else recompute with the kernel's scaling
+            log_pe = np.where(safe, np.log(np.where(safe, total, 1.0)) + log_evidence[:, None], np.nan)
+            log_pe = np.where(np.isfinite(log_evidence)[:, None], log_pe, -np.inf)
+            internal = np.clip(shares / total[..., None], 0.0, 1.0)
+            share_none = np.clip(none / total, 0.0, 1.0)
+        marginals = np.empty_like(internal)
+        marginals[..., self._internal_order] = internal
+        return log_pe, marginals, share_none
+
+    def _answer_matrix(self, findings: Sequence[int], a: int) -> np.ndarray:
+        """``(2**n, S)``: the likelihood of each combination of answers (first slowest)."""
+        out = np.ones((1, self.n_states))
+        for fi in findings:
+            out = np.stack([out * self.vector(fi, 0, a), out * self.vector(fi, 1, a)], axis=1)
+            out = out.reshape(-1, self.n_states)
+        return out
 
     def extend(
         self, joint: np.ndarray, answers: Sequence[tuple[int, int]]
@@ -710,56 +906,58 @@ def _component_priors_numba(engine, comp, groups, ages, evidence):
     out = np.zeros((len(groups), comp.size))
     parallel = numba.get_num_threads() > 1 and len(groups) >= PARALLEL_ROWS
     kernel = _component_parallel if parallel else _component_serial
+    sch = comp.schedule
     kernel(
         groups.astype(np.int64), ages.astype(np.int64), evidence, engine._rf0, engine._rf1,
-        comp.shared, comp.n_parents, comp.parent_rf, comp.parent_shared, comp.cpt_offset,
-        comp.cpt0, comp.cpt1, out,
+        comp.n_parents, comp.parent_rf, comp.parent_shared, comp.cpt_offset,
+        comp.cpt0, comp.cpt1, sch.n_during, sch.parent_pos, sch.new_shared, sch.new_pos,
+        sch.proj_in, sch.proj_out, sch.n_in, sch.n_out, comp.shared, sch.during_shared,
+        max(sch.scratch, comp.size), out,
     )
     return out
 
 
 if HAVE_NUMBA:
 
-    def _component_row(row, groups, ages, evidence, rf0, rf1, shared, n_parents, parent_rf,
-                          parent_shared, cpt_offset, cpt0, cpt1, out):  # pragma: no cover
+    def _component_row(row, groups, ages, evidence, rf0, rf1, n_parents, parent_rf,
+                       parent_shared, cpt_offset, cpt0, cpt1, n_during, parent_pos,
+                       new_shared, new_pos, proj_in, proj_out, n_in, n_out, shared,
+                       during_shared, table_a, table_b, out):  # pragma: no cover
+        """One component vector by summing out shared risk factors early (``_Schedule``)."""
         kc = n_parents.shape[0]
-        n_sh = shared.shape[0]
-        size = out.shape[1]
         g = groups[row]
         a = ages[row]
-        gq = np.empty((kc, 2))
-        tmp = np.empty(size)
-        for cfg in range(1 << n_sh):
-            weight = 1.0
-            for i in range(n_sh):
-                bit = (cfg >> i) & 1
-                rf = shared[i]
-                e = evidence[row, rf]
-                if e >= 0 and e != bit:
-                    weight = 0.0
-                    break
-                weight *= rf1[g, rf, a] if bit else rf0[g, rf, a]
-            if weight == 0.0:
-                continue
-            for q in range(kc):
-                npar = n_parents[q]
-                n_priv = 0
-                for i in range(npar):
-                    if parent_shared[q, i] < 0:
-                        n_priv += 1
+        cur = table_a
+        nxt = table_b
+        cur[0] = 1.0
+        gtab = np.empty((2, 1 << parent_shared.shape[1]))
+        for q in range(kc):
+            states = 1 << q
+            out_width = states << 1
+            for t in range(n_out[q] * out_width):
+                nxt[t] = 0.0
+            npar = n_parents[q]
+            # P(cause q absent / present) for each configuration c of its shared parents
+            # (in parent order), the private parents summed out against their answers
+            n_shp = 0
+            for i in range(npar):
+                if parent_shared[q, i] >= 0:
+                    n_shp += 1
+            for c in range(1 << n_shp):
                 g0 = 0.0
                 g1 = 0.0
-                for pcfg in range(1 << n_priv):
+                for pcfg in range(1 << (npar - n_shp)):
                     m = 0
                     pw = 1.0
-                    k = 0
+                    ks = 0
+                    kp = 0
                     for i in range(npar):
-                        sh = parent_shared[q, i]
-                        if sh >= 0:
-                            bit = (cfg >> sh) & 1
+                        if parent_shared[q, i] >= 0:
+                            bit = (c >> ks) & 1
+                            ks += 1
                         else:
-                            bit = (pcfg >> k) & 1
-                            k += 1
+                            bit = (pcfg >> kp) & 1
+                            kp += 1
                             rf = parent_rf[q, i]
                             e = evidence[row, rf]
                             if e >= 0 and e != bit:
@@ -770,32 +968,75 @@ if HAVE_NUMBA:
                     if pw != 0.0:
                         g0 += pw * cpt0[g, a, cpt_offset[q] + m]
                         g1 += pw * cpt1[g, a, cpt_offset[q] + m]
-                gq[q, 0] = g0
-                gq[q, 1] = g1
-            tmp[0] = weight
-            width = 1
-            for q in range(kc):
-                for t in range(width):
-                    tmp[t + width] = tmp[t] * gq[q, 1]
-                    tmp[t] = tmp[t] * gq[q, 0]
-                width *= 2
-            for t in range(size):
-                out[row, t] += tmp[t]
+                gtab[0, c] = g0
+                gtab[1, c] = g1
+            # configurations of the during set that contradict an answer are skipped
+            fixed = 0
+            value = 0
+            for b in range(n_during[q]):
+                e = evidence[row, shared[during_shared[q, b]]]
+                if e >= 0:
+                    fixed |= 1 << b
+                    value |= e << b
+            for d in range(1 << n_during[q]):
+                if (d & fixed) != value:
+                    continue
+                weight = 1.0  # the prior of the risk factors opening at q
+                for i in range(new_shared.shape[1]):
+                    sh = new_shared[q, i]
+                    if sh < 0:
+                        break
+                    rf = shared[sh]
+                    weight *= rf1[g, rf, a] if (d >> new_pos[q, i]) & 1 else rf0[g, rf, a]
+                c = 0
+                ks = 0
+                for i in range(npar):
+                    if parent_pos[q, i] >= 0:
+                        c |= ((d >> parent_pos[q, i]) & 1) << ks
+                        ks += 1
+                g0 = gtab[0, c] * weight
+                g1 = gtab[1, c] * weight
+                src = proj_in[q, d] * states
+                dst = proj_out[q, d] * out_width
+                for t in range(states):
+                    val = cur[src + t]
+                    nxt[dst + t] += val * g0
+                    nxt[dst + states + t] += val * g1
+            cur, nxt = nxt, cur
+        for t in range(out.shape[1]):
+            out[row, t] = cur[t]
 
 
     _component_row = numba.njit(cache=True)(_component_row)
 
     @numba.njit(cache=True)
-    def _component_serial(groups, ages, evidence, rf0, rf1, shared, n_parents, parent_rf,
-                          parent_shared, cpt_offset, cpt0, cpt1, out):  # pragma: no cover
+    def _component_serial(groups, ages, evidence, rf0, rf1, n_parents, parent_rf,
+                          parent_shared, cpt_offset, cpt0, cpt1, n_during, parent_pos,
+                          new_shared, new_pos, proj_in, proj_out, n_in, n_out, shared,
+                          during_shared, scratch, out):  # pragma: no cover
+        table_a = np.empty(scratch)
+        table_b = np.empty(scratch)
         for row in range(groups.shape[0]):
-            _component_row(row, groups, ages, evidence, rf0, rf1, shared, n_parents, parent_rf,                           parent_shared, cpt_offset, cpt0, cpt1, out)
+            _component_row(row, groups, ages, evidence, rf0, rf1, n_parents, parent_rf,
+                           parent_shared, cpt_offset, cpt0, cpt1, n_during, parent_pos,
+                           new_shared, new_pos, proj_in, proj_out, n_in, n_out, shared,
+                           during_shared, table_a, table_b, out)
 
     @numba.njit(cache=True, parallel=True)
-    def _component_parallel(groups, ages, evidence, rf0, rf1, shared, n_parents, parent_rf,
-                          parent_shared, cpt_offset, cpt0, cpt1, out):  # pragma: no cover
-        for row in numba.prange(groups.shape[0]):
-            _component_row(row, groups, ages, evidence, rf0, rf1, shared, n_parents, parent_rf,                           parent_shared, cpt_offset, cpt0, cpt1, out)
+    def _component_parallel(groups, ages, evidence, rf0, rf1, n_parents, parent_rf,
+                            parent_shared, cpt_offset, cpt0, cpt1, n_during, parent_pos,
+                            new_shared, new_pos, proj_in, proj_out, n_in, n_out, shared,
+                            during_shared, scratch, out):  # pragma: no cover
+        n = groups.shape[0]
+        block = 64
+        for b in numba.prange((n + block - 1) // block):
+            table_a = np.empty(scratch)
+            table_b = np.empty(scratch)
+            for row in range(b * block, min(n, (b + 1) * block)):
+                _component_row(row, groups, ages, evidence, rf0, rf1, n_parents, parent_rf,
+                               parent_shared, cpt_offset, cpt0, cpt1, n_during, parent_pos,
+                               new_shared, new_pos, proj_in, proj_out, n_in, n_out, shared,
+                               during_shared, table_a, table_b, out)
 
     def _posterior_chunk(c, findings, groups, allowed, flat, offsets, sizes, age_prior, bank,
                           vid_of, vec_offset, stage_ptr, stage_findings, fold, foldable, k, s,

@@ -155,3 +155,68 @@ def test_diagnose_batch_equals_diagnose_one_by_one(model):
 
 def test_model_memory_is_estimated(model):
     assert 1e6 < model.nbytes < 200e6
+
+
+# ---------------------------------------------------------------- every combination
+SWEPT = ("onset_falling_asleep", "diabetes", "leg_pain", "after_exertion", "numbness_tingling",
+         "persists_2_weeks", "resting_tremor")
+
+
+def _by_rows(m, names, base, cases):
+    rows = [{**base, **{n: m.states[n][int(x)] for n, x in zip(names, row, strict=True)}} for row in cases]
+    return m.query(rows, impossible="mark")
+
+
+@pytest.mark.parametrize("base", [{"age_group": "older_adult", "fever": "absent"}, {}, {"heavy_alcohol_use": "present"}])
+def test_every_combination_equals_one_query_per_combination(model, base):
+    names = [n for n in SWEPT if n not in base]
+    grid = model.every_combination(names, base)
+    assert len(grid) == 2 ** len(names) and grid.cases.shape == (2 ** len(names), len(names))
+    # the first question changes slowest, as in itertools.product
+    assert grid.cases[: 2 ** (len(names) - 1), 0].tolist() == [0] * 2 ** (len(names) - 1)
+    ref = _by_rows(model, names, base, grid.cases)
+    assert np.abs(grid.posteriors.marginals - ref.marginals).max() < 1e-12
+    assert np.abs(grid.posteriors.no_listed_cause - ref.no_listed_cause).max() < 1e-12
+    assert np.abs(grid.posteriors.log_evidence - ref.log_evidence).max() < 1e-10
+    frame = grid.frame()
+    assert list(frame.columns[: len(names)]) == names and frame["leg_pain"].iloc[0] == "absent"
+
+
+def test_every_combination_falls_back_to_the_kernel_for_tiny_probabilities(model, monkeypatch):
+    import model.engine as engine
+
+    names = list(SWEPT[:4])
+    plain = model.every_combination(names, {"age_group": "child"})
+    monkeypatch.setattr(engine, "PLAIN_PRODUCT_FLOOR", 2.0)  # every combination recomputed
+    again = model.every_combination(names, {"age_group": "child"})
+    assert np.abs(plain.posteriors.marginals - again.posteriors.marginals).max() < 1e-12
+
+
+def test_every_combination_marks_impossible_combinations():
+    m = edited_model({f"findings.muscle_weakness.leak.{a}": 0.0 for a in ("infant", "child", "adult", "older_adult")}
+                     | {f"findings.muscle_weakness.links.{c}": 0.0 for c in ("als", "sma", "myopathy", "neuropathy",
+                                                                              "deficiency", "parkinsons",
+                                                                              "poor_circulation", "joint_problem")})
+    grid = m.every_combination(["muscle_weakness", "fever"], {"age_group": "adult"})
+    assert grid.posteriors.impossible.tolist() == [False, False, True, True]
+    assert np.isnan(grid.posteriors.marginals[2:]).all() and np.isfinite(grid.posteriors.marginals[:2]).all()
+
+
+@pytest.mark.parametrize("names, message", [
+    (["leg_pan"], "Did you mean 'leg_pain'"),
+    (["age_group"], "has 4 states"),
+    (["toe_twitching"], "cannot be answered"),
+    (["als"], "a cause, not a finding"),
+    (["fever", "fever"], "listed twice"),
+    (["fever"], "both answered in the evidence and varied"),
+    ([], "at least one question"),
+])
+def test_every_combination_refuses_bad_questions(model, names, message):
+    with pytest.raises(EvidenceError, match=message):
+        model.every_combination(names, {"fever": "present"} if names == ["fever"] else None)
+
+
+def test_every_combination_refuses_too_many(model):
+    names = [f for f in model.findings if f != "age_group" and len(model.states[f]) == 2][:21]
+    with pytest.raises(EvidenceError, match="2,097,152 combinations; the limit is 1,048,576"):
+        model.every_combination(names)

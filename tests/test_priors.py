@@ -23,7 +23,7 @@ from model.priors import (
     validate_priors_data,
     with_values,
 )
-from tests.conftest import ROOT, edited_priors
+from tests.conftest import ROOT
 
 DEFAULT_TEXT = DEFAULT_PRIORS_PATH.read_text()
 
