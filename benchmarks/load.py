@@ -1,32 +1,36 @@
-"""Many people at once: browser sessions answer the Explore page's questions together.
+"""Many people at once: browser sessions use the page together (load and soak runs).
 
-Run ``python -m benchmarks.load --sessions 20 --seconds 60``. It starts the page
-(``streamlit run ui/app.py``) on 127.0.0.1, opens one Debian chromium
-(``/usr/bin/chromium``, never a downloaded browser) with one context per session, and
-lets every session answer questions in the sidebar for the given time, pausing a
-moment between answers as a person would.
+Run ``python -m benchmarks.load --sessions 20 --seconds 300 --mix soak`` (the soak of
+issue 15) or ``--mix answers`` (answers only, the load run). It starts the page as
+``toe-twitch serve`` does, from a temporary working directory, on 127.0.0.1, opens one
+Debian chromium (``/usr/bin/chromium``, never a downloaded browser) with one context per
+session, and lets every session work until the time is up, pausing a moment between
+actions as a person would. The rounds a session picks from:
+
+* **interview**: the guided questions from the start (emergency signs, age, then
+  questions answered mostly "No", sometimes "Yes" or "Don't know");
+* **list**: answers in the full list, now and then an emergency sign (then taken back);
+* **what-if**: a question picked under "What if";
+* **tune**: an edit in the priors table, an upload of a valid priors file (different
+  numbers each time), an upload of an invalid one, and back to the shipped priors;
+* **vignettes**: an upload of a valid and of an invalid vignette file on Validation.
 
 After every answer the session waits until its page shows exactly what the model
-computes for *its own* answers: the address bar holds them, the urgency banner has the
-right level and title, and the list of causes has every cause with its rank and
-percentage as the model ranks them. The time from the click to that moment
-is one interaction time. Every fourth session answers a red flag with "Yes" (and later
-"No"); once its emergency banner shows, every other session whose answers cannot be an
-emergency is checked not to show one.
+computes for *its own* answers (the next question the interview plan picks, or the
+ranking with every percentage) and the address bar holds them: the time from the click
+to that frame, in the browser's clock, is one click-to-update time. The other actions
+wait for their own result (a message, a table).
 
-Each answer's time is also split into Playwright's click, the click to the rerun
-request on the websocket, and that request to the server's "script finished" message;
-the CPU the server and the browser used meanwhile is reported too. On one machine the
-browsers compete with the server for the same cores, so these say where the time went.
+Counted as errors: an exception box or the "Something went wrong" message on a page, a
+console or script error from the page, an expected view not reached in time, and a
+traceback in the server's log. Streamlit's own base-path probe when a page other than
+the first is opened directly (``/tune/_stcore/health``, ``/tune/_stcore/host-config``,
+answered 404 before it tries ``/``) is listed apart: it is not an error of the page.
 
-Counted as errors: an exception box on a page, a console error or uncaught script error
-from the page (requests to other hosts, which fail offline, are listed apart), a page
-that does not reach its expected view in time, an emergency banner in the wrong session,
-and a traceback in the server's log.
-
-Prints a table and writes everything as JSON (``--out``, default
-``benchmarks/results/load.json``, written atomically). The exit status is 1 when there
-were errors. tests/test_load.py runs a reduced form of the same code.
+The server's memory (RSS) is sampled every few seconds, and so is the worker process's
+(the uploads' reader). Prints a table and writes JSON (``--out``, default
+``benchmarks/results/load.json``). Exit status 1 when there were errors.
+``tests/test_load.py`` and ``tests/test_soak.py`` run reduced forms of the same code.
 """
 
 from __future__ import annotations
@@ -34,14 +38,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import math
 import os
-import platform
 import random
+import re
 import socket
-import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -50,11 +53,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from streamlit.proto.BackMsg_pb2 import BackMsg
-from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+import yaml
 
-from model import ToeTwitchError, ToeTwitchModel, files, load_model
-from ui.common import percent
+from model import NO_LISTED_CAUSE_LABEL, ToeTwitchModel, files, load_model
+from model.cli import serve_command
+from model.priors import DEFAULT_PRIORS_PATH
+from ui import interview
+from ui.text import cause_name, percent
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
@@ -67,137 +72,101 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
     "--no-first-run",
-    # All sessions are "in front": none is slowed down for being a background page.
+    # Every session is "in front": none is slowed down for being a background page.
     "--disable-background-timer-throttling",
     "--disable-renderer-backgrounding",
     "--disable-backgrounding-occluded-windows",
 ]
-VIEWPORT = {"width": 1440, "height": 1000}
-#: Every n-th session (0, n, 2n, ...) answers a red flag; the others never do.
-RED_FLAG_EVERY = 4
-#: Each session answers at least this often, even past the time limit, so that every
-#: red-flag session turns its red flag on (interaction 1) and off again (interaction 3).
-MIN_INTERACTIONS = 4
-#: A session stops answering after this many answers its page did not show.
-MAX_FAILURES = 2
-#: How often the page is checked while waiting for it to show the answers (ms).
-POLL_MS = 200
-#: An answer's weight when a session picks a new answer (the current one is left out).
-ANSWER_WEIGHTS = {"present": 0.45, "absent": 0.35, "unknown": 0.2}
-ANSWER_BUTTONS = {"present": "Yes", "absent": "No", "unknown": "Don't know"}
-BANNER_TEST_IDS = {
-    "self_care": "stAlertContentSuccess",
-    "see_doctor": "stAlertContentWarning",
-    "emergency": "stAlertContentError",
+PHONE_AGENT = (
+    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/150.0 Mobile Safari/537.36"
+)
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1440, "height": 900}
+#: Longest wait for one view (ms); generous for a loaded 2-core machine.
+TIMEOUT_MS = 60_000
+#: Streamlit's probe of a page path as a base path (see the module docstring).
+BASE_PATH_PROBE = re.compile(r"/[^/]+/_stcore/(health|host-config)$")
+ROUNDS = {
+    "answers": {"interview": 1, "list": 1},
+    "soak": {"interview": 3, "list": 3, "what-if": 2, "tune": 2, "vignettes": 1},
 }
-IMPOSSIBLE_TITLE = "These answers cannot be combined"
 
-#: True once the page shows ``exp`` (see :class:`PageExpectation`) and none of it is stale.
-#: It reads textContent, not innerText, so that polling never forces a layout.
-SHOWS_EXPECTED_JS = """
-(exp) => {
-  const stale = (el) => el.closest('[data-stale="true"]') || el.querySelector('[data-stale="true"]');
-  const params = new URLSearchParams(location.search);
-  const query = [...params.entries()].sort();
-  if (JSON.stringify(query) !== JSON.stringify(exp.query)) return false;
-  const banners = [...document.querySelectorAll(`[data-testid="${exp.banner}"]`)]
-    .filter((b) => b.textContent.includes(exp.title));
-  if (banners.length !== 1 || stale(banners[0])) return false;
-  if (exp.urgency !== "emergency") {
-    for (const b of document.querySelectorAll('[data-testid="stAlertContentError"]')) {
-      if (b.textContent.includes(exp.emergency_title)) return false;
-    }
+# ---------------------------------------------------------------- in-page measurement
+#: Click, then wait frame by frame until ``done(arg)`` holds; returns milliseconds.
+CLICK_AND_WAIT = """
+async ([selector, check, arg, timeout]) => {
+  const done = new Function("arg", check);
+  const button = document.querySelector(selector);
+  if (!button) throw new Error("no element " + selector);
+  const start = performance.now();
+  button.click();
+  while (!done(arg)) {
+    await new Promise(requestAnimationFrame);
+    if (performance.now() - start > timeout) throw new Error("timed out after " + selector);
   }
-  if (exp.ranking.length) {
-    const box = document.querySelector(".st-key-ranking");
-    if (!box || stale(box)) return false;
-    const text = box.textContent;
-    let at = 0;
-    for (const line of exp.ranking) {
-      const found = text.indexOf(line, at);
-      if (found < 0) return false;
-      at = found + line.length;
-    }
-  }
-  return true;
+  return performance.now() - start;
 }
 """
-#: True when no rerun is in progress (Streamlit marks the elements of a running rerun stale).
-SETTLED_JS = """() => !document.querySelector('[data-stale="true"]')"""
-#: What the page shows instead, for the message of a page that did not update in time.
-SHOWN_JS = """
-() => ({
-  query: location.search,
-  banners: [...document.querySelectorAll('[data-testid^="stAlertContent"]')]
-    .map((b) => b.getAttribute("data-testid") + ": " + b.innerText.slice(0, 80)),
-  ranking: (document.querySelector(".st-key-ranking")?.innerText ?? "").slice(0, 300),
-  stale: document.querySelectorAll('[data-stale="true"]').length,
-})
-"""
+NOTHING_STALE = "!document.querySelector('[data-stale=\"true\"]')"
+#: The interview shows this screen (a question's heading, or the age or end screen).
+SCREEN_SHOWN = (
+    "const heads = Array.from(document.querySelectorAll('[data-testid=\"stMain\"] h3'))"
+    ".map(e => e.textContent.trim());"
+    "return heads.includes(arg.heading) && (!arg.param || location.search.includes(arg.param)) && "
+    + NOTHING_STALE
+    + ";"
+)
+#: The ranking shows exactly these names and values, and the link holds this answer.
+RANKING_SHOWN = (
+    "const list = document.querySelector('ol[aria-label=\"Possible causes, most likely first\"]');"
+    "if (!list || (arg.param && !location.search.includes(arg.param))) return false;"
+    "const names = Array.from(list.querySelectorAll('.tt-name')).map(e => e.textContent);"
+    "const values = Array.from(list.querySelectorAll('.tt-value'))"
+    ".map(e => e.firstChild ? e.firstChild.textContent : '');"
+    "return JSON.stringify(names) === JSON.stringify(arg.names) && "
+    "JSON.stringify(values) === JSON.stringify(arg.values) && " + NOTHING_STALE + ";"
+)
+#: The emergency banner shows and no ranking.
+EMERGENCY_SHOWN = (
+    "const e = document.querySelector('[data-testid=\"stAlertContentError\"]');"
+    "return !!e && e.textContent.includes('Seek emergency care now') && location.search.includes(arg.param) && "
+    "!document.querySelector('ol[aria-label=\"Possible causes, most likely first\"]') && "
+    + NOTHING_STALE
+    + ";"
+)
+TEXT_SHOWN = "return document.body.textContent.includes(arg.text) && " + NOTHING_STALE + ";"
+PAGE_FAILED_JS = """() => !!document.querySelector('[data-testid="stException"]')
+  || document.body.textContent.includes('Something went wrong on this page')"""
 
 
-# ---------------------------------------------------------------- what a page should show
-@dataclass(frozen=True)
-class PageExpectation:
-    """What the Explore page shows for one set of answers, as the model computes it.
-
-    ``query`` is the address bar's answers as sorted ``[finding, state]`` pairs;
-    ``banner`` the test id of the urgency alert and ``title`` its heading; ``ranking``
-    the start of each line of the list of causes (rank, label, percentage), in order; empty
-    when an emergency folds the list away.
-    """
-
-    query: list[list[str]]
-    urgency: str
-    banner: str
-    title: str
-    emergency_title: str
-    ranking: list[str]
+# ---------------------------------------------------------------- what a page must show
+def heading_for(m: ToeTwitchModel, evidence: dict[str, str], skipped: list[str]) -> str:
+    """The heading of the interview's screen for these answers (as the page decides it)."""
+    d = m.diagnose(evidence)
+    plan = interview.plan(m, evidence, skipped, d)
+    if plan.step == interview.QUESTION:
+        return plan.question.label
+    return {
+        interview.RED_FLAGS: "First: is any of these happening now?",
+        interview.AGE: "How old is the person with the twitching?",
+        interview.DONE: "That is enough questions for a fair picture",
+    }.get(plan.step, "")
 
 
-def expected_page(model: ToeTwitchModel, evidence: dict[str, str]) -> PageExpectation:
-    """The page's view of these answers, computed with the model the page uses."""
-    ordered = {f: evidence[f] for f in model.findings if f in evidence}  # question order
-    query = sorted([f, s] for f, s in ordered.items())
-    emergency_title = model.vocabulary.urgency["emergency"].label
-    try:
-        d = model.diagnose(ordered)
-    except ToeTwitchError:
-        return PageExpectation(
-            query, "impossible", "stAlertContentWarning", IMPOSSIBLE_TITLE, emergency_title, []
-        )
-    title = model.vocabulary.urgency[d.urgency].label
-    ranking: list[str] = []
-    if d.urgency != "emergency":
-        ranking = [
-            f"{i}. {model.vocabulary.causes[c].label} · {percent(p)} ·"
-            for i, (c, p) in enumerate(d.ranking, start=1)
-        ]
-    return PageExpectation(
-        query, d.urgency, BANNER_TEST_IDS[d.urgency], title, emergency_title, ranking
-    )
+def ranking_for(m: ToeTwitchModel, evidence: dict[str, str]) -> dict[str, list[str]]:
+    d = m.diagnose(evidence)
+    return {
+        "names": [cause_name(m, c) for c, _ in d.ranking] + [NO_LISTED_CAUSE_LABEL],
+        "values": [percent(p) for _, p in d.ranking] + [percent(d.no_listed_cause)],
+    }
 
 
-# ---------------------------------------------------------------- the server
+# ---------------------------------------------------------------- server
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def wait_until_healthy(url: str, server: subprocess.Popen, log: Path, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise RuntimeError(f"streamlit exited early:\n{log.read_text()}")
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.read().strip() == b"ok":
-                    return
-        except OSError:
-            pass
-        time.sleep(0.3)
-    raise RuntimeError(f"streamlit did not answer within {timeout:.0f} s:\n{log.read_text()}")
 
 
 @dataclass
@@ -206,569 +175,560 @@ class Server:
     process: subprocess.Popen
     log: Path
 
+    def rss_mib(self) -> dict[str, float]:
+        """Resident memory of the server and of its worker process(es), in MiB."""
+        import psutil
 
-def _stat(pid: int) -> list[str] | None:
-    """Fields of /proc/PID/stat after the command name (state is [0], ppid [1])."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except (OSError, IndexError):
-        return None
+        try:
+            main = psutil.Process(self.process.pid)
+            children = main.children(recursive=True)
+            return {
+                "server": main.memory_info().rss / 2**20,
+                "worker": sum(c.memory_info().rss for c in children) / 2**20,
+            }
+        except psutil.Error:
+            return {"server": float("nan"), "worker": float("nan")}
+
+    def tracebacks(self) -> list[str]:
+        text = self.log.read_text(errors="replace")
+        return [chunk[:2000] for chunk in text.split("Traceback (most recent call last)")[1:]]
 
 
-def cpu_seconds(pid: int) -> float | None:
-    """User and system CPU time of a process so far (Linux only; None elsewhere)."""
-    fields = _stat(pid)
-    return (
-        None if fields is None else (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+def _wait_until_healthy(
+    url: str, process: subprocess.Popen, log: Path, timeout: float = 90
+) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the page's server exited early:\n{log.read_text()}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.read().strip() == b"ok":
+                    return
+        except OSError:
+            pass
+        time.sleep(0.3)
+    raise RuntimeError(
+        f"the page's server did not answer within {timeout:.0f} s:\n{log.read_text()}"
     )
 
 
-def descendants_cpu_seconds(pid: int, *, leave_out: int | None = None) -> float | None:
-    """CPU time so far of the living descendants of ``pid``, without the ``leave_out``
-    process and its own descendants (Linux only; None elsewhere)."""
-    parents: dict[int, int] = {}
-    for entry in Path("/proc").glob("[0-9]*"):
-        fields = _stat(int(entry.name))
-        if fields is not None:
-            parents[int(entry.name)] = int(fields[1])
-    if not parents:
-        return None
-    tree, grew = {pid}, True
-    while grew:
-        more = {c for c, p in parents.items() if p in tree and c != leave_out} - tree
-        tree |= more
-        grew = bool(more)
-    return sum(cpu_seconds(p) or 0.0 for p in tree - {pid})
-
-
 @contextmanager
-def streamlit_server(log: Path) -> Iterator[Server]:
-    """``streamlit run ui/app.py`` on a free port of 127.0.0.1, stopped on exit."""
+def server(log: Path | None = None) -> Iterator[Server]:
+    """The page served as ``toe-twitch serve`` serves it, from another working directory."""
+    import psutil
+
     port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    log.parent.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    folder = Path(tempfile.mkdtemp(prefix="toe-twitch-serve-"))
+    log = log or folder / "server.log"
     with log.open("w") as out:
         process = subprocess.Popen(
-            [
-                sys.executable, "-m", "streamlit", "run", "ui/app.py",
-                "--server.headless", "true",
-                "--server.port", str(port),
-                "--server.address", "127.0.0.1",
-                "--server.fileWatcherType", "none",
-                "--browser.gatherUsageStats", "false",
-            ],
-            cwd=ROOT,
-            env=env,
+            serve_command(port, "127.0.0.1"),
+            cwd=folder,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
             stdout=out,
             stderr=subprocess.STDOUT,
-        )  # fmt: skip
+        )
     try:
-        wait_until_healthy(url, process, log)
+        url = f"http://127.0.0.1:{port}"
+        _wait_until_healthy(url, process, log)
         yield Server(url, process, log)
     finally:
+        try:
+            children = psutil.Process(process.pid).children(recursive=True)
+        except psutil.Error:
+            children = []
         process.terminate()
         try:
-            process.wait(timeout=10)
+            process.wait(timeout=15)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=10)
-
-
-def server_log_errors(log: Path) -> list[str]:
-    """Each traceback in the server's output (as its last line), and each ERROR line."""
-    lines = log.read_text(errors="replace").splitlines()
-    errors = []
-    for i, line in enumerate(lines):
-        if line.startswith("Traceback"):
-            last = next((x for x in lines[i + 1 :] if x and not x.startswith(" ")), "?")
-            errors.append(f"traceback: {last}")
-        elif " ERROR " in line:
-            errors.append(line)
-    return errors
-
-
-# ---------------------------------------------------------------- one session
-@dataclass
-class Problem:
-    """One error seen in a session: ``kind`` is ``page`` (an exception, console or
-    script error), ``stale`` (the page did not show the answers in time) or ``leak``
-    (an emergency banner in a session whose answers are no emergency)."""
-
-    kind: str
-    session: int
-    message: str
-
-
-@dataclass
-class Session:
-    """One person: a browser context, their answers and what they saw."""
-
-    index: int
-    model: ToeTwitchModel
-    rng: random.Random
-    red_flag: str | None
-    answers: dict[str, str] = field(default_factory=dict)
-    #: Urgencies the page may show now: of the confirmed answers and of a pending click.
-    possible_urgencies: set[str] = field(default_factory=lambda: {"self_care"})
-    interactions: int = 0
-    times_s: list[float] = field(default_factory=list)
-    #: Parts of an answer's time: Playwright's click (it first waits for the button to be
-    #: still and visible), click to the rerun request on the websocket, and that request
-    #: to the server's "script finished" message.
-    click_s: list[float] = field(default_factory=list)
-    request_s: list[float] = field(default_factory=list)
-    server_s: list[float] = field(default_factory=list)
-    rerun_sent: float | None = None
-    rerun_finished: float | None = None
-    first_load_s: float | None = None
-    emergency_banners: int = 0
-    isolation_checks: int = 0
-    failures: int = 0
-    external_requests: set[str] = field(default_factory=set)
-    page: Any = None
-
-    def next_answer(self, ordinary: list[str]) -> tuple[str, str]:
-        """(finding, answer) of the next click: the red-flag plan, else a random change."""
-        step = self.interactions % 6
-        if self.red_flag and step == 1:
-            return self.red_flag, "present"
-        if self.red_flag and step == 3:
-            return self.red_flag, "absent"
-        finding = self.rng.choice(ordinary)
-        current = self.answers.get(finding, "unknown")
-        choices = [a for a in ANSWER_WEIGHTS if a != current]
-        answer = self.rng.choices(choices, weights=[ANSWER_WEIGHTS[a] for a in choices])[0]
-        return finding, answer
-
-    def answered(self, finding: str, answer: str) -> dict[str, str]:
-        evidence = {f: s for f, s in self.answers.items() if f != finding}
-        if answer != "unknown":
-            evidence[finding] = answer
-        return evidence
-
-
-class LoadRun:
-    """All sessions against one server, and the problems they saw."""
-
-    def __init__(
-        self, model: ToeTwitchModel, url: str, server_pid: int, timeout_s: float, think_s: float
-    ) -> None:
-        self.model = model
-        self.url = url
-        self.server_pid = server_pid
-        self.cpu_before: dict[str, float | None] = {}
-        self.cpu_after: dict[str, float | None] = {}
-        self.timeout_ms = timeout_s * 1000
-        self.think_s = think_s
-        self.sessions: list[Session] = []
-        self.problems: list[Problem] = []
-        red = model.vocabulary.findings
-        self.red_flags = [f for f in model.findings if red[f].red_flag]
-        self.ordinary = [
-            f
-            for f in model.findings
-            if not red[f].red_flag and set(model.states[f]) == {"present", "absent"}
-        ]
-
-    def cpu_now(self) -> dict[str, float | None]:
-        """CPU seconds so far of the server, and of the browser (Playwright's driver and
-        every chromium process: all other children of this process)."""
-        return {
-            "server": cpu_seconds(self.server_pid),
-            "browser": descendants_cpu_seconds(os.getpid(), leave_out=self.server_pid),
-        }
-
-    def cpu_used(self, who: str) -> float | None:
-        """CPU seconds ``who`` (server or browser) used while the sessions answered."""
-        before, after = self.cpu_before.get(who), self.cpu_after.get(who)
-        return None if before is None or after is None else after - before
-
-    def problem(self, kind: str, session: Session, message: str) -> None:
-        self.problems.append(Problem(kind, session.index, message))
-
-    def watch(self, session: Session, page: Any) -> None:
-        """Record console errors and uncaught script errors of the page."""
-
-        def on_console(msg: Any) -> None:
-            if msg.type != "error":
-                return
-            source = (msg.location or {}).get("url", "")
-            if source and not source.startswith(self.url):
-                session.external_requests.add(source)
-            else:
-                self.problem("page", session, f"console error: {msg.text[:300]}")
-
-        def on_request_failed(request: Any) -> None:
-            if not request.url.startswith(self.url):
-                session.external_requests.add(request.url)
-
-        def on_websocket(ws: Any) -> None:
-            ws.on("framesent", lambda payload: self.sent(session, payload))
-            ws.on("framereceived", lambda payload: self.received(session, payload))
-
-        page.on("console", on_console)
-        page.on("websocket", on_websocket)
-        page.on("pageerror", lambda exc: self.problem("page", session, f"script error: {exc}"))
-        page.on("crash", lambda _: self.problem("page", session, "the page crashed"))
-        page.on("requestfailed", on_request_failed)
-
-    @staticmethod
-    def sent(session: Session, payload: str | bytes) -> None:
-        """Note when the page asked the server for the rerun of the pending answer."""
-        if session.rerun_sent is None and isinstance(payload, bytes):
+        for child in children:  # the worker process, if the server left it behind
             try:
-                kind = BackMsg.FromString(payload).WhichOneof("type")
-            except Exception:  # not a Streamlit message
-                return
-            if kind == "rerun_script":
-                session.rerun_sent = time.perf_counter()
+                child.terminate()
+                child.wait(timeout=10)
+            except psutil.Error:
+                pass
 
-    @staticmethod
-    def received(session: Session, payload: str | bytes) -> None:
-        """Note when the server said that rerun was finished."""
-        if session.rerun_sent is None or session.rerun_finished is not None:
-            return
-        if not isinstance(payload, bytes):
-            return
+
+# ---------------------------------------------------------------- browser (sync helpers)
+@contextmanager
+def chromium():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
-            msg = ForwardMsg.FromString(payload)
-        except Exception:  # not a Streamlit message
-            return
-        if (
-            msg.WhichOneof("type") == "script_finished"
-            and msg.script_finished == ForwardMsg.FINISHED_SUCCESSFULLY
-        ):
-            session.rerun_finished = time.perf_counter()
-
-    async def shows(self, session: Session, expected: PageExpectation, what: str) -> bool:
-        """Wait until the session's page shows ``expected``; record a problem if it does not."""
-        page = session.page
-        shown = True
-        try:
-            await page.wait_for_function(
-                SHOWS_EXPECTED_JS, arg=asdict(expected), polling=POLL_MS, timeout=self.timeout_ms
-            )
-        except Exception as exc:  # Playwright's TimeoutError, or the page went away
-            shown = False
-            try:
-                view = await page.evaluate(SHOWN_JS)
-            except Exception:
-                view = "(page not readable)"
-            self.problem(
-                "stale",
-                session,
-                f"{what}: expected {expected.title} with answers {expected.query} and "
-                f"{expected.ranking[:1]}; the page shows {view} ({type(exc).__name__})",
-            )
-        await self.check_no_exception(session, what)
-        return shown
-
-    async def check_no_exception(self, session: Session, what: str) -> None:
-        boxes = session.page.locator('[data-testid="stException"]')
-        try:
-            if await boxes.count():
-                text = await boxes.first.inner_text()
-                self.problem("page", session, f"{what}: exception on the page: {text[:300]}")
-        except Exception as exc:  # the page went away
-            self.problem("page", session, f"{what}: page not readable ({type(exc).__name__})")
-
-    async def open(self, browser: Any, session: Session) -> None:
-        context = await browser.new_context(viewport=VIEWPORT)
-        session.page = await context.new_page()
-        self.watch(session, session.page)
-        start = time.perf_counter()
-        try:
-            await session.page.goto(self.url, timeout=self.timeout_ms)
-        except Exception as exc:
-            self.problem("stale", session, f"first load: the page did not open ({exc})")
-            session.failures = MAX_FAILURES
-            return
-        if await self.shows(session, expected_page(self.model, {}), "first load"):
-            session.first_load_s = time.perf_counter() - start
-        else:
-            session.failures = MAX_FAILURES  # nothing to answer on
-
-    async def check_others_calm(self, session: Session) -> None:
-        """After this session's emergency banner: no other session (that is no emergency) shows one."""
-        title = self.model.vocabulary.urgency["emergency"].label
-        for other in self.sessions:
-            if other is session or other.page is None or "emergency" in other.possible_urgencies:
-                continue
-            banner = other.page.locator('[data-testid="stAlertContentError"]', has_text=title)
-            shown = await banner.count()
-            if "emergency" in other.possible_urgencies:  # it clicked meanwhile: no verdict
-                continue
-            session.isolation_checks += 1
-            if shown:
-                self.problem(
-                    "leak",
-                    other,
-                    f"shows the emergency banner after session {session.index} answered "
-                    f"a red flag; its own answers are {other.answers}",
-                )
-
-    async def interact(self, session: Session) -> None:
-        finding, answer = session.next_answer(self.ordinary)
-        evidence = session.answered(finding, answer)
-        expected = expected_page(self.model, evidence)
-        before = expected_page(self.model, session.answers).urgency
-        session.possible_urgencies = {before, expected.urgency}
-        control = session.page.locator(f".st-key-f_{finding}")
-        button = control.get_by_role("radio", name=ANSWER_BUTTONS[answer], exact=True)
-        what = f"interaction {session.interactions} ({finding} = {answer})"
-        session.rerun_sent = session.rerun_finished = None
-        start = time.perf_counter()
-        session.interactions += 1
-        try:
-            await button.click(timeout=self.timeout_ms)
-            session.click_s.append(time.perf_counter() - start)
-        except Exception as exc:  # Playwright's TimeoutError, or the page went away
-            self.problem("stale", session, f"{what}: could not click ({type(exc).__name__})")
-            session.possible_urgencies = {before}
-            session.failures += 1
-            return
-        ok = await self.shows(session, expected, what)
-        elapsed = time.perf_counter() - start
-        session.answers = evidence
-        session.possible_urgencies = {expected.urgency}
-        if not ok:
-            session.failures += 1
-            return
-        session.times_s.append(elapsed)
-        if session.rerun_sent is not None and session.rerun_finished is not None:
-            session.request_s.append(session.rerun_sent - start)
-            session.server_s.append(session.rerun_finished - session.rerun_sent)
-        if expected.urgency == "emergency":
-            session.emergency_banners += 1
-            await self.check_others_calm(session)
-        try:
-            await session.page.wait_for_function(
-                SETTLED_JS, polling=POLL_MS, timeout=self.timeout_ms
-            )
-        except Exception as exc:
-            self.problem(
-                "stale", session, f"{what}: the rerun did not finish ({type(exc).__name__})"
-            )
-
-    async def answer_until(self, session: Session, deadline: float) -> None:
-        await asyncio.sleep(session.rng.uniform(0, self.think_s))  # not all in the same instant
-        while time.monotonic() < deadline or session.interactions < MIN_INTERACTIONS:
-            if session.failures >= MAX_FAILURES:
-                self.problem("stale", session, f"stopped after {MAX_FAILURES} failed answers")
-                return
-            await self.interact(session)
-            await asyncio.sleep(session.rng.uniform(0.5, 1.5) * self.think_s)
-
-    async def run(self, sessions: int, seconds: float, seed: int) -> float:
-        """Open every session, then let them all answer for ``seconds``; returns the wall time."""
-        from playwright.async_api import async_playwright
-
-        self.sessions = [
-            Session(
-                index=i,
-                model=self.model,
-                rng=random.Random(seed * 1000 + i),
-                red_flag=self.red_flags[(i // RED_FLAG_EVERY) % len(self.red_flags)]
-                if i % RED_FLAG_EVERY == 0
-                else None,
-            )
-            for i in range(sessions)
-        ]
-        async with async_playwright() as p:
-            browser = await p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-            try:
-                await asyncio.gather(*(self.open(browser, s) for s in self.sessions))
-                self.cpu_before = self.cpu_now()
-                start = time.monotonic()
-                await asyncio.gather(
-                    *(self.answer_until(s, start + seconds) for s in self.sessions)
-                )
-                wall = time.monotonic() - start
-                self.cpu_after = self.cpu_now()
-                for s in self.sessions:  # a last look: nothing broke after the final answer
-                    if s.page is not None:
-                        await self.check_no_exception(s, "at the end")
-            finally:
-                await browser.close()
-        return wall
+            yield browser
+        finally:
+            browser.close()
 
 
-# ---------------------------------------------------------------- the whole run
-def nearest_rank(values: list[float], q: float) -> float | None:
-    """The ``q`` quantile by the nearest-rank method (p95 of 20 values is the 19th)."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(q * len(ordered)) - 1)]
+def context_options(viewport: dict, phone: bool) -> dict[str, Any]:
+    options: dict[str, Any] = {"viewport": viewport}
+    if phone:
+        options |= {"user_agent": PHONE_AGENT, "is_mobile": True, "has_touch": True}
+    return options
 
 
-def spread(values: list[float]) -> dict[str, float | None]:
-    """Median, 95th percentile (nearest rank) and largest of some times."""
-    return {
-        "median_s": statistics.median(values) if values else None,
-        "p95_s": nearest_rank(values, 0.95),
-        "max_s": max(values) if values else None,
-        "count": len(values),
+def new_context(browser, viewport: dict, phone: bool):
+    return browser.new_context(**context_options(viewport, phone))
+
+
+def settle(page, timeout: int = TIMEOUT_MS) -> None:
+    """Until no rerun is running and nothing on the page is stale."""
+    page.wait_for_function(
+        "() => !document.querySelector('[data-stale=\"true\"]') && "
+        "!document.querySelector('[data-testid=\"stStatusWidget\"]')",
+        timeout=timeout,
+    )
+
+
+def warm(browser, url: str) -> None:
+    """Open each landing page once, so the first measured visit finds the caches warm."""
+    for viewport, phone in ((PHONE, True), (DESKTOP, False)):
+        context = new_context(browser, viewport, phone)
+        page = context.new_page()
+        page.goto(url + "/")
+        page.wait_for_selector(".tt-bars", timeout=TIMEOUT_MS)
+        settle(page)
+        page.wait_for_timeout(1500)  # the 90% ranges of the empty case, in the background
+        context.close()
+
+
+def write_json(path: Path, data: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    files.write_atomic(path, json.dumps(data, indent=2, default=str) + "\n", overwrite=True)
+
+
+# ---------------------------------------------------------------- files the sessions upload
+def upload_files(folder: Path, count: int) -> dict[str, Any]:
+    """Valid priors files with different numbers, an invalid one, and vignette files."""
+    text = DEFAULT_PRIORS_PATH.read_text()
+    good = []
+    for i in range(count):
+        data = yaml.safe_load(text)
+        data["name"] = f"soak-{i}"
+        data["causes"]["hypnic_jerk"]["prevalence"]["adult"]["value"] = round(0.05 + 0.0005 * i, 6)
+        data["causes"]["hypnic_jerk"]["prevalence"]["adult"]["high"] = 0.5
+        path = folder / f"priors-{i}.yaml"
+        path.write_text(yaml.safe_dump(data, sort_keys=False))
+        good.append(path)
+    bad = folder / "bad-priors.yaml"
+    broken = yaml.safe_load(text)
+    broken["causes"]["plmt"]["prevalence"]["adult"]["value"] = 3.0
+    broken["findings"]["leg_pain"]["links"]["plmt"] = {
+        "value": 1.7,
+        "low": 0,
+        "high": 1,
+        "source": "x",
     }
+    bad.write_text(yaml.safe_dump(broken, sort_keys=False))
+    vignettes = folder / "vignettes.yaml"
+    vignettes.write_text(
+        yaml.safe_dump(
+            {
+                "vignettes": [
+                    {"id": f"soak-{i}", "findings": {"leg_pain": "present", "age_group": "adult"},
+                     "expect": {"urgency": ["self_care", "see_doctor"]}}
+                    for i in range(20)
+                ]
+            }
+        )
+    )  # fmt: skip
+    bad_vignettes = folder / "bad-vignettes.yaml"
+    bad_vignettes.write_text(
+        "vignettes:\n  - id: x\n    findings: {leg_pn: present}\n    expect: {urgency: [self_care]}\n"
+    )
+    return {"good": good, "bad": bad, "vignettes": vignettes, "bad_vignettes": bad_vignettes}
 
 
-def run_load(
-    sessions: int,
-    seconds: float,
-    *,
-    log: Path,
-    seed: int = 0,
-    timeout_s: float = 300,
-    think_s: float = 1.0,
-) -> dict[str, Any]:
-    """Start the page, run the sessions, stop the page; the results as plain data."""
-    model = load_model()
-    load_before = os.getloadavg()
-    with streamlit_server(log) as server:
-        load = LoadRun(model, server.url, server.process.pid, timeout_s, think_s)
-        wall = asyncio.run(load.run(sessions, seconds, seed))
-    for line in server_log_errors(log):
-        load.problems.append(Problem("page", -1, f"server log: {line[:300]}"))
-    times = [t for s in load.sessions for t in s.times_s]
-    loads = [s.first_load_s for s in load.sessions if s.first_load_s is not None]
+# ---------------------------------------------------------------- one session (async)
+@dataclass
+class SessionReport:
+    session: int
+    clicks_ms: list[float] = field(default_factory=list)
+    actions: dict[str, int] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+    probes: int = 0
+
+
+class Session:
+    """One person: a browser context, their answers, and what they saw."""
+
+    def __init__(self, number: int, context, base: str, m: ToeTwitchModel, files_: dict, seed: int):
+        self.number = number
+        self.context = context
+        self.base = base
+        self.m = m
+        self.files = files_
+        self.random = random.Random(seed)
+        self.report = SessionReport(number)
+        self.page = None
+        self.uploads = 0
+
+    # -------------------------------------------------- bookkeeping
+    def count(self, action: str) -> None:
+        self.report.actions[action] = self.report.actions.get(action, 0) + 1
+
+    def error(self, message: str) -> None:
+        self.report.errors.append(message[:500])
+
+    def _on_console(self, message) -> None:
+        if message.type != "error":
+            return
+        location = (message.location or {}).get("url", "")
+        if BASE_PATH_PROBE.search(location.split("?")[0]):
+            self.report.probes += 1
+        else:
+            self.error(f"console: {message.text} ({location})")
+
+    async def open(self) -> None:
+        self.page = await self.context.new_page()
+        self.page.on("console", self._on_console)
+        self.page.on("pageerror", lambda e: self.error(f"script error: {e}"))
+        await self.page.goto(self.base + "/")
+        await self.page.wait_for_selector(".tt-bars", timeout=TIMEOUT_MS)
+
+    async def measure(self, selector: str, check: str, arg: dict) -> float:
+        ms = await self.page.evaluate(CLICK_AND_WAIT, [selector, check, arg, TIMEOUT_MS])
+        await self.check_page()
+        return ms
+
+    async def check_page(self) -> None:
+        if await self.page.evaluate(PAGE_FAILED_JS):
+            self.error("the page shows an error")
+
+    async def nav(self, title: str, ready: str) -> None:
+        """Open a page from the navigation (on a phone, from its menu)."""
+        menu = self.page.locator('[data-testid="stExpandSidebarButton"]')
+        if await menu.count() and await menu.first.is_visible():
+            await menu.first.click()
+        await self.page.get_by_role("link", name=title, exact=True).first.click()
+        await self.until(ready, {})
+
+    async def until(self, check: str, arg: dict) -> None:
+        """Wait until ``check`` (a function body of ``arg``) holds on the page."""
+        await self.page.wait_for_function(
+            "([check, arg]) => new Function('arg', check)(arg)",
+            arg=[check, arg],
+            timeout=TIMEOUT_MS,
+        )
+
+    async def wait_text(self, text: str) -> None:
+        await self.until(TEXT_SHOWN, {"text": text})
+
+    async def pause(self) -> None:
+        await asyncio.sleep(self.random.uniform(0.3, 1.0))
+
+    # -------------------------------------------------- rounds
+    async def interview(self, answers: int) -> None:
+        await self.nav(
+            "Guided questions",
+            "return !!document.querySelector('.st-key-interview, .st-key-iv_summary')",
+        )
+        if await self.page.locator(".st-key-iv_restart button:not([disabled])").count():
+            await self.page.click(".st-key-iv_restart button")
+        evidence: dict[str, str] = {}
+        skipped: list[str] = []
+        await self.until(SCREEN_SHOWN, {"heading": heading_for(self.m, {}, []), "param": ""})
+        evidence |= {f: "absent" for f in self.m.vocabulary.red_flags}
+        arg = {
+            "heading": heading_for(self.m, evidence, skipped),
+            "param": "confusion_or_fainting=absent",
+        }
+        self.report.clicks_ms.append(
+            await self.measure(".st-key-iv_none button", SCREEN_SHOWN, arg)
+        )
+        age = self.random.choice(["child", "adult", "older_adult"])
+        evidence["age_group"] = age
+        arg = {"heading": heading_for(self.m, evidence, skipped), "param": f"age_group={age}"}
+        self.report.clicks_ms.append(
+            await self.measure(f".st-key-iv_age_group_{age} button", SCREEN_SHOWN, arg)
+        )
+        for _ in range(answers):
+            heading = arg["heading"]
+            finding = next(
+                (f for f in self.m.findings if self.m.vocabulary.findings[f].label == heading), None
+            )
+            if finding is None:
+                break
+            state = self.random.choices(["absent", "present", "unknown"], [0.7, 0.2, 0.1])[0]
+            if state == "unknown":
+                skipped.append(finding)
+            else:
+                evidence[finding] = state
+            arg = {"heading": heading_for(self.m, evidence, skipped), "param": f"{finding}={state}"}
+            self.report.clicks_ms.append(
+                await self.measure(f".st-key-iv_{state} button", SCREEN_SHOWN, arg)
+            )
+            self.count("answer")
+            await self.pause()
+        self.count("interview")
+
+    async def full_list(self, answers: int) -> None:
+        await self.nav(
+            "All questions", "return !!document.querySelector('.st-key-reset_answers button')"
+        )
+        await self.page.click(".st-key-reset_answers button")
+        evidence: dict[str, str] = {}
+        await self.until(RANKING_SHOWN, {**ranking_for(self.m, {}), "param": ""})
+        pool = [
+            f
+            for f in self.m.findings
+            if f != "age_group" and not self.m.vocabulary.findings[f].applies_to
+        ]
+        pool = [f for f in pool if not self.m.vocabulary.findings[f].red_flag]
+        for finding in self.random.sample(pool, answers):
+            state = self.random.choice(["present", "absent"])
+            evidence[finding] = state
+            index = 1 if state == "present" else 2
+            selector = (
+                f".st-key-q_{finding} [data-testid='stButtonGroup'] button:nth-of-type({index})"
+            )
+            arg = {**ranking_for(self.m, evidence), "param": f"{finding}={state}"}
+            self.report.clicks_ms.append(await self.measure(selector, RANKING_SHOWN, arg))
+            self.count("answer")
+            await self.pause()
+        if self.random.random() < 0.3:  # an emergency sign, then taken back
+            flag = self.random.choice(self.m.vocabulary.red_flags)
+            selector = f".st-key-q_{flag} [data-testid='stButtonGroup'] button:nth-of-type(1)"
+            await self.measure(selector, EMERGENCY_SHOWN, {"param": f"{flag}=present"})
+            evidence[flag] = "absent"
+            selector = f".st-key-q_{flag} [data-testid='stButtonGroup'] button:nth-of-type(2)"
+            await self.measure(
+                selector,
+                RANKING_SHOWN,
+                {**ranking_for(self.m, evidence), "param": f"{flag}=absent"},
+            )
+            self.count("emergency")
+        self.count("list")
+
+    async def what_if(self) -> None:
+        await self.nav(
+            "All questions", "return !!document.querySelector('.st-key-reset_answers button')"
+        )
+        await self.page.get_by_role("tab", name=re.compile("What if")).click()
+        box = self.page.locator(".st-key-what_if_finding input[role='combobox']")
+        await box.click()
+        options = self.page.get_by_role("option")
+        await options.first.wait_for(timeout=TIMEOUT_MS)
+        n = await options.count()
+        await options.nth(self.random.randrange(max(n, 1))).click()
+        await self.page.wait_for_function(
+            "() => !!document.querySelector('[aria-label=\"What each answer would change\"]') && "
+            + NOTHING_STALE,
+            timeout=TIMEOUT_MS,
+        )
+        await self.check_page()
+        await self.page.keyboard.press("Escape")
+        self.count("what-if")
+
+    async def tune(self) -> None:
+        await self.nav(
+            "Tune priors", "return !!document.querySelector('[data-testid=\"stDataFrame\"]')"
+        )
+        good = self.files["good"][(self.number * 97 + self.uploads) % len(self.files["good"])]
+        self.uploads += 1
+        uploader = self.page.locator(".st-key-tune_upload input[type=file]")
+        await uploader.set_input_files(str(good))
+        await self.wait_text("Loaded this priors file")
+        await self.check_page()
+        self.count("upload good priors")
+        await self.edit_cell()
+        await uploader.set_input_files(str(self.files["bad"]))
+        await self.wait_text("This file was not used")
+        await self.check_page()
+        self.count("upload bad priors")
+        await self.page.click(".st-key-tune_back_to_default button")
+        await self.wait_text("No edits yet")
+        self.count("back to shipped")
+
+    async def edit_cell(self) -> None:
+        """Type a new value into the first row's value cell of the priors table."""
+        grid = self.page.locator('[data-testid="stDataFrame"]').first
+        box = await grid.bounding_box()
+        if box is None:
+            return
+        # Columns: cause 130 px, parameter 260 px, then value (90 px); rows 35 px.
+        await self.page.mouse.click(box["x"] + 130 + 260 + 45, box["y"] + 35 + 17)
+        await self.page.keyboard.press("Enter")  # opens the cell's editor
+        await asyncio.sleep(0.3)
+        await self.page.keyboard.press("Control+A")
+        await self.page.keyboard.type(f"{self.random.uniform(0.0012, 0.0018):.4f}", delay=40)
+        await self.page.keyboard.press("Enter")
+        try:
+            await self.page.wait_for_function(
+                "() => (document.body.textContent.includes('in use') || document.body.textContent.includes('not applied')) && "
+                + NOTHING_STALE,
+                timeout=TIMEOUT_MS,
+            )
+            self.count("edit")
+        except Exception:  # noqa: BLE001 - the grid did not take the keys: not a page error
+            self.count("edit not taken")
+        await self.check_page()
+
+    async def vignettes(self) -> None:
+        await self.nav("Validation", "return !!document.querySelector('.st-key-val_scores')")
+        uploader = self.page.locator(".st-key-val_upload input[type=file]")
+        await uploader.set_input_files(str(self.files["vignettes"]))
+        await self.wait_text("From the uploaded file")
+        await self.check_page()
+        await uploader.set_input_files(str(self.files["bad_vignettes"]))
+        await self.wait_text("This file was not used")
+        await self.check_page()
+        self.count("vignettes")
+
+    async def run(self, deadline: float, mix: str) -> SessionReport:
+        try:
+            await self.open()
+        except Exception as exc:  # noqa: BLE001 - reported, the run goes on
+            self.error(f"could not open the page: {exc}")
+            return self.report
+        rounds = ROUNDS[mix]
+        names, weights = list(rounds), list(rounds.values())
+        first = True
+        while first or time.monotonic() < deadline:
+            name = "interview" if first else self.random.choices(names, weights)[0]
+            first = False
+            try:
+                if name == "interview":
+                    await self.interview(self.random.randint(3, 6))
+                elif name == "list":
+                    await self.full_list(self.random.randint(2, 4))
+                elif name == "what-if":
+                    await self.what_if()
+                elif name == "tune":
+                    await self.tune()
+                else:
+                    await self.vignettes()
+            except Exception as exc:  # noqa: BLE001 - a view not reached in time is an error
+                self.error(f"{name}: {type(exc).__name__}: {str(exc)[:300]}")
+                try:
+                    await self.page.goto(self.base + "/")
+                    await self.page.wait_for_selector(".tt-bars", timeout=TIMEOUT_MS)
+                except Exception:  # noqa: BLE001
+                    break
+            await self.pause()
+        return self.report
+
+
+async def _run_sessions(
+    srv: Server, sessions: int, seconds: float, mix: str, seed: int
+) -> tuple[list[SessionReport], list[dict]]:
+    from playwright.async_api import async_playwright
+
+    m = load_model()
+    folder = Path(tempfile.mkdtemp(prefix="toe-twitch-load-"))
+    files_ = upload_files(folder, 40)
+    samples: list[dict] = []
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            contexts = []
+            for i in range(sessions):
+                phone = i % 2 == 0
+                contexts.append(
+                    await browser.new_context(**context_options(PHONE if phone else DESKTOP, phone))
+                )
+            people = [Session(i, c, srv.url, m, files_, seed + i) for i, c in enumerate(contexts)]
+            deadline = time.monotonic() + seconds
+            stop = asyncio.Event()
+
+            async def sample() -> None:
+                while not stop.is_set():
+                    samples.append({"t": time.monotonic(), **srv.rss_mib()})
+                    try:
+                        await asyncio.wait_for(stop.wait(), timeout=5)
+                    except TimeoutError:
+                        pass
+
+            sampler = asyncio.create_task(sample())
+            reports = await asyncio.gather(*(person.run(deadline, mix) for person in people))
+            stop.set()
+            await sampler
+            samples.append({"t": time.monotonic(), **srv.rss_mib()})
+        finally:
+            await browser.close()
+    return list(reports), samples
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return float("nan")
+    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+
+
+def run(sessions: int, seconds: float, mix: str, seed: int = 1) -> dict[str, Any]:
+    with server() as srv:
+        with chromium() as browser:
+            warm(browser, srv.url)
+        start_rss = srv.rss_mib()
+        started = time.monotonic()
+        reports, samples = asyncio.run(_run_sessions(srv, sessions, seconds, mix, seed))
+        elapsed = time.monotonic() - started
+        tracebacks = srv.tracebacks()
+    clicks = [t for r in reports for t in r.clicks_ms]
+    errors = [{"session": r.session, "message": e} for r in reports for e in r.errors]
+    errors += [{"session": None, "message": "server traceback: " + t} for t in tracebacks]
+    actions: dict[str, int] = {}
+    for r in reports:
+        for k, v in r.actions.items():
+            actions[k] = actions.get(k, 0) + v
     return {
+        "when": time.strftime("%Y-%m-%d %H:%M:%S"),
         "sessions": sessions,
         "seconds": seconds,
-        "wall_s": wall,
-        "think_s": think_s,
-        "interactions": sum(s.interactions for s in load.sessions),
-        "timed_interactions": len(times),
-        "errors": len(load.problems),
-        "problems": [asdict(p) for p in load.problems],
-        "median_s": statistics.median(times) if times else None,
-        "p95_s": nearest_rank(times, 0.95),
-        "max_s": max(times) if times else None,
-        # The parts of an answer's time (see Session): where the time goes.
-        "parts": {
-            part: spread([t for s in load.sessions for t in getattr(s, f"{part}_s")])
-            for part in ("click", "request", "server")
-        },
-        "first_load_median_s": statistics.median(loads) if loads else None,
-        "first_load_max_s": max(loads) if loads else None,
-        "emergency_banners": sum(s.emergency_banners for s in load.sessions),
-        "isolation_checks": sum(s.isolation_checks for s in load.sessions),
-        # CPU seconds used while the sessions answered (after every first load).
-        "server_cpu_s": load.cpu_used("server"),
-        "browser_cpu_s": load.cpu_used("browser"),
-        "external_requests": sorted({u for s in load.sessions for u in s.external_requests}),
-        "machine": {
-            "python": sys.version.split()[0],
-            "platform": platform.platform(),
-            "cpus": os.cpu_count(),
-            # Other work on the machine slows the browsers and the server alike.
-            "load_average_1min_before": round(load_before[0], 2),
-            "load_average_1min_after": round(os.getloadavg()[0], 2),
-        },
+        "elapsed_s": elapsed,
+        "mix": mix,
+        "load_average": os.getloadavg(),
+        "clicks": len(clicks),
+        "click_p50_ms": percentile(clicks, 0.5),
+        "click_p95_ms": percentile(clicks, 0.95),
+        "click_max_ms": max(clicks, default=float("nan")),
+        "actions": actions,
+        "errors": errors,
+        "base_path_probes": sum(r.probes for r in reports),
+        "rss_start_mib": start_rss,
+        "rss_end_mib": samples[-1] if samples else None,
+        "rss_max_mib": {k: max(s[k] for s in samples) for k in ("server", "worker")}
+        if samples
+        else None,
         "per_session": [
-            {
-                "session": s.index,
-                "red_flag": s.red_flag,
-                "interactions": s.interactions,
-                "failed": s.failures,
-                "median_s": statistics.median(s.times_s) if s.times_s else None,
-                "max_s": max(s.times_s) if s.times_s else None,
-                "times_s": [round(t, 3) for t in s.times_s],
-                "first_load_s": s.first_load_s,
-                "emergency_banners": s.emergency_banners,
-                "isolation_checks": s.isolation_checks,
-                "answers_at_end": s.answers,
-            }
-            for s in load.sessions
+            asdict(r) | {"clicks_ms": None, "clicks": len(r.clicks_ms)} for r in reports
         ],
     }
 
 
-def _seconds(x: float | None) -> str:
-    return "-" if x is None else f"{x:.2f}s"
-
-
 def format_table(result: dict[str, Any]) -> str:
-    lines = [f"machine: {result['machine']}", ""]
-    lines.append(
-        f"{'session':>7} {'red flag':<34} {'answers':>7} {'median':>8} {'max':>8} "
-        f"{'1st load':>8} {'emergency':>9} {'checked others':>14}"
-    )
-    for s in result["per_session"]:
-        lines.append(
-            f"{s['session']:>7} {s['red_flag'] or '-':<34} {s['interactions']:>7} "
-            f"{_seconds(s['median_s']):>8} {_seconds(s['max_s']):>8} {_seconds(s['first_load_s']):>8} "
-            f"{s['emergency_banners']:>9} {s['isolation_checks']:>14}"
-        )
-    cores = result["machine"]["cpus"] or 1
-    busy = "".join(
-        f", {who} CPU {cpu:.0f}s ({cpu / (result['wall_s'] * cores):.0%} of the {cores} cores)"
-        for who, cpu in (("server", result["server_cpu_s"]), ("browser", result["browser_cpu_s"]))
-        if cpu is not None
-    )
-    lines += [
-        "",
-        f"{result['sessions']} sessions for {result['wall_s']:.0f}s (asked {result['seconds']:g}s, "
-        f"pause about {result['think_s']:g}s between answers): {result['interactions']} answers, "
-        f"{result['errors']} errors{busy}",
-        f"time from click to the page showing the answer: median {_seconds(result['median_s'])}, "
-        f"p95 {_seconds(result['p95_s'])}, max {_seconds(result['max_s'])}; first load median "
-        f"{_seconds(result['first_load_median_s'])}, max {_seconds(result['first_load_max_s'])}",
-        "  of which: "
-        + "; ".join(
-            f"{name} median {_seconds(result['parts'][part]['median_s'])}, p95 "
-            f"{_seconds(result['parts'][part]['p95_s'])}"
-            for part, name in (
-                ("click", "Playwright's click"),
-                ("request", "click to rerun request"),
-                ("server", "request to server's 'finished'"),
-            )
-        ),
-        f"emergency banners shown {result['emergency_banners']}; other sessions checked calm "
-        f"{result['isolation_checks']} times",
+    rss0, rss1, peak = result["rss_start_mib"], result["rss_end_mib"], result["rss_max_mib"]
+    lines = [
+        f"{result['sessions']} sessions, {result['seconds']:.0f} s, mix {result['mix']} "
+        f"(load average {', '.join(f'{x:.2f}' for x in result['load_average'])})",
+        f"click to updated page: {result['clicks']} clicks, p50 {result['click_p50_ms']:.0f} ms, "
+        f"p95 {result['click_p95_ms']:.0f} ms, max {result['click_max_ms']:.0f} ms",
+        "actions: " + ", ".join(f"{k} {v}" for k, v in sorted(result["actions"].items())),
+        f"server RSS: start {rss0['server']:.0f} MiB, end {rss1['server']:.0f} MiB, max {peak['server']:.0f} MiB; "
+        f"worker process at the end {rss1['worker']:.0f} MiB",
+        f"errors: {len(result['errors'])}; Streamlit base-path probes (not errors): {result['base_path_probes']}",
     ]
-    if result["external_requests"]:
-        lines.append(
-            f"requests to other hosts (fail offline): {', '.join(result['external_requests'])}"
-        )
-    for p in result["problems"][:20]:
-        lines.append(f"ERROR [{p['kind']}] session {p['session']}: {p['message']}")
-    if len(result["problems"]) > 20:
-        lines.append(f"... and {len(result['problems']) - 20} more errors (see the JSON)")
+    lines += [f"  session {e['session']}: {e['message'][:200]}" for e in result["errors"][:20]]
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sessions", type=int, default=20, help="browser sessions at once")
-    parser.add_argument("--seconds", type=float, default=60, help="how long they answer")
-    parser.add_argument("--think", type=float, default=1.0, help="mean pause between answers (s)")
-    parser.add_argument(
-        "--timeout", type=float, default=300, help="longest wait for one answer (s)"
-    )
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--sessions", type=int, default=20)
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--mix", choices=sorted(ROUNDS), default="answers")
+    parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--out", type=Path, default=RESULTS / "load.json")
-    parser.add_argument("--log", type=Path, default=None, help="server log (default: beside --out)")
     args = parser.parse_args(argv)
-    if not CHROMIUM.exists():
-        print(
-            f"{CHROMIUM} not found: install Debian's chromium (apt-get install chromium)",
-            file=sys.stderr,
-        )
-        return 2
-    log = args.log or args.out.with_name(args.out.stem + "-server.log")
-    result = run_load(
-        args.sessions,
-        args.seconds,
-        log=log,
-        seed=args.seed,
-        timeout_s=args.timeout,
-        think_s=args.think,
-    )
+    result = run(args.sessions, args.seconds, args.mix, args.seed)
     print(format_table(result))
-    args.out.parent.mkdir(parents=True, exist_ok=True)  # benchmarks/results/ is not in git
-    files.write_atomic(args.out, json.dumps(result, indent=2), overwrite=True)
-    print(f"\nwritten: {args.out}")
+    write_json(args.out, result)
     return 1 if result["errors"] else 0
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import answers, keys, link_check, session_priors, widgets
+from ui import answers, keys, link_check, loaders, session_priors, widgets
 from ui.views import explore, guided, network, tune, validation
 
 #: Words in a browser's User-Agent that mean a phone (Mozilla's advice: "Mobi").
@@ -52,6 +52,7 @@ def main() -> None:
     page.run()
     answers.sync_link()
     link_check.check_long_link(model)  # last: its script loads after the page is drawn
+    loaders.freeze_the_heap()
 
 
 st.set_page_config(

@@ -1,16 +1,19 @@
-"""Heavy work done in a worker process, so that it never stalls another person's answers.
+"""Heavy work done in worker processes, so that it never stalls another person's answers.
 
 Reading an uploaded vignette file of up to 5,000 cases is seconds of pure-Python YAML
-parsing and validation; in the server process it would hold the interpreter lock that
-every session's answers need. It runs here instead, in one worker process started by
-:class:`Worker` (``spawn``: nothing of the server's threads is copied). The worker keeps
-the models it built, a few at most, by the priors' key.
+parsing and validation, and the 90% ranges of a case are a few hundred parameter draws;
+in the server process either would hold the interpreter lock that every session's
+answers need. They run here instead, one job at a time, in one worker process started by
+:class:`Worker` (``spawn``: nothing of the server's threads is copied; one process, as
+each holds its own copy of numpy, scipy and numba, about 250 MB). The worker keeps the
+models it built, a few at most, by the priors' key.
 
 Nothing here imports Streamlit: the worker only imports ``model``.
 """
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import threading
 from collections import OrderedDict
@@ -23,6 +26,7 @@ from typing import Any
 from model import ToeTwitchError, ToeTwitchModel, VignetteError, load_model
 from model.priors import PriorsFile
 from model.vignettes import Vignette, evaluate, parse_vignettes_text
+from ui.case import Ranges, compute_ranges
 
 #: Models a worker keeps (by priors key); each is a few megabytes.
 WORKER_MODELS = 3
@@ -109,9 +113,19 @@ def score_vignette_text(
         return VignetteReport(source, problems=[str(exc)])
 
 
+def ranges_in_worker(
+    priors_key: str, priors: PriorsFile | None, evidence: dict[str, str], draws: int
+) -> Ranges:
+    """The 90% ranges of a case (run in the worker; ``priors`` None: the shipped ones)."""
+    return compute_ranges(_worker_model(priors_key, priors), evidence, draws)
+
+
 def _warm_up(shipped_key: str) -> bool:
-    """Import the model and build the shipped one, so the first real job is quick."""
-    _worker_model(shipped_key, None)
+    """Import the model, build the shipped one and draw its parameters once (the first
+    draw fits every range's distribution), so the first real job is quick."""
+    compute_ranges(_worker_model(shipped_key, None), {}, 10)
+    gc.collect()
+    gc.freeze()  # see ui.loaders.freeze_the_heap: full collections would slow every job
     return True
 
 

@@ -48,6 +48,12 @@ CSS = f"""
 .tt-value {{ font-weight: 600; font-variant-numeric: tabular-nums; text-align: right; }}
 .tt-value small {{ display: block; font-weight: 400; color: #4b5563; font-size: .8rem; }}
 .tt-weights .tt-fill.oppose {{ background: {OPPOSE_COLOUR}; }}
+.tt-heading {{ font-size: 1.4rem; font-weight: 600; margin: .5rem 0 .5rem 0; }}
+.tt-note {{ color: #4b5563; font-size: .875rem; margin: .25rem 0 0 0; }}
+.tt-details details {{ border: 1px solid #d1d5db; border-radius: .5rem; margin: 0 0 .5rem 0;
+  padding: .5rem .75rem; }}
+.tt-details summary {{ cursor: pointer; font-weight: 600; }}
+.tt-details summary:focus-visible {{ outline: 2px solid {BAR_COLOUR}; outline-offset: 2px; }}
 .tt-table {{ display: grid; overflow-x: auto; font-size: .9rem; }}
 .tt-table [role="rowgroup"], .tt-table [role="row"] {{ display: contents; }}
 .tt-table [role="row"] > div {{ border-bottom: 1px solid #e5e7eb; padding: .3rem .5rem; }}

@@ -81,7 +81,6 @@ KEPT_WIDGETS = (TUNE_FILTER, TUNE_NAME, TUNE_NOTE, NETWORK_FOCUS, NETWORK_PICTUR
 
 # ---------------------------------------------------------------- fragments
 RESULTS_FRAGMENT = "results"
-QUESTIONS_FRAGMENT = "questions"
 INTERVIEW_FRAGMENT = "interview"
 
 
@@ -100,9 +99,9 @@ def red_flag_key(finding: str) -> str:
     return f"rf_{finding}"
 
 
-def ask_key(finding: str, state: str) -> str:
-    """An in-place answer under "What to ask next": ``ask_leg_pain_present``."""
-    return f"ask_{finding}_{state}"
+def ask_key(finding: str) -> str:
+    """An in-place answer under "What to ask next": ``ask_leg_pain``."""
+    return f"ask_{finding}"
 
 
 def init_session_state(session: MutableMapping[str, Any] | None = None) -> None:

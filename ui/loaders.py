@@ -3,8 +3,8 @@
 * the shipped model, and the models of tuned or uploaded priors (:class:`ModelCache`:
   least recently used first out, bounded by count *and* by the models' memory);
 * the 90% intervals of a case (:class:`IntervalStore`: computed by
-  :func:`model.uncertainty` in a background thread, so that they arrive after the answer
-  and never hold it back);
+  :func:`model.uncertainty` in the worker process of :mod:`ui.background`, so that they
+  arrive after the answer and never hold it back, nor anyone else's);
 * the scores of vignette files (:class:`ReportCache`: once per priors and file content;
   an uploaded file is read and scored in the worker process of :mod:`ui.background`).
 
@@ -14,20 +14,27 @@ of its priors' numbers (:func:`priors_key`), never through another session's sta
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 
 import streamlit as st
 
 from model import ToeTwitchModel, load_model
 from model.priors import PriorsFile, priors_to_data
 from model.vignettes import Vignette, load_vignettes
-from ui.background import VignetteReport, Worker, report_for, score_vignette_text
-from ui.case import INTERVAL_DRAWS, Ranges, compute_ranges
+from ui.background import (
+    VignetteReport,
+    Worker,
+    ranges_in_worker,
+    report_for,
+    score_vignette_text,
+)
+from ui.case import INTERVAL_DRAWS, Ranges
 
 #: Models kept besides the shipped one, and the memory they may hold together.
 MAX_MODELS = 8
@@ -49,6 +56,20 @@ def priors_key(priors: PriorsFile) -> str:
 def shipped_model() -> ToeTwitchModel:
     """The model of the shipped priors, built once per server process."""
     return load_model()
+
+
+@st.cache_resource(show_spinner=False)
+def freeze_the_heap() -> bool:
+    """Take what is built once (imported modules, the shipped model) out of the garbage
+    collector's full passes, once per process.
+
+    A full pass over the millions of objects that numpy, scipy, numba and pandas create
+    on import took about 140 ms, holding the interpreter for every session, and ran
+    every few answers; after this it only walks what was made since.
+    """
+    gc.collect()
+    gc.freeze()
+    return True
 
 
 @st.cache_resource(show_spinner=False)
@@ -123,15 +144,15 @@ def model_for(priors: PriorsFile, key: str, source: str = "priors in use") -> To
 
 # ---------------------------------------------------------------- 90% intervals
 class IntervalStore:
-    """Intervals by (priors key, answers): computed once, in one background thread."""
+    """Intervals by (priors key, answers): computed once, in the worker process."""
 
-    def __init__(self, draws: int = INTERVAL_DRAWS, kept: int = MAX_INTERVALS):
+    def __init__(self, worker: Worker, draws: int = INTERVAL_DRAWS, kept: int = MAX_INTERVALS):
         self.draws = draws
         self.kept = kept
         self._done: OrderedDict[tuple, Ranges] = OrderedDict()
         self._pending: dict[tuple, Future] = {}
         self._lock = threading.Lock()
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="intervals")
+        self.worker = worker
 
     @staticmethod
     def key(model_key: str, evidence: Mapping[str, str]) -> tuple:
@@ -147,13 +168,14 @@ class IntervalStore:
     def request(
         self,
         key: tuple,
-        model: ToeTwitchModel,
+        priors: PriorsFile | None,
         evidence: Mapping[str, str],
         superseded: Future | None = None,
     ) -> Future:
-        """A future of the case's intervals; ``superseded`` (this session's last request,
-        for answers since changed) is cancelled if it has not started."""
-        if superseded is not None:
+        """A future of the case's intervals (``priors`` None: the shipped ones);
+        ``superseded`` (this session's last request, for answers since changed) is
+        cancelled if it has not started."""
+        if superseded is not None and not superseded.done():
             superseded.cancel()
         with self._lock:
             if key in self._done:
@@ -163,7 +185,9 @@ class IntervalStore:
             pending = self._pending.get(key)
             if pending is not None and not pending.cancelled():
                 return pending
-            future = self._pool.submit(compute_ranges, model, dict(evidence), self.draws)
+            future = self.worker.submit(
+                ranges_in_worker, key[0], priors, dict(evidence), self.draws
+            )
             self._pending[key] = future
         future.add_done_callback(lambda f, k=key: self._finished(k, f))
         return future
@@ -181,7 +205,9 @@ class IntervalStore:
 
 @st.cache_resource(show_spinner=False)
 def interval_store() -> IntervalStore:
-    return IntervalStore()
+    """The intervals' store (the worker process starts, and warms up, at once)."""
+    warm_worker()
+    return IntervalStore(worker())
 
 
 # ---------------------------------------------------------------- vignettes
@@ -237,7 +263,8 @@ def report_cache() -> ReportCache:
 
 @st.cache_resource(show_spinner=False)
 def worker() -> Worker:
-    """The worker process for heavy uploads (started on first use)."""
+    """The one worker process: 90% ranges and uploaded vignette files, one job at a time
+    (a long upload delays ranges, which may come late, never anyone's answers)."""
     return Worker()
 
 

@@ -9,6 +9,7 @@ or in table cells, after :func:`ui.text.plain`.
 from __future__ import annotations
 
 import functools
+import html
 import logging
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
@@ -148,50 +149,10 @@ def unanswered_flags_note(d: Diagnosis) -> None:
 
 
 # ---------------------------------------------------------------- ranking
-def ranking(
-    model: ToeTwitchModel,
-    d: Diagnosis,
-    answered: bool,
-    ranges: loaders.Ranges | None = None,
-    top: int | None = None,
-    heading: bool = True,
-    compact: bool = False,
-) -> None:
-    """The causes with their bars and the "none of these causes" row.
-
-    With an emergency sign no cause's percentage is shown as the explanation: the
-    emergency may lie outside the listed causes.
-    """
-    if d.red_flags_present:
-        outside = [r.text for r in d.reasons if r.code == NOTE_OUTSIDE]
-        st.markdown(
-            "**No cause is ranked while an emergency sign is reported.** "
-            + (outside[0] if outside else "")
-        )
-        return
-    if heading:
-        st.subheader(
-            "Possible causes, most likely first"
-            if answered
-            else "How common each cause is, before any answer",
-            anchor=False,
-        )
-    st.html(
-        charts.bar_list(
-            charts.ranking_bars(
-                model,
-                d,
-                ranges.causes if ranges and not ranges.message else None,
-                ranges.no_listed_cause if ranges and not ranges.message else None,
-                top=top,
-            ),
-            "Possible causes, most likely first",
-            "tt-compact" if compact else "",
-        )
-    )
+RANKING_LABEL = "Possible causes, most likely first"
 
 
-def ranking_note(ranges: loaders.Ranges | None, pending: bool) -> None:
+def ranking_note(ranges: loaders.Ranges | None, pending: bool) -> str:
     text = (
         "Each bar is the chance that this cause is behind the twitching, given the answers. "
         "Several causes can be present at once, so the bars need not add up to 100%. "
@@ -206,38 +167,91 @@ def ranking_note(ranges: loaders.Ranges | None, pending: bool) -> None:
         )
     elif pending:
         text += "The 90% ranges are being computed…"
-    st.caption(text)
+    return text
+
+
+def ranking_html(
+    model: ToeTwitchModel,
+    d: Diagnosis,
+    answered: bool,
+    ranges: loaders.Ranges | None = None,
+    top: int | None = None,
+    heading: bool = True,
+    compact: bool = False,
+    note: str = "",
+) -> str:
+    """The causes with their bars and the "none of these causes" row, as one piece of
+    HTML (a heading, the list, a note): one element to send and draw."""
+    usable = ranges if ranges and not ranges.message else None
+    bars = charts.ranking_bars(
+        model,
+        d,
+        usable.causes if usable else None,
+        usable.no_listed_cause if usable else None,
+        top=top,
+    )
+    title = RANKING_LABEL if answered else "How common each cause is, before any answer"
+    parts = [f'<h3 class="tt-heading">{html.escape(title)}</h3>'] if heading else []
+    parts.append(charts.bar_list(bars, RANKING_LABEL, "tt-compact" if compact else ""))
+    if note:
+        parts.append(f'<p class="tt-note">{html.escape(note)}</p>')
+    return "".join(parts)
+
+
+def emergency_instead_of_ranking(d: Diagnosis) -> None:
+    """With an emergency sign no cause's percentage is shown as the explanation."""
+    outside = [r.text for r in d.reasons if r.code == NOTE_OUTSIDE]
+    st.markdown(
+        "**No cause is ranked while an emergency sign is reported.** "
+        + (outside[0] if outside else "")
+    )
+
+
+def ranking(
+    model: ToeTwitchModel,
+    d: Diagnosis,
+    answered: bool,
+    top: int | None = None,
+    heading: bool = True,
+    compact: bool = False,
+) -> None:
+    """The ranking without its ranges (above the interview's questions)."""
+    if d.red_flags_present:
+        emergency_instead_of_ranking(d)
+        return
+    st.html(ranking_html(model, d, answered, None, top, heading, compact))
 
 
 def ranked_with_ranges(
-    model: ToeTwitchModel, model_key: str, d: Diagnosis, evidence: dict[str, str], answered: bool
+    model: ToeTwitchModel, d: Diagnosis, evidence: dict[str, str], answered: bool, extra: str = ""
 ) -> Callable[[], None]:
     """Draw the ranking now; return ``finish``, which draws it again with its 90% ranges.
 
     Call ``finish`` last in the run: the ranges come from :func:`model.uncertainty` in a
-    background thread, and waiting for them gives way to any newer click, so they never
-    hold back an answer or the rest of the page.
+    worker process, and waiting for them gives way to any newer click, so they never
+    hold back an answer or the rest of the page. ``extra`` is added to the note.
     """
+    if d.red_flags_present:
+        emergency_instead_of_ranking(d)
+        return lambda: None
+    sp = session_priors.current()
     store = loaders.interval_store()
-    key = store.key(model_key, evidence)
+    key = store.key(sp.key, evidence)
     ranges = store.known(key)
     slot = st.empty()
-    with slot.container():
-        ranking(model, d, answered, ranges)
-        if not d.red_flags_present:
-            ranking_note(ranges, pending=ranges is None)
+    note = ranking_note(ranges, pending=ranges is None) + extra
+    slot.html(ranking_html(model, d, answered, ranges, note=note))
 
     def finish() -> None:
-        if ranges is not None or d.red_flags_present:
+        if ranges is not None:
             return
+        priors = None if sp.is_shipped else sp.priors
         future = store.request(
-            key, model, evidence, superseded=st.session_state.get(keys.PENDING_RANGES)
+            key, priors, evidence, superseded=st.session_state.get(keys.PENDING_RANGES)
         )
         st.session_state[keys.PENDING_RANGES] = future
         ready = wait_for(future)
-        with slot.container():
-            ranking(model, d, answered, ready)
-            ranking_note(ready, pending=False)
+        slot.html(ranking_html(model, d, answered, ready, note=ranking_note(ready, False) + extra))
 
     return finish
 

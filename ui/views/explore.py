@@ -1,14 +1,15 @@
 """All questions: every question at once, the results beside them (the landing page on a
 desktop; a click away from the guided questions).
 
-Two fragments: the results (urgency, ranking, what to ask next, why, what if, advice)
-and the question list. An answer in the list reruns only the results (the list already
-shows the answer); a change of age, or an answer given under "What to ask next", reruns
-both.
+The questions and the results (urgency, ranking, what to ask next, why, what if,
+advice) are one fragment: an answer redraws them and nothing else of the page, in few
+elements (each folded section, chart and table is one piece of HTML), and the 90%
+ranges are drawn last, when they come.
 """
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable
 
 import streamlit as st
@@ -61,59 +62,49 @@ def _changed(finding: str) -> None:
         answers.clear_answer(finding)
     else:
         answers.answer({finding: value})
-    if finding == AGE_FINDING:  # which questions apply depends on the age
-        st.rerun([keys.RESULTS_FRAGMENT, keys.QUESTIONS_FRAGMENT])
-    st.rerun(keys.RESULTS_FRAGMENT)
 
 
-def _answered_here(finding: str, state: str) -> None:
-    answers.answer({finding: state})
-    st.rerun([keys.RESULTS_FRAGMENT, keys.QUESTIONS_FRAGMENT])
+def _answered_here(finding: str) -> None:
+    state = st.session_state.get(keys.ask_key(finding))
+    if state is not None:
+        answers.answer({finding: state})
 
 
-def _reset() -> None:
-    answers.reset()
-    st.rerun([keys.RESULTS_FRAGMENT, keys.QUESTIONS_FRAGMENT])
-
-
-@st.fragment(key=keys.QUESTIONS_FRAGMENT)
-@widgets.guarded("questions")
-def question_list() -> None:
-    model = session_priors.session_model()
-    evidence = answers.evidence(model)
-    st.subheader("Your answers", anchor=False)
-    st.caption("Answer what you know. An unanswered question is never read as a No.")
+def question_list(model: ToeTwitchModel, evidence: dict[str, str]) -> None:
+    st.html(
+        '<h3 class="tt-heading">Your answers</h3><p class="tt-note">Answer what you know. '
+        "An unanswered question is never read as a No.</p>"
+    )
     for title, findings in question_groups(model, evidence):
-        with st.container(key=f"group_{title[:12].replace(' ', '_').lower()}"):
-            st.markdown(f"**{title}**")
-            for f in findings:
-                key = keys.question_key(f)
-                st.session_state[key] = _widget_value(f)
-                label = finding_label(model, f)
-                if f == AGE_FINDING:
-                    st.selectbox(
-                        label,
-                        (*model.states[f], UNKNOWN),
-                        index=None,
-                        placeholder="Not answered",
-                        format_func=answer_label,
-                        key=key,
-                        on_change=_changed,
-                        args=(f,),
-                    )
-                else:
-                    st.segmented_control(
-                        label,
-                        ANSWER_OPTIONS,
-                        format_func=answer_label,
-                        key=key,
-                        on_change=_changed,
-                        args=(f,),
-                    )
+        st.markdown(f"**{title}**")
+        for f in findings:
+            key = keys.question_key(f)
+            st.session_state[key] = _widget_value(f)
+            label = finding_label(model, f)
+            if f == AGE_FINDING:
+                st.selectbox(
+                    label,
+                    (*model.states[f], UNKNOWN),
+                    index=None,
+                    placeholder="Not answered",
+                    format_func=answer_label,
+                    key=key,
+                    on_change=_changed,
+                    args=(f,),
+                )
+            else:
+                st.segmented_control(
+                    label,
+                    ANSWER_OPTIONS,
+                    format_func=answer_label,
+                    key=key,
+                    on_change=_changed,
+                    args=(f,),
+                )
     st.button(
         "Clear every answer",
         key=keys.RESET,
-        on_click=_reset,
+        on_click=answers.reset,
         icon=":material/restart_alt:",
         width="stretch",
     )
@@ -127,34 +118,31 @@ def ask_next(model: ToeTwitchModel, found: list[interview.Candidate]) -> None:
     st.caption("The questions that would tell the most now, best first. Answer them here.")
     for c in found:
         q = c.question
-        with st.container(border=True, key=f"ask_{q.finding}"):
-            st.markdown(f"**{q.label}**")
-            st.caption(f"It {q.reason}.")
-            cols = st.columns(3)
-            for col, state in zip(cols, ANSWER_OPTIONS, strict=True):
-                col.button(
-                    answer_label(state),
-                    key=keys.ask_key(q.finding, state),
-                    on_click=_answered_here,
-                    args=(q.finding, state),
-                    width="stretch",
-                )
-    with st.expander("Details: information gain", icon=":material/science:"):
-        st.html(
-            charts.table(
-                ["Question", "Expected gain", "Expected move", "Can change urgency"],
-                [
-                    (
-                        c.question.label,
-                        bits(c.question.gain_bits),
-                        f"{c.expected_shift * 100:.1f} pts",
-                        "yes" if c.changes_urgency else "no",
-                    )
-                    for c in found
-                ],
-                "Information gain of each suggested question",
-            )
+        st.segmented_control(
+            f"{q.label} (it {q.reason})",
+            ANSWER_OPTIONS,
+            format_func=answer_label,
+            key=keys.ask_key(q.finding),
+            on_change=_answered_here,
+            args=(q.finding,),
         )
+    st.html(
+        '<div class="tt-details"><details><summary>Details: information gain</summary>'
+        + charts.table(
+            ["Question", "Expected gain", "Expected move", "Can change urgency"],
+            [
+                (
+                    c.question.label,
+                    bits(c.question.gain_bits),
+                    f"{c.expected_shift * 100:.1f} pts",
+                    "yes" if c.changes_urgency else "no",
+                )
+                for c in found
+            ],
+            "Information gain of each suggested question",
+        )
+        + "</details></div>"
+    )
 
 
 def why(model: ToeTwitchModel, view: CaseView) -> None:
@@ -167,25 +155,29 @@ def why(model: ToeTwitchModel, view: CaseView) -> None:
         format_func=lambda c: cause_label(model, c),
         key=keys.WHY_CAUSE,
     )
-    st.markdown(
-        f"**{cause_name(model, ex.cause)}**: {percent(ex.prior)} before any answer, "
-        f"**{percent(ex.posterior)}** with these answers "
+    summary = (
+        f"{cause_name(model, ex.cause)}: {percent(ex.prior)} before any answer, "
+        f"{percent(ex.posterior)} with these answers "
         f"({times(d.relative_to_prior.get(ex.cause))} than before)."
     )
+    parts = [f"<p><strong>{html.escape(summary)}</strong></p>"]
     if not ex.contributions:
-        st.caption("No answers yet: each answer will show here as for or against it.")
-        return
-    st.html(
-        charts.bar_list(
-            charts.weight_bars(model, ex.contributions), "Each answer's weight", "tt-weights"
+        parts.append(
+            '<p class="tt-note">No answers yet: each answer will show here as for or against it.</p>'
         )
-    )
-    st.caption(
-        "Each answer's likelihood ratio: how many times more often it is seen when this cause "
-        "is present than when it is absent, the other answers held as they are (above 1 "
-        "points to the cause, below 1 away from it). The bar is its weight (the ratio's "
-        "logarithm), relative to the strongest answer."
-    )
+    else:
+        parts.append(
+            charts.bar_list(
+                charts.weight_bars(model, ex.contributions), "Each answer's weight", "tt-weights"
+            )
+        )
+        parts.append(
+            '<p class="tt-note">Each answer\'s likelihood ratio: how many times more often it is '
+            "seen when this cause is present than when it is absent, the other answers held as "
+            "they are (above 1 points to the cause, below 1 away from it). The bar is its weight "
+            "(the ratio's logarithm), relative to the strongest answer.</p>"
+        )
+    st.html("".join(parts))
 
 
 def what_if_view(model: ToeTwitchModel, view: CaseView) -> None:
@@ -236,45 +228,47 @@ def look_closer(model: ToeTwitchModel, view: CaseView) -> None:
         what_if_view(model, view)
 
 
+def _details(summary: str, body: str) -> str:
+    return f"<details><summary>{html.escape(summary)}</summary>{body}</details>"
+
+
+def _items(lines: list[str], ordered: bool = False) -> str:
+    tag = "ol" if ordered else "ul"
+    return f"<{tag}>" + "".join(f"<li>{html.escape(line)}</li>" for line in lines) + f"</{tag}>"
+
+
 def advice(model: ToeTwitchModel, d: Diagnosis) -> None:
+    """The article's advice and what each cause means, as one element of folded sections."""
     a = d.advice
-    st.subheader(
-        "Meanwhile, at home" if d.urgency == "see_doctor" else "What you can do at home",
-        anchor=False,
-    )
+    title = "Meanwhile, at home" if d.urgency == "see_doctor" else "What you can do at home"
+    parts = [f'<h3 class="tt-heading">{title}</h3><div class="tt-details">']
     if a.home_remedies:
-        with st.expander("Home remedies", icon=":material/hot_tub:"):
-            st.markdown("\n".join(f"- **{title}.** {text}" for title, text in a.home_remedies))
+        parts.append(_details("Home remedies", _items([f"{t}. {x}" for t, x in a.home_remedies])))
     if a.exercises:
-        with st.expander(f"{len(a.exercises)} toe exercises", icon=":material/directions_walk:"):
-            for ex in a.exercises:
-                st.markdown(
-                    f"**{ex.title}**\n\n"
-                    + "\n".join(f"{i}. {s}" for i, s in enumerate(ex.steps, 1))
-                )
+        body = "".join(
+            f"<p><strong>{html.escape(e.title)}</strong></p>" + _items(list(e.steps), True)
+            for e in a.exercises
+        )
+        parts.append(_details(f"{len(a.exercises)} toe exercises", body))
     if a.walking_on_sand:
-        with st.expander("Walking on sand", icon=":material/beach_access:"):
-            st.markdown(a.walking_on_sand)
+        parts.append(_details("Walking on sand", f"<p>{html.escape(a.walking_on_sand)}</p>"))
     if a.prevention:
-        with st.expander("Prevention tips", icon=":material/shield:"):
-            st.markdown("\n".join(f"- {tip}" for tip in a.prevention))
-    with st.expander("What each cause means", icon=":material/menu_book:"):
-        for cause, p in d.ranking:
-            info = model.vocabulary.causes[cause]
-            st.markdown(
-                f"**{info.label}** · {percent(p)} · {times(d.relative_to_prior.get(cause))} than "
-                f"before any answer  \n{info.seed.strip()}"
-            )
+        parts.append(_details("Prevention tips", _items(list(a.prevention))))
+    causes = "".join(
+        f"<p><strong>{html.escape(model.vocabulary.causes[c].label)}</strong> · {percent(p)} · "
+        f"{times(d.relative_to_prior.get(c))} than before any answer<br>"
+        f"{html.escape(model.vocabulary.causes[c].seed.strip())}</p>"
+        for c, p in d.ranking
+    )
+    parts.append(_details("What each cause means", causes))
+    parts.append("</div>")
+    st.html("".join(parts))
 
 
-@st.fragment(key=keys.RESULTS_FRAGMENT)
-@widgets.guarded("results")
-def results() -> None:
+def results(model: ToeTwitchModel, evidence: dict[str, str]) -> Callable[[], None] | None:
+    """The results; returns what draws the 90% ranges once they are ready (or None)."""
     sp = session_priors.current()
-    model = session_priors.session_model()
-    evidence = answers.evidence(model)
     skipped = answers.skipped()
-    finish: Callable[[], None] | None = None
     with st.container(key="results_panel"):
         try:
             view = explore_case(
@@ -286,22 +280,40 @@ def results() -> None:
             )
         except ImpossibleEvidenceError:
             widgets.impossible(model, evidence, "results")
-            answers.sync_link()
-            return
+            return None
         d = view.diagnosis
         answered = bool(evidence)
         widgets.banner(model, d, answered)
         if not sp.is_shipped or sp.edits:
             st.caption(f":material/tune: These results use {sp.describe()}.")
-        if d.urgency != "emergency":
-            widgets.unanswered_flags_note(d)
-            finish = widgets.ranked_with_ranges(model, sp.key, d, evidence, answered)
-            st.caption(
-                f"{plural(len(evidence), 'question')} answered. The link in the address bar "
-                "holds the answers: copy it to share or reload this case."
-            )
-            look_closer(model, view)
-            advice(model, d)
+        if d.urgency == "emergency":
+            return None
+        widgets.unanswered_flags_note(d)
+        finish = widgets.ranked_with_ranges(
+            model,
+            d,
+            evidence,
+            answered,
+            f" {plural(len(evidence), 'question')} answered. The link in the address bar holds "
+            "the answers: copy it to share or reload this case.",
+        )
+        look_closer(model, view)
+        advice(model, d)
+    return finish
+
+
+@st.fragment(key=keys.RESULTS_FRAGMENT)
+@widgets.guarded("results")
+def questions_and_results() -> None:
+    """One fragment: an answer redraws the list and the results, nothing else (a rerun
+    of a fragment named from a callback costs about 100 ms more than this)."""
+    model = session_priors.session_model()
+    evidence = answers.evidence(model)
+    left, right = st.columns([3, 2], gap="large")
+    with right:  # drawn first: the results end with their 90% ranges, the slowest part
+        question_list(model, evidence)
+    with left:
+        finish = results(model, evidence)
     answers.sync_link()
     if finish is not None:
         finish()
@@ -319,8 +331,4 @@ def render() -> None:
             query_params=answers.link_params(),
         )
     widgets.link_notes()
-    left, right = st.columns([3, 2], gap="large")
-    with right:  # drawn first: the results then end with their 90% ranges, the slowest part
-        question_list()
-    with left:
-        results()
+    questions_and_results()

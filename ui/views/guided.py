@@ -168,11 +168,11 @@ def emergency_screen() -> None:
 
 
 def done_screen(
-    model: ToeTwitchModel, model_key: str, d: Diagnosis, evidence: dict[str, str]
+    model: ToeTwitchModel, d: Diagnosis, evidence: dict[str, str]
 ) -> Callable[[], None]:
     st.subheader("That is enough questions for a fair picture", anchor=False)
     st.caption(interview.STOP_RULE)
-    finish = widgets.ranked_with_ranges(model, model_key, d, evidence, answered=True)
+    finish = widgets.ranked_with_ranges(model, d, evidence, answered=True)
     explore_page = st.session_state.get(keys.PAGES, {}).get("explore")
     left, right = st.columns(2)
     left.button(
@@ -217,7 +217,6 @@ def nav_buttons() -> None:
 @st.fragment(key=keys.INTERVIEW_FRAGMENT)
 @widgets.guarded("interview")
 def interview_screen() -> None:
-    sp = session_priors.current()
     model = session_priors.session_model()
     evidence = answers.evidence(model)
     skipped = answers.skipped()
@@ -243,7 +242,7 @@ def interview_screen() -> None:
     if plan.step == interview.EMERGENCY:
         emergency_screen()
     elif plan.step == interview.DONE:
-        finish = done_screen(model, sp.key, d, evidence)
+        finish = done_screen(model, d, evidence)
     else:
         progress(plan)
         if plan.step == interview.RED_FLAGS:
