@@ -21,7 +21,7 @@ from scipy import optimize, stats
 
 from model.errors import ImpossibleEvidenceError, ToeTwitchError
 from model.priors import Parameter, definition_key
-from model.urgency import RANK, rule_level
+from model.urgency import RANK, rule_level, threshold_variants, urgency_level
 
 if TYPE_CHECKING:
     from model.core import LookAhead, ToeTwitchModel
@@ -164,24 +164,35 @@ class WhatIf:
 def what_if(model: ToeTwitchModel, evidence: dict[str, str], ahead: LookAhead | None = None) -> list[WhatIf]:
     """Every unanswered question in every state: new ranking, urgency and biggest mover.
 
-    Computed from one :meth:`~model.core.ToeTwitchModel.look_ahead`; urgency by
-    :func:`model.urgency.assess` on each answer.
+    Computed from one :meth:`~model.core.ToeTwitchModel.look_ahead` (and one batch for
+    the fever and tiredness variants); urgency by :func:`model.urgency.urgency_level`, the
+    level :func:`model.urgency.assess` gives, on each answer.
     """
     evidence = model.check_evidence(evidence)
     ahead = ahead or model.look_ahead(evidence)
+    # the threshold variants (fever or tiredness left out) of every answer, in one batch
+    variants = [threshold_variants({**evidence, f: s}) for f, s in ahead.options]
+    flat = [v for group in variants for v in group]
+    extra = model.query(flat, impossible="mark").marginals if flat else np.zeros((0, len(model.causes)))
     results = []
+    start = 0
     for i, (f, s) in enumerate(ahead.options):
+        block = extra[start : start + len(variants[i])]
+        start += len(variants[i])
         row = ahead.marginals[i]
         if not np.isfinite(row).all() or ahead.predictive[i] <= 0:
             results.append(WhatIf(f, s, 0.0, False, [], None, None, None))
             continue
-        d = model.diagnose_from({**evidence, f: s}, row, float(ahead.no_listed_cause[i]), checked=True)
+        probs = dict(zip(model.causes, row.tolist(), strict=True))
+        others = [dict(zip(model.causes, v.tolist(), strict=True)) for v in block if np.isfinite(v).all()]
+        level = urgency_level({**evidence, f: s}, [probs, *others], model.thresholds, model.vocabulary)
+        ranking = [(model.causes[j], probs[model.causes[j]]) for j in np.argsort(-row, kind="stable")]
         change = row - ahead.current
         j = int(np.argmax(np.abs(change)))
         results.append(
             WhatIf(
-                f, s, float(ahead.predictive[i]), True, d.ranking, d.no_listed_cause,
-                d.urgency, (model.causes[j], float(change[j])),
+                f, s, float(ahead.predictive[i]), True, ranking, float(ahead.no_listed_cause[i]),
+                level, (model.causes[j], float(change[j])),
             )
         )
     return results
@@ -232,12 +243,13 @@ def next_questions(
     for i, (f, _) in enumerate(ahead.options):
         by_finding.setdefault(f, []).append(i)
     names = [short_name(model, c) for c in model.causes]
+    # uncertainty after each answer, all answers at once (impossible ones have p = 0)
+    h_after = binary_entropy_bits(np.column_stack([ahead.marginals, ahead.no_listed_cause])).sum(axis=1)
     questions = []
     for f, indices in by_finding.items():
         p = ahead.predictive[indices]
-        block = np.column_stack([ahead.marginals[indices], ahead.no_listed_cause[indices]])
         ok = p > 0
-        expected = float((p[ok] * binary_entropy_bits(block[ok]).sum(axis=1)).sum() / max(p[ok].sum(), 1e-300))
+        expected = float((p[ok] * h_after[indices][ok]).sum() / max(p[ok].sum(), 1e-300))
         gain = max(float(h_now - expected), 0.0)
         moves = any(
             RANK[rule_level({**evidence, f: ahead.options[i][1]}, model.vocabulary)] > RANK[level_now]

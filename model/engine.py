@@ -312,6 +312,7 @@ class CauseSpace:
             self._rf1[:, i] = tables.risk_factor[rf][:, 1]
         self._build_findings(structure, tables, vectors)
         self._cache: OrderedDict[tuple[int, int], np.ndarray] = OrderedDict()
+        self._vectors: dict[tuple[int, int, int], np.ndarray] = {}
         self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ building
@@ -618,7 +619,19 @@ class CauseSpace:
         return compute(self, comp, groups, ages, evidence)
 
     def vector(self, fi: int, x: int, a: int, g: int = 0) -> np.ndarray:
-        """P(finding ``fi`` = ``x`` | age ``a``, cause state) over all ``S`` states."""
+        """P(finding ``fi`` = ``x`` | age ``a``, cause state) over all ``S`` states
+        (read-only: the engine keeps the vectors of its first parameter set)."""
+        if g == 0:
+            key = (fi, x, a)
+            hit = self._vectors.get(key)
+            if hit is None:
+                hit = self._vector(fi, x, a, 0)
+                hit.setflags(write=False)
+                self._vectors[key] = hit
+            return hit
+        return self._vector(fi, x, a, g)
+
+    def _vector(self, fi: int, x: int, a: int, g: int) -> np.ndarray:
         vid = self._vid_of[fi, x, a]
         if vid < 0 or (x == 0 and self._foldable[fi]):
             if self._foldable[fi]:  # noisy-OR absent: the product of its factors (no 1 - p)
@@ -631,7 +644,7 @@ class CauseSpace:
                 return out
             if x == 1:
                 raise EngineError(f"this engine was built without the vector for {self.findings[fi]}=1")
-            return 1.0 - self.vector(fi, 1, a, g)
+            return 1.0 - self._vector(fi, 1, a, g)
         start, width = self._vec_offset[vid], self._vec_width[vid]
         return np.tile(self._bank[g, start : start + width], self.n_states // width)
 
@@ -727,6 +740,7 @@ class CauseSpace:
         arrays = [self._bank, self._fold, self._bits, self._rf0, self._rf1]
         arrays += [c.cpt0 for c in self._components] + [c.cpt1 for c in self._components]
         cached = len(self._cache) * max((c.size for c in self._components), default=1) * 8
+        cached += len(self._vectors) * self.n_states * 8
         return int(sum(a.nbytes for a in arrays) + cached)
 
 

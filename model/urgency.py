@@ -38,6 +38,7 @@ highest level wins.
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -293,9 +294,13 @@ def rule_reasons(evidence: Mapping[str, str], vocab: Vocabulary) -> list[Reason]
 def rule_level(evidence: Mapping[str, str], vocab: Vocabulary) -> str:
     """The least level the floors allow for these answers (the level of :func:`rule_reasons`)."""
     present = frozenset(f for f, s in evidence.items() if s == "present")
-    if any(f in present for f in vocab.red_flags):
+    return _floor_level(present, evidence.get("age_group"), tuple(vocab.red_flags))
+
+
+@functools.lru_cache(maxsize=8192)  # what-if asks it for every answer to every question
+def _floor_level(present: frozenset[str], age: str | None, red_flags: tuple[str, ...]) -> str:
+    if any(f in present for f in red_flags):
         return "emergency"
-    age = evidence.get("age_group")
     best = "self_care"
     for rule in RULES:
         if RANK[rule.level] > RANK[best] and rule.applies(present, age):
@@ -303,6 +308,26 @@ def rule_level(evidence: Mapping[str, str], vocab: Vocabulary) -> str:
             if best == "emergency":
                 break
     return best
+
+
+def urgency_level(
+    evidence: Mapping[str, str],
+    posteriors: Sequence[Mapping[str, float]],
+    thresholds: Mapping[str, float],
+    vocab: Vocabulary,
+) -> str:
+    """``assess(...).level`` without writing the reasons (what-if asks it for every answer).
+
+    The floors' level, raised to "see a doctor" when a serious cause reaches its threshold
+    in the evidence or in a variant; tests hold it equal to :func:`assess`.
+    """
+    level = rule_level(evidence, vocab)
+    if RANK[level] >= RANK["see_doctor"]:
+        return level
+    for posterior in posteriors:
+        if any(posterior.get(c, 0.0) >= t for c, t in thresholds.items()):
+            return "see_doctor"
+    return level
 
 
 def threshold_variants(evidence: Mapping[str, str]) -> list[dict[str, str]]:

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from model.urgency import RANK, RULES, WARNING_SIGNS, assess, rule_level, rule_reasons
+from model.urgency import RANK, RULES, WARNING_SIGNS, assess, rule_level, rule_reasons, urgency_level
 from model.vocabulary import load_vocabulary
 
 AGES = ("infant", "child", "adult", "older_adult")
@@ -198,3 +198,25 @@ def test_each_rule_has_a_unique_code_and_a_source():
     codes = [r.code for r in RULES]
     assert len(codes) == len(set(codes))
     assert all(len(r.source) > 10 for r in RULES)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_the_fast_level_is_the_level_assess_gives(data):
+    """What-if's urgency_level never differs from assess().level: any answers, any
+    posteriors (main and variants), any thresholds."""
+    vocab = load_vocabulary()
+    findings = [f for f in vocab.findings if f != "toe_twitching"]
+    evidence = {}
+    for f in findings:
+        state = data.draw(st.sampled_from([None, *vocab.findings[f].states]), label=f)
+        if state is not None:
+            evidence[f] = state
+    causes = list(vocab.causes)
+    prob = st.floats(0.0, 1.0)
+    posteriors = [
+        {c: data.draw(prob) for c in causes}
+        for _ in range(data.draw(st.integers(0, 3), label="posteriors"))
+    ]
+    thresholds = {c: data.draw(st.floats(0.01, 1.0)) for c in ("als", "sma", "myopathy", "neuropathy")}
+    assert urgency_level(evidence, posteriors, thresholds, vocab) == assess(evidence, posteriors, thresholds, vocab).level
