@@ -17,7 +17,6 @@ from functools import cache
 from typing import TYPE_CHECKING
 
 import numpy as np
-from scipy import optimize, stats
 
 from model.errors import ImpossibleEvidenceError, ToeTwitchError
 from model.priors import Parameter, definition_key
@@ -460,6 +459,7 @@ def _beta_concentration(value: float, low: float, high: float) -> float:
     """Concentration k of Beta(1 + k m, 1 + k (1 - m)) (mode m) whose 5-95% best fits the range."""
     if high - low <= 1e-12:
         return math.inf
+    from scipy import optimize, stats  # here, not at import: scipy takes most of a second to load
 
     def loss(log_k: float) -> float:
         k = math.exp(log_k)
