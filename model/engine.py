@@ -861,7 +861,7 @@ def _numpy_rows(engine, rows, groups, allowed, flat, offsets, joint):
                 rows_hit = np.flatnonzero(hit)
                 for r in rows_hit:
                     vec[r] = vec[r] * engine.vector(fi, int(x[r]), a, int(g[r]))
-                small = vec[hit].max(axis=1) < 2.0**-_SCALE_BITS
+                small = vec[hit].sum(axis=1) < 2.0**-_SCALE_BITS  # as the kernel: the sum
                 if small.any():
                     which = np.flatnonzero(hit)[small]
                     vec[which] = vec[which] * 2.0**_SCALE_BITS
@@ -1062,20 +1062,17 @@ if HAVE_NUMBA:
         boost = 2.0 ** 400
         tiny = 2.0 ** -400
         v = np.empty(s)
+        acc = np.empty(s)
         work = np.empty(s)
         factors = np.empty(k + 1)
-        totals = np.empty(a_count)
-        exps = np.empty(a_count)
-        margs = np.empty((a_count, k))
-        nones = np.empty(a_count)
+        exps = np.empty(a_count)  # per age: stored value = true value * 2**exps[a]
+        live = np.zeros(a_count, dtype=np.bool_)
         for r in range(c * chunk, min(n, (c + 1) * chunk)):
             g = groups[r]
+            have = False
+            acc_exp = 0.0
             for a in range(a_count):
-                totals[a] = 0.0
-                exps[a] = 0.0
-                nones[a] = 0.0
-                for p in range(k):
-                    margs[a, p] = 0.0
+                live[a] = False
                 if not allowed[r, a]:
                     continue
                 # absent noisy-OR answers: one factor per cause; the product of the
@@ -1120,9 +1117,11 @@ if HAVE_NUMBA:
                     while size > 1:
                         size >>= 1
                         pos += 1
+                    # the sum, not the max, decides scaling: entries are >= 0, so it is 0
+                    # only when all are, and sum reductions vectorise (max scans do not)
                     top = 0.0
                     for t in range(width):
-                        top = max(top, v[t])
+                        top += v[t]
                     while 0.0 < top < tiny:
                         for t in range(width):
                             v[t] *= boost
@@ -1138,7 +1137,7 @@ if HAVE_NUMBA:
                         for t in range(width):
                             val = v[t] * bank[g, off + t]
                             v[t] = val
-                            top = max(top, val)
+                            top += val
                         if top == 0.0:
                             dead = True
                             break
@@ -1151,41 +1150,26 @@ if HAVE_NUMBA:
                         break
                 if dead:
                     continue
-                # total, marginals (halving sums) and the all-absent state
-                # (the top bit's half of v, then folding halves: about 2 S additions)
-                if k == 0:
-                    total = v[0]
-                else:
-                    half = s >> 1
-                    acc = 0.0
-                    rest = 0.0
-                    for t in range(half):
-                        hi = v[half + t]
-                        lo = v[t]
-                        acc += hi
-                        rest += lo
-                        work[t] = lo + hi
-                    margs[a, k - 1] = acc
-                    total = acc + rest
-                    for p in range(k - 2, -1, -1):
-                        half >>= 1
-                        acc = 0.0
-                        for t in range(half):
-                            acc += work[half + t]
-                            work[t] += work[half + t]
-                        margs[a, p] = acc
-                totals[a] = total
+                live[a] = True
                 exps[a] = exponent
-                nones[a] = v[0]
                 if want_joint:
                     for t in range(s):
                         joint_out[r, a, t] = v[t]
-            # combine the ages (stored value = true value * 2**exps)
-            low = np.inf
-            for a in range(a_count):
-                if totals[a] > 0.0 and exps[a] < low:
-                    low = exps[a]
-            if low == np.inf:
+                # add this age into acc, on the smaller of the two exponents
+                if not have:
+                    acc, v = v, acc
+                    acc_exp = exponent
+                    have = True
+                elif exponent >= acc_exp:
+                    fac = 2.0 ** (acc_exp - exponent)
+                    for t in range(s):
+                        acc[t] += v[t] * fac
+                else:
+                    fac = 2.0 ** (exponent - acc_exp)
+                    for t in range(s):
+                        acc[t] = acc[t] * fac + v[t]
+                    acc_exp = exponent
+            if not have:  # impossible: marked NaN by the caller
                 log_pe[r] = -np.inf
                 none[r] = 0.0
                 for p in range(k):
@@ -1195,26 +1179,36 @@ if HAVE_NUMBA:
                         for t in range(s):
                             joint_out[r, a, t] = 0.0
                 continue
-            z = 0.0
-            m_acc = np.zeros(k)
-            n_acc = 0.0
-            for a in range(a_count):
-                if totals[a] > 0.0:
-                    fac = 2.0 ** (low - exps[a])
-                    z += totals[a] * fac
-                    n_acc += nones[a] * fac
-                    for p in range(k):
-                        m_acc[p] += margs[a, p] * fac
-                    exps[a] = fac
-                else:
-                    exps[a] = 0.0
+            # total, marginals (halving sums) and the all-absent state, once for all ages
+            # (the top bit's half of acc, then folding halves: about 2 S additions)
+            if k == 0:
+                total = acc[0]
+            else:
+                half = s >> 1
+                hi_sum = 0.0
+                lo_sum = 0.0
+                for t in range(half):
+                    hi = acc[half + t]
+                    lo = acc[t]
+                    hi_sum += hi
+                    lo_sum += lo
+                    work[t] = lo + hi
+                marg[r, k - 1] = hi_sum
+                total = hi_sum + lo_sum
+                for p in range(k - 2, -1, -1):
+                    half >>= 1
+                    part = 0.0
+                    for t in range(half):
+                        part += work[half + t]
+                        work[t] += work[half + t]
+                    marg[r, p] = part
             for p in range(k):
-                marg[r, p] = m_acc[p] / z
-            none[r] = n_acc / z
-            log_pe[r] = np.log(z) - low * np.log(2.0)
+                marg[r, p] /= total
+            none[r] = acc[0] / total
+            log_pe[r] = np.log(total) - acc_exp * np.log(2.0)
             if want_joint:
                 for a in range(a_count):
-                    fac = exps[a] / z
+                    fac = 2.0 ** (acc_exp - exps[a]) / total if live[a] else 0.0
                     for t in range(s):
                         joint_out[r, a, t] *= fac
 
