@@ -277,6 +277,10 @@ def _cmd_serve(args) -> int:
         return 130
 
 
+#: shtab's file completion (the same dict as ``shtab.FILE``; shtab is imported only to print).
+FILE_COMPLETION = {"bash": "_shtab_compgen_files", "zsh": "_files", "tcsh": "f"}
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="toe-twitch",
@@ -292,12 +296,12 @@ def build_parser() -> argparse.ArgumentParser:
         "(leg_pain=yes fever=no), age_group takes infant, child, adult or older_adult. "
         "List every finding with: toe-twitch findings",
     )
-    p.add_argument("findings", nargs="*", metavar="FINDING=STATE")
+    parser.answers_action = p.add_argument("findings", nargs="*", metavar="FINDING=STATE")
     p.add_argument(
         "--priors",
         metavar="FILE",
         help="priors file (default: the shipped priors), or a network file for inference only",
-    )
+    ).complete = FILE_COMPLETION
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=_cmd_diagnose)
     p = sub.add_parser("findings", help="list every finding with its states, label and group")
@@ -308,11 +312,11 @@ def build_parser() -> argparse.ArgumentParser:
         "vignettes", metavar="VIGNETTES.yaml", nargs="?", default=None,
         help="vignette file (default: the shipped vignettes)",
     )
-    p.add_argument("--priors", metavar="FILE")
+    p.add_argument("--priors", metavar="FILE").complete = FILE_COMPLETION
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_evaluate)
     p = sub.add_parser("validate-priors", help="check a priors file and list every problem")
-    p.add_argument("file", metavar="FILE")
+    p.add_argument("file", metavar="FILE").complete = FILE_COMPLETION
     p.add_argument("--json", action="store_true", help="errors as one JSON object")
     p.set_defaults(func=_cmd_validate)
     p = sub.add_parser(
@@ -328,7 +332,7 @@ def build_parser() -> argparse.ArgumentParser:
         choices=list(FORMATS),
         help="file format (default: from the extension of OUT)",
     )
-    p.add_argument("--priors", metavar="FILE", help="priors (or network) file to export")
+    p.add_argument("--priors", metavar="FILE", help="priors (or network) file to export").complete = FILE_COMPLETION
     p.add_argument("--force", action="store_true", help="replace OUT if it exists")
     p.set_defaults(func=_cmd_export)
     p = sub.add_parser(
@@ -342,7 +346,48 @@ def build_parser() -> argparse.ArgumentParser:
         help="address to listen on (default 127.0.0.1: this machine only)",
     )
     p.set_defaults(func=_cmd_serve)
+    p = sub.add_parser(
+        "completion",
+        help="print a shell completion script (bash, zsh or tcsh)",
+        description="Print a completion script for the shell. Bash: "
+        "'eval \"$(toe-twitch completion bash)\"' in ~/.bashrc; zsh: "
+        "'toe-twitch completion zsh > \"${fpath[1]}/_toe-twitch\"'. It completes the commands, "
+        "their options and every FINDING=STATE answer.",
+    )
+    p.add_argument("shell", choices=["bash", "zsh", "tcsh"])
+    p.set_defaults(func=_cmd_completion)
     return parser
+
+
+def _answer_words() -> list[str]:
+    """Every FINDING=STATE the command line accepts (yes/no for present/absent)."""
+    vocab = load_vocabulary()
+    words = []
+    for f, finding in vocab.findings.items():
+        if finding.implicit:  # the twitching itself is never answered
+            continue
+        states = list(finding.states)
+        if set(states) == {"absent", "present"}:
+            states = ["yes", "no"]
+        words += [f"{f}={s}" for s in states]
+    return words
+
+
+def _cmd_completion(args: argparse.Namespace) -> int:
+    import shtab
+
+    parser = build_parser()
+    words = " ".join(_answer_words())
+    preamble = {
+        "bash": f'_toe_twitch_answers() {{ compgen -W "{words}" -- "$1"; }}\n',
+        "zsh": "",
+        "tcsh": "",
+    }
+    parser.answers_action.complete = {
+        "bash": "_toe_twitch_answers", "zsh": f"({words})", "tcsh": f"({words})",
+    }
+    print(shtab.complete(parser, shell=args.shell, preamble=preamble[args.shell]))
+    return 0
 
 
 def _error_json(exc: ToeTwitchError) -> str:

@@ -248,3 +248,34 @@ def test_serve_runs_streamlit_on_loopback_with_safe_settings():
         assert flag in command
     result = run("serve", "--port", "0")
     assert result.returncode == 2 and "--port must be between 1 and 65535" in result.stderr
+
+
+def _complete(script: str, line: str) -> list[str]:
+    """What bash completes for ``line`` with the generated script loaded."""
+    words = line.split(" ")
+    program = (
+        f"source {script}; COMP_WORDS=({' '.join(words)}); COMP_CWORD={len(words) - 1}; "
+        f'COMP_LINE="{line}"; COMP_POINT=${{#COMP_LINE}}; _shtab_toe_twitch; '
+        'printf "%s\\n" "${COMPREPLY[@]}"'
+    )
+    out = subprocess.run(["bash", "-c", program], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    return out.stdout.split()
+
+
+def test_shell_completion_completes_commands_and_every_answer(tmp_path):
+    result = run("completion", "bash")
+    assert result.returncode == 0, result.stderr
+    script = tmp_path / "toe-twitch.bash"
+    script.write_text(result.stdout)
+    assert subprocess.run(["bash", "-n", str(script)], timeout=60).returncode == 0
+    assert _complete(script, "toe-twitch ev") == ["evaluate"]
+    assert _complete(script, "toe-twitch diagnose leg_p") == ["leg_pain=yes", "leg_pain=no"]
+    assert sorted(_complete(script, "toe-twitch diagnose age_group=")) == [
+        "age_group=adult", "age_group=child", "age_group=infant", "age_group=older_adult"]
+    assert _complete(script, "toe-twitch diagnose toe_tw") == []  # the twitching is never answered
+    assert "--priors" in _complete(script, "toe-twitch diagnose --pr")
+    zsh = run("completion", "zsh")
+    assert zsh.returncode == 0 and "#compdef toe-twitch" in zsh.stdout and "leg_pain=yes" in zsh.stdout
+    bad = run("completion", "fish")
+    assert bad.returncode == 2 and "invalid choice" in bad.stderr and "Traceback" not in bad.stderr

@@ -14,7 +14,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from model.urgency import RANK, RULES, WARNING_SIGNS, assess, rule_level, rule_reasons, urgency_level
+from model.urgency import (
+    RANK,
+    RULES,
+    WARNING_SIGNS,
+    assess,
+    rule_level,
+    rule_reasons,
+    urgency_level,
+)
 from model.vocabulary import load_vocabulary
 
 AGES = ("infant", "child", "adult", "older_adult")
