@@ -34,7 +34,7 @@ def screen(at) -> str:
 
 
 def question(at) -> str:
-    return at.subheader[0].value
+    return at.header[-1].value
 
 
 def plan_for(model, at) -> interview.Plan:

@@ -1,8 +1,8 @@
 """The toe-twitching page: ``toe-twitch serve`` (or ``streamlit run ui/app.py``).
 
 Five pages, each a function of its own module in ``ui/views``: Guided questions (the
-interview; the landing page on a phone), All questions (every question with the
-results; the landing page on a desktop), Tune priors, Network and Validation. Every run
+interview; where a phone lands), All questions (every question with the results; where
+a desktop lands), Tune priors, Network and Validation. Every run
 starts here: the session's keys are filled, the answers are read from the link on the
 first run, and the page runs under a handler that shows a plain message, never a
 traceback, if anything unexpected fails.
@@ -27,13 +27,21 @@ def is_phone() -> bool:
     return any(word in agent for word in PHONE_AGENTS)
 
 
-def pages(phone: bool) -> dict[str, st.Page]:
-    """The navigation: the interview is the default on a phone, the full list elsewhere."""
+def land() -> None:
+    """The address without a page (``/``): the interview on a phone, the full list
+    elsewhere, keeping the answers of the link. Every page keeps its own address, so a
+    link copied on a phone opens the same page on a desktop."""
+    name = "guided" if is_phone() else "explore"
+    st.switch_page(st.session_state[keys.PAGES][name], query_params=answers.link_params())
+
+
+def pages() -> dict[str, st.Page]:
     return {
+        "landing": st.Page(land, title="Start", url_path="start", default=True, visibility="hidden"),
         "guided": st.Page(guided.render, title="Guided questions", icon=":material/quiz:",
-                          url_path="questions", default=phone),
+                          url_path="questions"),
         "explore": st.Page(explore.render, title="All questions", icon=":material/checklist:",
-                           url_path="explore", default=not phone),
+                           url_path="explore"),
         "tune": st.Page(tune.render, title="Tune priors", icon=":material/tune:", url_path="tune"),
         "network": st.Page(network.render, title="Network", icon=":material/hub:", url_path="network"),
         "validation": st.Page(validation.render, title="Validation", icon=":material/fact_check:",
@@ -46,7 +54,7 @@ def main() -> None:
     keys.init_session_state()
     model = session_priors.session_model()
     answers.load_link_once(model)
-    nav = pages(is_phone())
+    nav = pages()
     st.session_state[keys.PAGES] = nav
     page = st.navigation(list(nav.values()), position="top")
     page.run()

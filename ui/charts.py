@@ -59,8 +59,8 @@ CSS = f"""
 .tt-table [role="row"] > div {{ border-bottom: 1px solid #e5e7eb; padding: .3rem .5rem; }}
 .tt-table .tt-head > div {{ font-weight: 600; border-bottom: 2px solid #d1d5db; }}
 .tt-compact .tt-row {{ grid-template-columns: minmax(0, 1fr) minmax(3rem, 9rem) 3.4rem;
-  padding: .2rem 0; }}
-.tt-compact .tt-name {{ font-size: .95rem; }}
+  padding: .1rem 0; }}
+.tt-compact .tt-name {{ font-size: .92rem; line-height: 1.2; }}
 @media (max-width: 640px) {{
   .tt-compact .tt-row {{ grid-template-columns: minmax(0, 1fr) 4.5rem 3.2rem; gap: .1rem .5rem; }}
   .tt-bars:not(.tt-compact) .tt-row {{ grid-template-columns: 1fr 5.5rem; }}

@@ -50,21 +50,27 @@ PAGE_CSS = f"""<style>
   border-radius: .5rem; padding: .5rem .75rem; }}
 .st-key-disclaimer p {{ font-size: .92rem; margin: 0 !important; }}
 [data-testid="stMainBlockContainer"] {{ padding-top: 3.5rem !important; }}
+[data-testid="stMainBlockContainer"] h2 {{ font-size: 1.5rem; }}
+[data-testid="stAlertContainer"] h2 {{ font-size: 1.25rem; padding: 0 0 .25rem 0; }}
+/* Captions in a grey with 7:1 contrast on white (Streamlit fades them to 3.9:1). */
+[data-testid="stCaptionContainer"] {{ opacity: 1 !important; }}
+[data-testid="stCaptionContainer"], [data-testid="stCaptionContainer"] p {{ color: #4b5563 !important; }}
 [class*="st-key-iv_"] button {{ min-height: 3.1rem; font-size: 1.1rem; }}
 [class*="st-key-iv_"] button p {{ font-size: 1.1rem; }}
 .st-key-link_check {{ display: none; }}
 [data-testid="stFileUploaderDropzoneInstructions"] span {{ display: none; }}
 [data-testid="stFileUploaderDropzoneInstructions"] > div::after {{
   content: "YAML, at most 1 MB"; font-size: .85rem; color: #4b5563; }}
-[class*="st-key-rf_"] p {{ font-size: 1.05rem; }}
-[class*="st-key-rf_"] label {{ min-height: 2.4rem; align-items: center; }}
+[class*="st-key-rf_"] p {{ font-size: 1rem; }}
+[class*="st-key-rf_"] label {{ min-height: 2.2rem; align-items: center; }}
 @media (min-width: 1024px) {{
   .st-key-results_panel {{ position: sticky; top: 3.75rem; max-height: calc(100vh - 4.5rem);
     overflow-y: auto; padding-right: .5rem; }}
 }}
 @media (max-width: 640px) {{
-  h1 {{ font-size: 1.4rem !important; padding-top: .25rem !important; }}
-  h2 {{ font-size: 1.25rem !important; }}
+  h1 {{ font-size: 1.25rem !important; padding: .25rem 0 .5rem 0 !important; }}
+  .st-key-disclaimer p {{ font-size: .85rem !important; }}
+  h2 {{ font-size: 1.2rem !important; padding: .5rem 0 .25rem 0 !important; }}
   h3 {{ font-size: 1.15rem !important; }}
   [data-testid="stMainBlockContainer"] {{ padding-top: 3.75rem !important; }}
 }}
@@ -120,7 +126,7 @@ def banner(model: ToeTwitchModel, d: Diagnosis, answered: bool, compact: bool = 
         first = reasons[0] if reasons else "Nothing you have said so far calls for a doctor."
         alert(f"**So far: {title}.** {first}", icon=BANNER_ICONS[level])
         return
-    body = [f"#### {title}", d.advice.summary]
+    body = [f"## {title}", d.advice.summary]
     if reasons:
         body.append("**Why:**\n" + "\n".join(f"- {r}" for r in reasons))
     outside = [r.text for r in d.reasons if r.code == NOTE_OUTSIDE]
@@ -191,7 +197,7 @@ def ranking_html(
         top=top,
     )
     title = RANKING_LABEL if answered else "How common each cause is, before any answer"
-    parts = [f'<h3 class="tt-heading">{html.escape(title)}</h3>'] if heading else []
+    parts = [f'<h2 class="tt-heading">{html.escape(title)}</h2>'] if heading else []
     parts.append(charts.bar_list(bars, RANKING_LABEL, "tt-compact" if compact else ""))
     if note:
         parts.append(f'<p class="tt-note">{html.escape(note)}</p>')

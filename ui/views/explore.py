@@ -72,7 +72,7 @@ def _answered_here(finding: str) -> None:
 
 def question_list(model: ToeTwitchModel, evidence: dict[str, str]) -> None:
     st.html(
-        '<h3 class="tt-heading">Your answers</h3><p class="tt-note">Answer what you know. '
+        '<h2 class="tt-heading">Your answers</h2><p class="tt-note">Answer what you know. '
         "An unanswered question is never read as a No.</p>"
     )
     for title, findings in question_groups(model, evidence):
@@ -216,7 +216,7 @@ def what_if_view(model: ToeTwitchModel, view: CaseView) -> None:
 
 
 def look_closer(model: ToeTwitchModel, view: CaseView) -> None:
-    st.subheader("Look closer", anchor=False)
+    st.header("Look closer", anchor=False)
     ask, reasons, whatif = st.tabs(
         [":material/quiz: What to ask next", ":material/help: Why?", ":material/alt_route: What if"]
     )
@@ -241,7 +241,7 @@ def advice(model: ToeTwitchModel, d: Diagnosis) -> None:
     """The article's advice and what each cause means, as one element of folded sections."""
     a = d.advice
     title = "Meanwhile, at home" if d.urgency == "see_doctor" else "What you can do at home"
-    parts = [f'<h3 class="tt-heading">{title}</h3><div class="tt-details">']
+    parts = [f'<h2 class="tt-heading">{title}</h2><div class="tt-details">']
     if a.home_remedies:
         parts.append(_details("Home remedies", _items([f"{t}. {x}" for t, x in a.home_remedies])))
     if a.exercises:
@@ -320,7 +320,7 @@ def questions_and_results() -> None:
 
 
 def render() -> None:
-    st.title("What might be causing your toe twitching?", anchor=False)
+    st.title("What might cause toe twitching?", anchor=False)
     widgets.disclaimer()
     guided_page = st.session_state.get(keys.PAGES, {}).get("guided")
     if guided_page is not None:

@@ -58,8 +58,8 @@ def _nothing() -> None:
 # ---------------------------------------------------------------- the screens
 def red_flag_screen(model: ToeTwitchModel, evidence: dict[str, str], skipped: list[str]) -> None:
     flags = [f for f in model.vocabulary.red_flags if f not in evidence and f not in skipped]
-    st.subheader("First: is any of these happening now?", anchor=False)
-    st.caption("Tick any that applies: the page will then tell you to get help now.")
+    st.header("First: is any of these happening now?", anchor=False)
+    st.caption("Tick any that applies.")
     for f in flags:
         st.session_state[keys.red_flag_key(f)] = False  # unanswered (after Back, too)
         st.checkbox(
@@ -87,7 +87,7 @@ def red_flag_screen(model: ToeTwitchModel, evidence: dict[str, str], skipped: li
 
 
 def age_screen(model: ToeTwitchModel) -> None:
-    st.subheader("How old is the person with the twitching?", anchor=False)
+    st.header("How old is the person with the twitching?", anchor=False)
     st.caption(
         "Some causes are far more common at some ages (spinal muscular atrophy in babies, Parkinson's later in life)."
     )
@@ -112,7 +112,7 @@ def age_screen(model: ToeTwitchModel) -> None:
 def question_screen(model: ToeTwitchModel, plan: interview.Plan) -> None:
     q: Question = plan.question
     candidate = plan.candidates[0]
-    st.subheader(q.label, anchor=False)
+    st.header(q.label, anchor=False)
     st.caption(f"Why we ask: it {q.reason}.")
     states = model.states[q.finding]
     choices = YES_NO if tuple(sorted(states)) == ("absent", "present") else states
@@ -153,9 +153,7 @@ def question_screen(model: ToeTwitchModel, plan: interview.Plan) -> None:
 def progress(plan: interview.Plan) -> None:
     """How far along: screens answered, and roughly how many are still worth asking."""
     done = len(st.session_state.get(keys.HISTORY, []))
-    if plan.step == interview.RED_FLAGS:
-        text, left = "Step 1: emergency signs", 9
-    elif plan.step == interview.AGE:
+    if plan.step == interview.AGE:
         text, left = f"Step {done + 1}: age", 8
     else:
         left = len(plan.candidates)
@@ -170,7 +168,7 @@ def emergency_screen() -> None:
 def done_screen(
     model: ToeTwitchModel, d: Diagnosis, evidence: dict[str, str]
 ) -> Callable[[], None]:
-    st.subheader("That is enough questions for a fair picture", anchor=False)
+    st.header("That is enough questions for a fair picture", anchor=False)
     st.caption(interview.STOP_RULE)
     finish = widgets.ranked_with_ranges(model, d, evidence, answered=True)
     explore_page = st.session_state.get(keys.PAGES, {}).get("explore")
@@ -244,7 +242,8 @@ def interview_screen() -> None:
     elif plan.step == interview.DONE:
         finish = done_screen(model, d, evidence)
     else:
-        progress(plan)
+        if plan.step != interview.RED_FLAGS:  # the first screen: as short as it can be
+            progress(plan)
         if plan.step == interview.RED_FLAGS:
             red_flag_screen(model, evidence, skipped)
         elif plan.step == interview.AGE:
@@ -257,7 +256,7 @@ def interview_screen() -> None:
 
 
 def render() -> None:
-    st.title("What might be causing your toe twitching?", anchor=False)
+    st.title("What might cause toe twitching?", anchor=False)
     widgets.disclaimer()
     widgets.link_notes()
     interview_screen()

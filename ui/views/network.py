@@ -67,7 +67,7 @@ def prevalence_bars(model: ToeTwitchModel, cause: str) -> list[charts.Bar]:
 
 def one_cause(model: ToeTwitchModel, cause: str) -> None:
     twitching = charts.parameter_value(model, f"findings.toe_twitching.links.{cause}")
-    st.subheader(cause_name(model, cause), anchor=False)
+    st.header(cause_name(model, cause), anchor=False)
     if twitching is not None:
         st.caption(f"When present, it makes the toes twitch with probability {percent(twitching)}.")
     st.markdown("**How common it is** (share of people of each age who have it)")
@@ -148,7 +148,7 @@ def render() -> None:
         one_cause(model, focus)
         if st.toggle("Show it as a picture", key=keys.NETWORK_PICTURE):
             st.graphviz_chart(charts.network_dot(model, focus, vertical=True), width="stretch")
-    st.subheader("The table of a node", anchor=False)
+    st.header("The table of a node", anchor=False)
     node = st.selectbox(
         "Node",
         model.structure.variables,
