@@ -22,7 +22,7 @@ folder is never created.
 >>> write_atomic(folder / "a.txt", "two")  # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ...
-model.errors.OutputExistsError: ...a.txt: the file exists; pass overwrite (--force) to replace it
+model.errors.OutputExistsError: ...a.txt: the file exists; replace it with --force (overwrite=True from Python)
 >>> write_atomic(folder / "a.txt", "two", overwrite=True)
 >>> read_bounded(folder / "a.txt", max_bytes=10)
 b'two'
@@ -232,8 +232,9 @@ def check_target(path: str | os.PathLike, *, overwrite: bool = False) -> os.stat
     if stat.S_ISLNK(mode):
         if not overwrite:
             raise OutputExistsError(
-                f"{path}: a symbolic link is there (to {os.readlink(path)}); pass overwrite "
-                "(--force) to replace the link itself (what it points to is left as it is)"
+                f"{path}: a symbolic link is there (to {os.readlink(path)}); replace it with "
+                "--force (overwrite=True from Python): the link itself is replaced, what it "
+                "points to is left as it is"
             )
         return info
     if not stat.S_ISREG(mode):
@@ -242,7 +243,9 @@ def check_target(path: str | os.PathLike, *, overwrite: bool = False) -> os.stat
             "ordinary file (this one is never replaced, not even with overwrite (--force))"
         )
     if not overwrite:
-        raise OutputExistsError(f"{path}: the file exists; pass overwrite (--force) to replace it")
+        raise OutputExistsError(
+            f"{path}: the file exists; replace it with --force (overwrite=True from Python)"
+        )
     return info
 
 
@@ -319,7 +322,7 @@ def _link_new(tmp: str, path: Path) -> None:
     except FileExistsError:
         check_target(path, overwrite=False)  # raises, saying what is there now
         raise OutputExistsError(
-            f"{path}: the file exists; pass overwrite (--force) to replace it"
+            f"{path}: the file exists; replace it with --force (overwrite=True from Python)"
         ) from None
     except OSError as exc:
         if exc.errno not in _NO_HARD_LINKS:

@@ -119,7 +119,7 @@ def test_export_refuses_an_existing_file_without_force(tmp_path):
     out.write_text("keep me")
     result = run("export", str(out))
     assert result.returncode == 2
-    assert f"{out}: the file exists; pass overwrite (--force) to replace it" in result.stderr
+    assert f"{out}: the file exists; replace it with --force (overwrite=True from Python)" in result.stderr
     assert "Traceback" not in result.stderr and out.read_text() == "keep me"
     result = run("export", "--force", str(out))
     assert result.returncode == 0, result.stderr

@@ -246,7 +246,7 @@ def test_writing_onto_a_dangling_symbolic_link_is_refused_without_overwrite(tmp_
     link.symlink_to("target.bif")
     with pytest.raises(
         OutputExistsError,
-        match=r"out\.bif: a symbolic link is there \(to target\.bif\); pass overwrite",
+        match=r"out\.bif: a symbolic link is there \(to target\.bif\); replace it with --force",
     ):
         files.write_atomic(link, "new")
     assert link.is_symlink() and os.readlink(link) == "target.bif"
@@ -425,8 +425,9 @@ def test_command_line_export_refuses_a_dangling_symbolic_link(tmp_path):
     result = toe_twitch("export", "out.bif", cwd=tmp_path)
     assert_one_line_error(
         result,
-        "toe-twitch: error: out.bif: a symbolic link is there (to elsewhere.bif); pass "
-        "overwrite (--force) to replace the link itself (what it points to is left as it is)",
+        "toe-twitch: error: out.bif: a symbolic link is there (to elsewhere.bif); replace it "
+        "with --force (overwrite=True from Python): the link itself is replaced, what it "
+        "points to is left as it is",
     )
     assert os.readlink(tmp_path / "out.bif") == "elsewhere.bif"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.bif"]

@@ -245,7 +245,7 @@ def test_exports_are_reproducible(model, exported, tmp_path):
 def test_export_refuses_to_overwrite_without_permission(model, tmp_path):
     target = tmp_path / "net.xdsl"
     target.write_text("keep me")
-    with pytest.raises(OutputExistsError, match="pass overwrite"):
+    with pytest.raises(OutputExistsError, match="replace it with --force"):
         export_network(model, target)
     assert target.read_text() == "keep me"
     export_network(model, target, overwrite=True)

@@ -162,7 +162,7 @@ def test_existing_file_is_not_replaced_without_permission(tmp_path):
     target.write_bytes(OLD)
     before = fingerprint(target)
     with pytest.raises(
-        OutputExistsError, match=r"my-priors\.yaml: the file exists; pass overwrite"
+        OutputExistsError, match=r"my-priors\.yaml: the file exists; replace it with --force"
     ):
         files.write_atomic(target, NEW)
     assert fingerprint(target) == before
