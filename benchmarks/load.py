@@ -111,7 +111,7 @@ async ([selector, check, arg, timeout]) => {
 NOTHING_STALE = "!document.querySelector('[data-stale=\"true\"]')"
 #: The interview shows this screen (a question's heading, or the age or end screen).
 SCREEN_SHOWN = (
-    "const heads = Array.from(document.querySelectorAll('[data-testid=\"stMain\"] h3'))"
+    "const heads = Array.from(document.querySelectorAll('[data-testid=\"stMain\"] h2'))"
     ".map(e => e.textContent.trim());"
     "return heads.includes(arg.heading) && (!arg.param || location.search.includes(arg.param)) && "
     + NOTHING_STALE
@@ -588,10 +588,11 @@ class Session:
             return self.report
         rounds = ROUNDS[mix]
         names, weights = list(rounds), list(rounds.values())
-        first = True
-        while first or time.monotonic() < deadline:
-            name = "interview" if first else self.random.choices(names, weights)[0]
-            first = False
+        # Every kind of round once first (each session in its own order), then at random.
+        shift = self.number % len(names)
+        planned = ["interview", *[n for n in names[shift:] + names[:shift] if n != "interview"]]
+        while planned or time.monotonic() < deadline:
+            name = planned.pop(0) if planned else self.random.choices(names, weights)[0]
             try:
                 if name == "interview":
                     await self.interview(self.random.randint(3, 6))

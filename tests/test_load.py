@@ -16,7 +16,7 @@ import pytest
 from benchmarks import load
 
 SESSIONS = 4
-SECONDS = 15
+SECONDS = 12
 
 pytestmark = pytest.mark.browser
 

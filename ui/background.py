@@ -13,24 +13,56 @@ Nothing here imports Streamlit: the worker only imports ``model``.
 
 from __future__ import annotations
 
+import csv
 import gc
+import io
 import multiprocessing
+import os
+import sys
 import threading
+import types
 from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from model import ToeTwitchError, ToeTwitchModel, VignetteError, load_model
 from model.priors import PriorsFile
 from model.vignettes import Vignette, evaluate, parse_vignettes_text
 from ui.case import Ranges, compute_ranges
 
+_MAIN_LOCK = threading.Lock()
 #: Models a worker keeps (by priors key); each is a few megabytes.
 WORKER_MODELS = 3
 _models: OrderedDict[str, ToeTwitchModel] = OrderedDict()
+
+
+class Row(NamedTuple):
+    """One scored vignette, as plain values (cheap to send back from the worker)."""
+
+    id: str
+    story: str
+    top: str
+    top_probability: float
+    expected: tuple[str, ...]
+    expected_rank: int | None
+    urgency: str
+    expected_urgency: tuple[str, ...]
+    top1_ok: bool | None
+    top3_ok: bool | None
+    urgency_ok: bool
+    under_triaged: bool
+
+    @property
+    def missed(self) -> bool:
+        return (
+            self.top1_ok is False
+            or self.top3_ok is False
+            or not self.urgency_ok
+            or self.under_triaged
+        )
 
 
 @dataclass(frozen=True)
@@ -39,18 +71,36 @@ class VignetteReport:
 
     ``problems`` (the file is unusable: every problem the validator found) and
     ``skipped`` (rows that could not be scored: ``(vignette id, message)``) are complete;
-    the page shows the first few and offers the whole list as a download.
+    the page shows the first few and offers the whole list as a download, as it does the
+    results (``csv``).
     """
 
     source: str
-    rows: list[dict[str, Any]] = field(default_factory=list)
+    rows: list[Row] = field(default_factory=list)
     summary: dict[str, Any] = field(default_factory=dict)
     skipped: list[tuple[str, str]] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    csv: str = ""
 
     @property
     def usable(self) -> bool:
         return not self.problems
+
+
+CSV_COLUMNS = ("id", "first cause", "its probability", "expected", "rank of expected", "urgency",
+               "expected urgency", "top-1 ok", "top-3 ok", "urgency ok", "under-triaged")  # fmt: skip
+
+
+def _csv(rows: list[Row]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    for r in rows:
+        writer.writerow(
+            [r.id, r.top, f"{r.top_probability:.6f}", " ".join(r.expected), r.expected_rank or "",
+             r.urgency, " ".join(r.expected_urgency), r.top1_ok, r.top3_ok, r.urgency_ok, r.under_triaged]
+        )  # fmt: skip
+    return out.getvalue()
 
 
 def report_for(model: ToeTwitchModel, vignettes: list[Vignette], source: str) -> VignetteReport:
@@ -59,26 +109,14 @@ def report_for(model: ToeTwitchModel, vignettes: list[Vignette], source: str) ->
     rows = []
     for r in evaluation.results:
         v, d = r.vignette, r.diagnosis
-        expected = list(v.expect.top1 or v.expect.top3)
+        expected = tuple(v.expect.top1 or v.expect.top3)
         ranks = [i for i, (c, _) in enumerate(d.ranking, start=1) if c in expected]
         rows.append(
-            {
-                "id": v.id,
-                "story": v.story,
-                "top": d.top,
-                "top_probability": d.ranking[0][1],
-                "expected": expected,
-                "expected_rank": min(ranks) if ranks else None,
-                "urgency": d.urgency,
-                "expected_urgency": list(v.expect.urgency),
-                "top1_ok": r.top1_ok,
-                "top3_ok": r.top3_ok,
-                "urgency_ok": r.urgency_ok,
-                "under_triaged": r.under_triaged,
-            }
-        )
+            Row(v.id, v.story, d.top, d.ranking[0][1], expected, min(ranks) if ranks else None,
+                d.urgency, tuple(v.expect.urgency), r.top1_ok, r.top3_ok, r.urgency_ok, r.under_triaged)
+        )  # fmt: skip
     skipped = [(s.vignette, s.message) for s in evaluation.skipped]
-    return VignetteReport(source, rows, dict(evaluation.summary), skipped)
+    return VignetteReport(source, rows, dict(evaluation.summary), skipped, csv=_csv(rows))
 
 
 def _worker_model(priors_key: str, priors: PriorsFile | None) -> ToeTwitchModel:
@@ -120,6 +158,24 @@ def ranges_in_worker(
     return compute_ranges(_worker_model(priors_key, priors), evidence, draws)
 
 
+def _initialise() -> None:
+    """The worker gives way to the server and the browsers: lower priority, one thread
+    (numba's parallel kernels and BLAS would otherwise take both cores from everyone)."""
+    try:
+        os.nice(10)
+    except OSError:  # not allowed here: the work is the same, only less polite
+        pass
+    try:
+        import numba
+
+        numba.set_num_threads(1)
+    except (ImportError, ValueError):
+        pass
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)
+
+
 def _warm_up(shipped_key: str) -> bool:
     """Import the model, build the shipped one and draw its parameters once (the first
     draw fits every range's distribution), so the first real job is quick."""
@@ -140,17 +196,36 @@ class Worker:
         with self._lock:
             if self._pool is None:
                 self._pool = ProcessPoolExecutor(
-                    max_workers=1, mp_context=multiprocessing.get_context("spawn")
+                    max_workers=1,
+                    mp_context=multiprocessing.get_context("spawn"),
+                    initializer=_initialise,
                 )
             return self._pool
 
     def submit(self, function: Callable[..., Any], *args: Any) -> Future:
         try:
-            return self._executor().submit(function, *args)
+            return self._submit(function, *args)
         except (BrokenProcessPool, RuntimeError):
             with self._lock:  # the process died (or was shut down): start a new one
                 self._pool = None
-            return self._executor().submit(function, *args)
+            return self._submit(function, *args)
+
+    def _submit(self, function: Callable[..., Any], *args: Any) -> Future:
+        """Submit; the process starts here (on the first job) without the page's script.
+
+        Streamlit runs the page's script as ``__main__``, and ``spawn`` would run
+        ``__main__`` again in the new process; for the moment it starts, ``__main__`` is
+        an empty module, so the worker imports only what its jobs need.
+        """
+        executor = self._executor()
+        with _MAIN_LOCK:
+            main = sys.modules.get("__main__")
+            sys.modules["__main__"] = types.ModuleType("__main__")
+            try:
+                return executor.submit(function, *args)
+            finally:
+                if main is not None:
+                    sys.modules["__main__"] = main
 
     def warm_up(self, shipped_key: str) -> Future:
         return self.submit(_warm_up, shipped_key)

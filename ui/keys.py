@@ -28,6 +28,8 @@ LINK_CHECK = "link_check"
 LINK_CHECKED = "link_checked"
 #: This session's last request for 90% ranges (cancelled when the answers change first).
 PENDING_RANGES = "pending_ranges"
+#: The last case whose arrived ranges made the page draw again (it is drawn once).
+RANGES_SEEN = "ranges_seen"
 #: The pages of this session's navigation, by name (for links between them).
 PAGES = "pages"
 #: The interview goes on past its stop rule when asked to ("Answer more questions").
@@ -66,6 +68,7 @@ TUNE_UPLOAD_SEEN = "tune_upload_seen"
 VALIDATION_UPLOAD = "val_upload"
 VALIDATION_MISSES = "val_misses_only"
 VALIDATION_ERRORS_DOWNLOAD = "val_errors_download"
+VALIDATION_RESULTS_DOWNLOAD = "val_results_download"
 NETWORK_FOCUS = "net_focus"
 NETWORK_PICTURE = "net_picture"
 NETWORK_NODE = "net_node"

@@ -228,38 +228,49 @@ def ranking(
     st.html(ranking_html(model, d, answered, None, top, heading, compact))
 
 
+#: While a case's 90% ranges are being computed, its ranking looks for them this often (s).
+RANGES_POLL_SECONDS = 0.5
+
+
 def ranked_with_ranges(
     model: ToeTwitchModel, d: Diagnosis, evidence: dict[str, str], answered: bool, extra: str = ""
-) -> Callable[[], None]:
-    """Draw the ranking now; return ``finish``, which draws it again with its 90% ranges.
+) -> None:
+    """The ranking with its 90% ranges, or, until they come, without them.
 
-    Call ``finish`` last in the run: the ranges come from :func:`model.uncertainty` in a
-    worker process, and waiting for them gives way to any newer click, so they never
-    hold back an answer or the rest of the page. ``extra`` is added to the note.
+    The ranges come from :func:`model.uncertainty` in the worker process. The run that
+    draws the answer never waits for them (the page is complete at once): while they are
+    computed, a small fragment looks for them every :data:`RANGES_POLL_SECONDS` and, when
+    they are there, redraws the page once with them. ``extra`` is added to the note.
     """
     if d.red_flags_present:
         emergency_instead_of_ranking(d)
-        return lambda: None
+        return
     sp = session_priors.current()
     store = loaders.interval_store()
     key = store.key(sp.key, evidence)
     ranges = store.known(key)
-    slot = st.empty()
-    note = ranking_note(ranges, pending=ranges is None) + extra
-    slot.html(ranking_html(model, d, answered, ranges, note=note))
+    if ranges is not None:
+        st.html(ranking_html(model, d, answered, ranges, note=ranking_note(ranges, False) + extra))
+        return
+    priors = None if sp.is_shipped else sp.priors
+    st.session_state[keys.PENDING_RANGES] = store.request(
+        key, priors, evidence, superseded=st.session_state.get(keys.PENDING_RANGES)
+    )
+    _until_the_ranges_come(key, evidence, answered, extra)
 
-    def finish() -> None:
-        if ranges is not None:
-            return
-        priors = None if sp.is_shipped else sp.priors
-        future = store.request(
-            key, priors, evidence, superseded=st.session_state.get(keys.PENDING_RANGES)
-        )
-        st.session_state[keys.PENDING_RANGES] = future
-        ready = wait_for(future)
-        slot.html(ranking_html(model, d, answered, ready, note=ranking_note(ready, False) + extra))
 
-    return finish
+def _ranking_until_the_ranges_come(
+    key: tuple, evidence: dict[str, str], answered: bool, extra: str
+) -> None:
+    model = session_priors.session_model()
+    d = model.diagnose(evidence)
+    if (
+        loaders.interval_store().known(key) is not None
+        and st.session_state.get(keys.RANGES_SEEN) != key
+    ):
+        st.session_state[keys.RANGES_SEEN] = key
+        st.rerun()  # the whole page once more, now with the ranges (and without this timer)
+    st.html(ranking_html(model, d, answered, None, note=ranking_note(None, True) + extra))
 
 
 def wait_for(future: Future) -> Any:
@@ -423,3 +434,9 @@ def case_line(model: ToeTwitchModel, explore_page: Any) -> None:
         icon=":material/edit:",
         query_params=answers.link_params(),
     )
+
+
+#: A fragment on a timer, drawn only while a case's ranges are being computed.
+_until_the_ranges_come = st.fragment(run_every=RANGES_POLL_SECONDS)(
+    guarded("ranges")(_ranking_until_the_ranges_come)
+)

@@ -10,7 +10,6 @@ ranges are drawn last, when they come.
 from __future__ import annotations
 
 import html
-from collections.abc import Callable
 
 import streamlit as st
 
@@ -265,8 +264,8 @@ def advice(model: ToeTwitchModel, d: Diagnosis) -> None:
     st.html("".join(parts))
 
 
-def results(model: ToeTwitchModel, evidence: dict[str, str]) -> Callable[[], None] | None:
-    """The results; returns what draws the 90% ranges once they are ready (or None)."""
+def results(model: ToeTwitchModel, evidence: dict[str, str]) -> None:
+    """The urgency first, then the ranking, what to ask next, why, what if and advice."""
     sp = session_priors.current()
     skipped = answers.skipped()
     with st.container(key="results_panel"):
@@ -280,16 +279,16 @@ def results(model: ToeTwitchModel, evidence: dict[str, str]) -> Callable[[], Non
             )
         except ImpossibleEvidenceError:
             widgets.impossible(model, evidence, "results")
-            return None
+            return
         d = view.diagnosis
         answered = bool(evidence)
         widgets.banner(model, d, answered)
         if not sp.is_shipped or sp.edits:
             st.caption(f":material/tune: These results use {sp.describe()}.")
         if d.urgency == "emergency":
-            return None
+            return
         widgets.unanswered_flags_note(d)
-        finish = widgets.ranked_with_ranges(
+        widgets.ranked_with_ranges(
             model,
             d,
             evidence,
@@ -299,7 +298,6 @@ def results(model: ToeTwitchModel, evidence: dict[str, str]) -> Callable[[], Non
         )
         look_closer(model, view)
         advice(model, d)
-    return finish
 
 
 @st.fragment(key=keys.RESULTS_FRAGMENT)
@@ -313,10 +311,8 @@ def questions_and_results() -> None:
     with right:  # drawn first: the results end with their 90% ranges, the slowest part
         question_list(model, evidence)
     with left:
-        finish = results(model, evidence)
+        results(model, evidence)
     answers.sync_link()
-    if finish is not None:
-        finish()
 
 
 def render() -> None:

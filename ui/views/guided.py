@@ -10,8 +10,6 @@ The whole screen is one fragment: an answer redraws only it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import streamlit as st
 
 from model import Diagnosis, ImpossibleEvidenceError, ToeTwitchModel
@@ -49,10 +47,6 @@ def _more() -> None:
 
 def _restart() -> None:
     answers.reset()
-
-
-def _nothing() -> None:
-    """Nothing left to draw."""
 
 
 # ---------------------------------------------------------------- the screens
@@ -165,12 +159,10 @@ def emergency_screen() -> None:
     st.markdown("If you reported this by mistake, go back and change the answer.")
 
 
-def done_screen(
-    model: ToeTwitchModel, d: Diagnosis, evidence: dict[str, str]
-) -> Callable[[], None]:
+def done_screen(model: ToeTwitchModel, d: Diagnosis, evidence: dict[str, str]) -> None:
     st.header("That is enough questions for a fair picture", anchor=False)
     st.caption(interview.STOP_RULE)
-    finish = widgets.ranked_with_ranges(model, d, evidence, answered=True)
+    widgets.ranked_with_ranges(model, d, evidence, answered=True)
     explore_page = st.session_state.get(keys.PAGES, {}).get("explore")
     left, right = st.columns(2)
     left.button(
@@ -187,7 +179,6 @@ def done_screen(
             icon=":material/insights:",
             query_params=answers.link_params(),
         )
-    return finish
 
 
 # ---------------------------------------------------------------- the fragment
@@ -229,7 +220,6 @@ def interview_screen() -> None:
         answers.sync_link()
         return
     answered = bool(evidence)
-    finish = _nothing
     with st.container(key="iv_summary"):
         if plan.step == interview.EMERGENCY:
             widgets.banner(model, d, answered=True)
@@ -240,7 +230,7 @@ def interview_screen() -> None:
     if plan.step == interview.EMERGENCY:
         emergency_screen()
     elif plan.step == interview.DONE:
-        finish = done_screen(model, d, evidence)
+        done_screen(model, d, evidence)
     else:
         if plan.step != interview.RED_FLAGS:  # the first screen: as short as it can be
             progress(plan)
@@ -252,7 +242,6 @@ def interview_screen() -> None:
             question_screen(model, plan)
     nav_buttons()
     answers.sync_link()
-    finish()
 
 
 def render() -> None:

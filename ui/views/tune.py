@@ -359,15 +359,12 @@ def draw_vignette_effect(sp: SessionPriors, before: ToeTwitchModel, after: ToeTw
         parts.append(f"{label} **{now}**" + (f" (was {was})" if was != now else ""))
     parts.append(f"Under-triaged **{b.summary.get('under_triaged', 0)}**")
     st.markdown(" · ".join(parts))
-    before_rows = {r["id"]: r for r in a.rows}
+    before_rows = {r.id: r for r in a.rows}
     changed = [
-        (before_rows[r["id"]], r)
+        (before_rows[r.id], r)
         for r in b.rows
-        if r["id"] in before_rows
-        and (
-            before_rows[r["id"]]["top"] != r["top"]
-            or before_rows[r["id"]]["urgency"] != r["urgency"]
-        )
+        if r.id in before_rows
+        and (before_rows[r.id].top != r.top or before_rows[r.id].urgency != r.urgency)
     ]
     if not changed:
         st.caption(f"None of the {len(b.rows)} vignettes changes its first cause or urgency.")
@@ -380,9 +377,9 @@ def draw_vignette_effect(sp: SessionPriors, before: ToeTwitchModel, after: ToeTw
             ["vignette", "first cause", "urgency"],
             [
                 (
-                    r["id"],
-                    f"{cause_name(after, x['top'])} → {cause_name(after, r['top'])}",
-                    f"{urgency_title(after, x['urgency'])} → {urgency_title(after, r['urgency'])}",
+                    r.id,
+                    f"{cause_name(after, x.top)} → {cause_name(after, r.top)}",
+                    f"{urgency_title(after, x.urgency)} → {urgency_title(after, r.urgency)}",
                 )
                 for x, r in changed
             ],

@@ -16,11 +16,11 @@ import streamlit as st
 from model import ToeTwitchError, ToeTwitchModel
 from model.vignettes import MAX_VIGNETTES
 from ui import keys, loaders, session_priors, widgets
-from ui.background import VignetteReport
+from ui.background import Row, VignetteReport
 from ui.text import cause_name, plain, plural, urgency_title
 
 #: Rows of the results table drawn at most (the download has them all).
-MAX_TABLE_ROWS = 5000
+MAX_TABLE_ROWS = 500
 
 
 def _share(summary: dict, key: str) -> str:
@@ -49,34 +49,21 @@ def draw_scores(summary: dict) -> None:
             st.metric(label, value, help=help_text, border=True, width=170)
 
 
-def results_table(model: ToeTwitchModel, rows: list[dict]) -> pd.DataFrame:
+def results_table(model: ToeTwitchModel, rows: list[Row]) -> pd.DataFrame:
     return pd.DataFrame(
         {
-            "vignette": [plain(r["id"], 40) for r in rows],
-            "top-1": [mark(r["top1_ok"]) for r in rows],
-            "top-3": [mark(r["top3_ok"]) for r in rows],
-            "urgency ok": [mark(r["urgency_ok"]) for r in rows],
-            "expected": [
-                ", ".join(cause_name(model, c) for c in r["expected"]) or "–" for r in rows
-            ],
-            "rank of expected": [r["expected_rank"] for r in rows],
-            "first cause": [cause_name(model, r["top"]) for r in rows],
-            "urgency": [urgency_title(model, r["urgency"]) for r in rows],
-            "under-triaged": ["⚠" if r["under_triaged"] else "" for r in rows],
-            "story": [plain(r["story"], 200) for r in rows],
+            "vignette": [plain(r.id, 40) for r in rows],
+            "top-1": [mark(r.top1_ok) for r in rows],
+            "top-3": [mark(r.top3_ok) for r in rows],
+            "urgency ok": [mark(r.urgency_ok) for r in rows],
+            "expected": [", ".join(cause_name(model, c) for c in r.expected) or "–" for r in rows],
+            "rank of expected": [r.expected_rank for r in rows],
+            "first cause": [cause_name(model, r.top) for r in rows],
+            "urgency": [urgency_title(model, r.urgency) for r in rows],
+            "under-triaged": ["⚠" if r.under_triaged else "" for r in rows],
+            "story": [plain(r.story, 200) for r in rows],
         }
     )
-
-
-def misses(rows: list[dict]) -> list[dict]:
-    return [
-        r
-        for r in rows
-        if r["top1_ok"] is False
-        or r["top3_ok"] is False
-        or not r["urgency_ok"]
-        or r["under_triaged"]
-    ]
 
 
 def uploaded(sp: session_priors.SessionPriors) -> VignetteReport | None:
@@ -112,12 +99,14 @@ def draw_report(model: ToeTwitchModel, report: VignetteReport, label: str) -> No
             "vignettes-skipped.txt",
         )
     only = st.toggle("Only the vignettes that miss something", key=keys.VALIDATION_MISSES)
-    rows = misses(report.rows) if only else report.rows
+    rows = [r for r in report.rows if r.missed] if only else report.rows
     if not rows:
         st.caption("No vignette misses anything.")
         return
     if len(rows) > MAX_TABLE_ROWS:
-        st.caption(f"The first {MAX_TABLE_ROWS:,} of {len(rows):,} rows.")
+        st.caption(
+            f"The first {MAX_TABLE_ROWS:,} of {len(rows):,} rows; the download has them all."
+        )
     st.dataframe(
         results_table(model, rows[:MAX_TABLE_ROWS]),
         hide_index=True,
@@ -130,6 +119,15 @@ def draw_report(model: ToeTwitchModel, report: VignetteReport, label: str) -> No
         },
     )
     st.caption("✓ as expected · ✗ not as expected · – not judged by the vignette · ⚠ under-triaged")
+    st.download_button(
+        f"Download the results of all {plural(len(report.rows), 'vignette')} (CSV)",
+        data=report.csv,
+        file_name="vignette-results.csv",
+        mime="text/csv",
+        key=keys.VALIDATION_RESULTS_DOWNLOAD,
+        icon=":material/download:",
+        on_click="ignore",
+    )
 
 
 def render() -> None:
