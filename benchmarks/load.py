@@ -551,8 +551,8 @@ class Session:
         box = await grid.bounding_box()
         if box is None:
             return
-        # Columns: cause 130 px, parameter 260 px, then value (90 px); rows 35 px.
-        await self.page.mouse.click(box["x"] + 130 + 260 + 45, box["y"] + 35 + 17)
+        # Columns: parameter (230 px, pinned), then value (90 px); rows 35 px.
+        await self.page.mouse.click(box["x"] + 230 + 45, box["y"] + 35 + 17)
         await self.page.keyboard.press("Enter")  # opens the cell's editor
         await asyncio.sleep(0.3)
         await self.page.keyboard.press("Control+A")

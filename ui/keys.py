@@ -28,8 +28,6 @@ LINK_CHECK = "link_check"
 LINK_CHECKED = "link_checked"
 #: This session's last request for 90% ranges (cancelled when the answers change first).
 PENDING_RANGES = "pending_ranges"
-#: The last case whose arrived ranges made the page draw again (it is drawn once).
-RANGES_SEEN = "ranges_seen"
 #: The pages of this session's navigation, by name (for links between them).
 PAGES = "pages"
 #: The interview goes on past its stop rule when asked to ("Answer more questions").

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import html
 import logging
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from typing import Any, TypeVar
@@ -126,6 +127,13 @@ def banner(model: ToeTwitchModel, d: Diagnosis, answered: bool, compact: bool = 
         first = reasons[0] if reasons else "Nothing you have said so far calls for a doctor."
         alert(f"**So far: {title}.** {first}", icon=BANNER_ICONS[level])
         return
+    if level != "emergency":
+        # Short, so the ranking starts within the first phone screen; what to do comes
+        # after the ranking (:func:`next_steps`).
+        why = reasons or [d.advice.summary]
+        body = [f"## {title}", "\n".join(f"- {r}" for r in why)]
+        alert("\n\n".join(body), icon=BANNER_ICONS[level])
+        return
     body = [f"## {title}", d.advice.summary]
     if reasons:
         body.append("**Why:**\n" + "\n".join(f"- {r}" for r in reasons))
@@ -133,16 +141,30 @@ def banner(model: ToeTwitchModel, d: Diagnosis, answered: bool, compact: bool = 
     if outside:
         body.append(outside[0])
     if d.advice.next_steps:
-        heading = "Do this now" if level == "emergency" else "Next steps"
         body.append(
-            f"**{heading}:**\n"
+            "**Do this now:**\n"
             + "\n".join(f"{i}. {s}" for i, s in enumerate(d.advice.next_steps, 1))
         )
-    if level == "self_care" and d.advice.when_to_see_doctor:
-        body.append(
-            "**See a doctor if:**\n" + "\n".join(f"- {s}" for s in d.advice.when_to_see_doctor)
-        )
     alert("\n\n".join(body), icon=BANNER_ICONS[level])
+
+
+def next_steps_html(d: Diagnosis) -> str:
+    """What to do at this level (the article's advice), shown after the ranking."""
+    a = d.advice
+    parts = [f"<p>{html.escape(a.summary)}</p>"]
+    if d.urgency == "see_doctor" and a.next_steps:
+        parts.append(
+            "<p><strong>Next steps</strong></p><ol>"
+            + "".join(f"<li>{html.escape(x)}</li>" for x in a.next_steps)
+            + "</ol>"
+        )
+    if d.urgency == "self_care" and a.when_to_see_doctor:
+        parts.append(
+            "<p><strong>See a doctor if</strong></p><ul>"
+            + "".join(f"<li>{html.escape(x)}</li>" for x in a.when_to_see_doctor)
+            + "</ul>"
+        )
+    return '<h2 class="tt-heading">What to do</h2>' + "".join(parts)
 
 
 def unanswered_flags_note(d: Diagnosis) -> None:
@@ -228,35 +250,57 @@ def ranking(
     st.html(ranking_html(model, d, answered, None, top, heading, compact))
 
 
-#: While a case's 90% ranges are being computed, its ranking looks for them this often (s).
-RANGES_POLL_SECONDS = 0.5
+#: How long a run waits for a case's 90% ranges before leaving them to a timer (s).
+RANGES_INLINE_WAIT = 0.25
+#: While the ranges are still being computed, the ranking looks for them this often (s).
+RANGES_POLL_SECONDS = 1.0
 
 
 def ranked_with_ranges(
     model: ToeTwitchModel, d: Diagnosis, evidence: dict[str, str], answered: bool, extra: str = ""
-) -> None:
-    """The ranking with its 90% ranges, or, until they come, without them.
+) -> Callable[[], None]:
+    """Draw the ranking now; return ``finish``, to call last in the run, which adds the
+    90% ranges.
 
-    The ranges come from :func:`model.uncertainty` in the worker process. The run that
-    draws the answer never waits for them (the page is complete at once): while they are
-    computed, a small fragment looks for them every :data:`RANGES_POLL_SECONDS` and, when
-    they are there, redraws the page once with them. ``extra`` is added to the note.
+    The ranges come from :func:`model.uncertainty` in the worker process. ``finish``
+    waits for them at most :data:`RANGES_INLINE_WAIT` (giving way to any newer click);
+    if they are not there by then, a small fragment on a timer draws the ranking again
+    once they are, so neither the answer nor the end of the run ever waits on them.
+    ``extra`` is added to the note.
     """
     if d.red_flags_present:
         emergency_instead_of_ranking(d)
-        return
+        return _nothing
     sp = session_priors.current()
     store = loaders.interval_store()
     key = store.key(sp.key, evidence)
     ranges = store.known(key)
     if ranges is not None:
         st.html(ranking_html(model, d, answered, ranges, note=ranking_note(ranges, False) + extra))
-        return
+        return _nothing
     priors = None if sp.is_shipped else sp.priors
-    st.session_state[keys.PENDING_RANGES] = store.request(
+    future = store.request(
         key, priors, evidence, superseded=st.session_state.get(keys.PENDING_RANGES)
     )
-    _until_the_ranges_come(key, evidence, answered, extra)
+    st.session_state[keys.PENDING_RANGES] = future
+    slot = st.empty()
+    slot.html(ranking_html(model, d, answered, None, note=ranking_note(None, True) + extra))
+
+    def finish() -> None:
+        ready = wait_for(future, RANGES_INLINE_WAIT)
+        if ready is not None:
+            slot.html(
+                ranking_html(model, d, answered, ready, note=ranking_note(ready, False) + extra)
+            )
+            return
+        with slot.container():
+            _until_the_ranges_come(key, evidence, answered, extra)
+
+    return finish
+
+
+def _nothing() -> None:
+    """Nothing left to draw."""
 
 
 def _ranking_until_the_ranges_come(
@@ -264,21 +308,21 @@ def _ranking_until_the_ranges_come(
 ) -> None:
     model = session_priors.session_model()
     d = model.diagnose(evidence)
-    if (
-        loaders.interval_store().known(key) is not None
-        and st.session_state.get(keys.RANGES_SEEN) != key
-    ):
-        st.session_state[keys.RANGES_SEEN] = key
-        st.rerun()  # the whole page once more, now with the ranges (and without this timer)
-    st.html(ranking_html(model, d, answered, None, note=ranking_note(None, True) + extra))
+    ranges = loaders.interval_store().known(key)
+    note = ranking_note(ranges, ranges is None) + extra
+    st.html(ranking_html(model, d, answered, ranges, note=note))
 
 
-def wait_for(future: Future) -> Any:
-    """The future's result; a newer click in this session stops the wait (not the work)."""
+def wait_for(future: Future, timeout: float | None = None) -> Any:
+    """The future's result (None after ``timeout`` seconds); a newer click in this
+    session stops the wait (not the work)."""
+    deadline = None if timeout is None else time.monotonic() + timeout
     while True:
         try:
             return future.result(timeout=POLL_SECONDS)
         except TimeoutError:
+            if deadline is not None and time.monotonic() >= deadline:
+                return None
             # Reading the session state is where Streamlit notices a newer rerun request
             # and stops this run; the background work goes on and keeps its result.
             _ = keys.ANSWERS in st.session_state
@@ -436,7 +480,7 @@ def case_line(model: ToeTwitchModel, explore_page: Any) -> None:
     )
 
 
-#: A fragment on a timer, drawn only while a case's ranges are being computed.
+#: A fragment on a timer, drawn only when a case's ranges took longer than the run.
 _until_the_ranges_come = st.fragment(run_every=RANGES_POLL_SECONDS)(
     guarded("ranges")(_ranking_until_the_ranges_come)
 )

@@ -10,6 +10,7 @@ ranges are drawn last, when they come.
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 
 import streamlit as st
 
@@ -240,7 +241,10 @@ def advice(model: ToeTwitchModel, d: Diagnosis) -> None:
     """The article's advice and what each cause means, as one element of folded sections."""
     a = d.advice
     title = "Meanwhile, at home" if d.urgency == "see_doctor" else "What you can do at home"
-    parts = [f'<h2 class="tt-heading">{title}</h2><div class="tt-details">']
+    parts = [
+        widgets.next_steps_html(d),
+        f'<h2 class="tt-heading">{title}</h2><div class="tt-details">',
+    ]
     if a.home_remedies:
         parts.append(_details("Home remedies", _items([f"{t}. {x}" for t, x in a.home_remedies])))
     if a.exercises:
@@ -264,8 +268,9 @@ def advice(model: ToeTwitchModel, d: Diagnosis) -> None:
     st.html("".join(parts))
 
 
-def results(model: ToeTwitchModel, evidence: dict[str, str]) -> None:
-    """The urgency first, then the ranking, what to ask next, why, what if and advice."""
+def results(model: ToeTwitchModel, evidence: dict[str, str]) -> Callable[[], None] | None:
+    """The urgency first, then the ranking, what to ask next, why, what if and advice;
+    returns what adds the 90% ranges (to call last), if anything."""
     sp = session_priors.current()
     skipped = answers.skipped()
     with st.container(key="results_panel"):
@@ -279,16 +284,16 @@ def results(model: ToeTwitchModel, evidence: dict[str, str]) -> None:
             )
         except ImpossibleEvidenceError:
             widgets.impossible(model, evidence, "results")
-            return
+            return None
         d = view.diagnosis
         answered = bool(evidence)
         widgets.banner(model, d, answered)
         if not sp.is_shipped or sp.edits:
             st.caption(f":material/tune: These results use {sp.describe()}.")
         if d.urgency == "emergency":
-            return
+            return None
         widgets.unanswered_flags_note(d)
-        widgets.ranked_with_ranges(
+        finish = widgets.ranked_with_ranges(
             model,
             d,
             evidence,
@@ -296,8 +301,10 @@ def results(model: ToeTwitchModel, evidence: dict[str, str]) -> None:
             f" {plural(len(evidence), 'question')} answered. The link in the address bar holds "
             "the answers: copy it to share or reload this case.",
         )
+        st.html(widgets.next_steps_html(d))
         look_closer(model, view)
         advice(model, d)
+    return finish
 
 
 @st.fragment(key=keys.RESULTS_FRAGMENT)
@@ -311,8 +318,10 @@ def questions_and_results() -> None:
     with right:  # drawn first: the results end with their 90% ranges, the slowest part
         question_list(model, evidence)
     with left:
-        results(model, evidence)
+        finish = results(model, evidence)
     answers.sync_link()
+    if finish is not None:
+        finish()
 
 
 def render() -> None:

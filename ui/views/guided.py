@@ -10,6 +10,8 @@ The whole screen is one fragment: an answer redraws only it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import streamlit as st
 
 from model import Diagnosis, ImpossibleEvidenceError, ToeTwitchModel
@@ -159,10 +161,13 @@ def emergency_screen() -> None:
     st.markdown("If you reported this by mistake, go back and change the answer.")
 
 
-def done_screen(model: ToeTwitchModel, d: Diagnosis, evidence: dict[str, str]) -> None:
+def done_screen(
+    model: ToeTwitchModel, d: Diagnosis, evidence: dict[str, str]
+) -> Callable[[], None]:
     st.header("That is enough questions for a fair picture", anchor=False)
     st.caption(interview.STOP_RULE)
-    widgets.ranked_with_ranges(model, d, evidence, answered=True)
+    finish = widgets.ranked_with_ranges(model, d, evidence, answered=True)
+    st.html(widgets.next_steps_html(d))
     explore_page = st.session_state.get(keys.PAGES, {}).get("explore")
     left, right = st.columns(2)
     left.button(
@@ -179,6 +184,7 @@ def done_screen(model: ToeTwitchModel, d: Diagnosis, evidence: dict[str, str]) -
             icon=":material/insights:",
             query_params=answers.link_params(),
         )
+    return finish
 
 
 # ---------------------------------------------------------------- the fragment
@@ -220,6 +226,7 @@ def interview_screen() -> None:
         answers.sync_link()
         return
     answered = bool(evidence)
+    finish = None
     with st.container(key="iv_summary"):
         if plan.step == interview.EMERGENCY:
             widgets.banner(model, d, answered=True)
@@ -230,7 +237,7 @@ def interview_screen() -> None:
     if plan.step == interview.EMERGENCY:
         emergency_screen()
     elif plan.step == interview.DONE:
-        done_screen(model, d, evidence)
+        finish = done_screen(model, d, evidence)
     else:
         if plan.step != interview.RED_FLAGS:  # the first screen: as short as it can be
             progress(plan)
@@ -242,6 +249,8 @@ def interview_screen() -> None:
             question_screen(model, plan)
     nav_buttons()
     answers.sync_link()
+    if finish is not None:
+        finish()
 
 
 def render() -> None:

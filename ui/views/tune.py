@@ -52,7 +52,8 @@ SHARED = {
     "findings": "(all) leaks",
 }
 EDITABLE = "value"
-COLUMNS = ["cause", "parameter", "value", "check", "low", "high", "kind", "source", "path"]
+#: The parameter (pinned) and its value first: on a phone they are what fits.
+COLUMNS = ["parameter", "value", "check", "low", "high", "cause", "kind", "source", "path"]
 REFUSED_MARK = "✗ refused"
 
 
@@ -106,6 +107,12 @@ def parameter_label(model: ToeTwitchModel, path: str) -> str:
     return "threshold for seeing a doctor"
 
 
+def short_cause(model: ToeTwitchModel, cause: str) -> str:
+    """The cause's short name for a table: ``PLMD``, ``Hypnic jerks``, ``Deficiency``."""
+    short = model.vocabulary.causes[cause].short.removeprefix("a ").removeprefix("an ")
+    return short[:1].upper() + short[1:]
+
+
 def in_view(path: str, view: str) -> bool:
     kind, _, what = view.partition(":")
     if kind == "section":
@@ -134,7 +141,8 @@ def parameter_table(
                 "cause": cause_name(model, cause)
                 if cause in model.causes
                 else SHARED.get(section, section),
-                "parameter": parameter_label(model, p.path),
+                "parameter": (f"{short_cause(model, cause)} · " if cause in model.causes else "")
+                + parameter_label(model, p.path),
                 "value": float(values[p.path]),
                 "check": f"{REFUSED_MARK}: {plain(tried[0], 16)}"
                 if tried
@@ -190,8 +198,8 @@ def draw_editor(model: ToeTwitchModel, sp: SessionPriors) -> None:
             height=380,
             disabled=[c for c in COLUMNS if c != EDITABLE],
             column_config={
-                "cause": st.column_config.TextColumn("cause", width=130, pinned=True),
-                "parameter": st.column_config.TextColumn("parameter", width=260),
+                "cause": st.column_config.TextColumn("cause", width=160),
+                "parameter": st.column_config.TextColumn("parameter", width=230, pinned=True),
                 "value": st.column_config.NumberColumn(
                     "value ✎", format="plain", width=90,
                     help="The number the model uses. Keep it within low and high, and within "
