@@ -81,7 +81,7 @@ def read_link(params: Mapping[str, Sequence[str]], model: ToeTwitchModel) -> Lin
 
 def summarise_notes(notes: Sequence[str]) -> list[str]:
     """At most :data:`MAX_NOTES` notes, then how many more there were."""
-    shown = list(notes[:MAX_NOTES])
+    shown = [n[:1].upper() + n[1:] for n in notes[:MAX_NOTES]]
     if len(notes) > MAX_NOTES:
         shown.append(f"… and {plural(len(notes) - MAX_NOTES, 'more part')} of the link not used")
     return shown
