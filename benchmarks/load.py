@@ -83,6 +83,8 @@ PHONE_AGENT = (
 )
 PHONE = {"width": 390, "height": 844}
 DESKTOP = {"width": 1440, "height": 900}
+#: A session's pause between actions (seconds, uniform): a person reading the page.
+PAUSE_SECONDS = (1.0, 3.0)
 #: Longest wait for one view (ms); generous for a loaded 2-core machine.
 TIMEOUT_MS = 60_000
 #: Streamlit's probe of a page path as a base path (see the module docstring).
@@ -392,6 +394,8 @@ class Session:
         await self.page.wait_for_selector(".tt-bars", timeout=TIMEOUT_MS)
 
     async def measure(self, selector: str, check: str, arg: dict) -> float:
+        """Click ``selector`` (once it is there) and wait until ``check`` holds: ms."""
+        await self.page.wait_for_selector(selector, timeout=TIMEOUT_MS)
         ms = await self.page.evaluate(CLICK_AND_WAIT, [selector, check, arg, TIMEOUT_MS])
         await self.check_page()
         return ms
@@ -419,8 +423,15 @@ class Session:
     async def wait_text(self, text: str) -> None:
         await self.until(TEXT_SHOWN, {"text": text})
 
+    async def js_click(self, selector: str) -> None:
+        """Click in the page (a button far down a long page can keep moving while other
+        parts are drawn, and Playwright waits for it to hold still)."""
+        await self.page.wait_for_selector(selector, timeout=TIMEOUT_MS)
+        await self.page.evaluate("(s) => document.querySelector(s).click()", selector)
+
     async def pause(self) -> None:
-        await asyncio.sleep(self.random.uniform(0.3, 1.0))
+        """A person reads the page before the next action."""
+        await asyncio.sleep(self.random.uniform(*PAUSE_SECONDS))
 
     # -------------------------------------------------- rounds
     async def interview(self, answers: int) -> None:
@@ -430,6 +441,7 @@ class Session:
         )
         if await self.page.locator(".st-key-iv_restart button:not([disabled])").count():
             await self.page.click(".st-key-iv_restart button")
+            await self.page.wait_for_selector(".st-key-iv_none button", timeout=TIMEOUT_MS)
         evidence: dict[str, str] = {}
         skipped: list[str] = []
         await self.until(SCREEN_SHOWN, {"heading": heading_for(self.m, {}, []), "param": ""})
@@ -531,19 +543,46 @@ class Session:
         )
         good = self.files["good"][(self.number * 97 + self.uploads) % len(self.files["good"])]
         self.uploads += 1
-        uploader = self.page.locator(".st-key-tune_upload input[type=file]")
-        await uploader.set_input_files(str(good))
-        await self.wait_text("Loaded this priors file")
-        await self.check_page()
+        await self.upload(".st-key-tune_upload input[type=file]", good, "Loaded this priors file")
         self.count("upload good priors")
         await self.edit_cell()
-        await uploader.set_input_files(str(self.files["bad"]))
-        await self.wait_text("This file was not used")
-        await self.check_page()
+        await self.upload(
+            ".st-key-tune_upload input[type=file]", self.files["bad"], "This file was not used"
+        )
         self.count("upload bad priors")
-        await self.page.click(".st-key-tune_back_to_default button")
+        await self.js_click(".st-key-tune_back_to_default button")
         await self.wait_text("No edits yet")
         self.count("back to shipped")
+
+    async def settled(self) -> None:
+        await self.page.wait_for_function(
+            "() => !document.querySelector('[data-stale=\"true\"]') && "
+            "!document.querySelector('[data-testid=\"stStatusWidget\"]')",
+            timeout=TIMEOUT_MS,
+        )
+
+    async def upload(self, selector: str, path: Path, expected: str) -> None:
+        """Choose a file in an uploader and wait for the page's word on it. A browser
+        cancels an upload that a rerun of the page overtakes; a person would choose the
+        file again, and so does this (counted)."""
+        uploader = self.page.locator(selector)
+        for attempt in range(3):
+            await self.settled()
+            await uploader.set_input_files(str(path))
+            try:
+                await self.page.wait_for_function(
+                    "([text, name]) => document.body.textContent.includes(text) && "
+                    "document.body.textContent.includes(name) && " + NOTHING_STALE,
+                    arg=[expected, path.name],
+                    timeout=20_000,
+                )
+                break
+            except Exception:  # noqa: BLE001 - the upload was cancelled
+                if attempt == 2:
+                    raise
+                self.count("file chosen again")
+                await uploader.set_input_files([])
+        await self.check_page()
 
     async def edit_cell(self) -> None:
         """Type a new value into the first row's value cell of the priors table."""
@@ -571,13 +610,14 @@ class Session:
 
     async def vignettes(self) -> None:
         await self.nav("Validation", "return !!document.querySelector('.st-key-val_scores')")
-        uploader = self.page.locator(".st-key-val_upload input[type=file]")
-        await uploader.set_input_files(str(self.files["vignettes"]))
-        await self.wait_text("From the uploaded file")
-        await self.check_page()
-        await uploader.set_input_files(str(self.files["bad_vignettes"]))
-        await self.wait_text("This file was not used")
-        await self.check_page()
+        await self.upload(
+            ".st-key-val_upload input[type=file]", self.files["vignettes"], "From the uploaded file"
+        )
+        await self.upload(
+            ".st-key-val_upload input[type=file]",
+            self.files["bad_vignettes"],
+            "This file was not used",
+        )
         self.count("vignettes")
 
     async def run(self, deadline: float, mix: str) -> SessionReport:

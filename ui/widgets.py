@@ -250,10 +250,8 @@ def ranking(
     st.html(ranking_html(model, d, answered, None, top, heading, compact))
 
 
-#: How long a run waits for a case's 90% ranges before leaving them to a timer (s).
-RANGES_INLINE_WAIT = 0.25
-#: While the ranges are still being computed, the ranking looks for them this often (s).
-RANGES_POLL_SECONDS = 1.0
+#: How long a run waits for a case's 90% ranges (s) before drawing without them.
+RANGES_INLINE_WAIT = 0.3
 
 
 def ranked_with_ranges(
@@ -264,8 +262,8 @@ def ranked_with_ranges(
 
     The ranges come from :func:`model.uncertainty` in the worker process. ``finish``
     waits for them at most :data:`RANGES_INLINE_WAIT` (giving way to any newer click);
-    if they are not there by then, a small fragment on a timer draws the ranking again
-    once they are, so neither the answer nor the end of the run ever waits on them.
+    later than that (a busy worker), the note says so and offers to show them, and the
+    next answer shows them anyway: nothing waits on them, and nothing runs on a timer.
     ``extra`` is added to the note.
     """
     if d.red_flags_present:
@@ -294,23 +292,20 @@ def ranked_with_ranges(
             )
             return
         with slot.container():
-            _until_the_ranges_come(key, evidence, answered, extra)
+            st.html(ranking_html(model, d, answered, None, note=ranking_note(None, True) + extra))
+            st.button(
+                "Show the 90% ranges",
+                key=keys.SHOW_RANGES,
+                icon=":material/refresh:",
+                type="tertiary",
+                help="They are still being computed; the next answer shows them too.",
+            )
 
     return finish
 
 
 def _nothing() -> None:
     """Nothing left to draw."""
-
-
-def _ranking_until_the_ranges_come(
-    key: tuple, evidence: dict[str, str], answered: bool, extra: str
-) -> None:
-    model = session_priors.session_model()
-    d = model.diagnose(evidence)
-    ranges = loaders.interval_store().known(key)
-    note = ranking_note(ranges, ranges is None) + extra
-    st.html(ranking_html(model, d, answered, ranges, note=note))
 
 
 def wait_for(future: Future, timeout: float | None = None) -> Any:
@@ -440,10 +435,14 @@ def upload(label: str, key: str, help_text: str) -> tuple[str, bytes] | None:
     return name, data
 
 
-def problem_list(title: str, problems: Sequence[str], key: str, file_name: str) -> None:
+def problem_list(
+    title: str, problems: Sequence[str], key: str, file_name: str, shown_name: str = ""
+) -> None:
     """The first problems of a file as plain text, a count of the rest, and all of them as
-    a download."""
+    a download; ``shown_name`` (the file's, already plain) under the title."""
     st.error(title, icon=":material/block:")
+    if shown_name:
+        st.text(shown_name)
     shown = [plain(p, 300) for p in problems[:SHOWN_PROBLEMS]]
     st.code("\n".join(shown), language=None, wrap_lines=True)
     if len(problems) > SHOWN_PROBLEMS:
@@ -478,9 +477,3 @@ def case_line(model: ToeTwitchModel, explore_page: Any) -> None:
         icon=":material/edit:",
         query_params=answers.link_params(),
     )
-
-
-#: A fragment on a timer, drawn only when a case's ranges took longer than the run.
-_until_the_ranges_come = st.fragment(run_every=RANGES_POLL_SECONDS)(
-    guarded("ranges")(_ranking_until_the_ranges_come)
-)

@@ -481,6 +481,7 @@ def draw_upload() -> None:
                 lines,
                 "tune_problems_download",
                 "priors-problems.txt",
+                name,
             )
         else:
             st.success("Loaded this priors file:", icon=":material/check_circle:")

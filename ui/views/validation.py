@@ -148,6 +148,7 @@ def render() -> None:
             report.problems,
             keys.VALIDATION_ERRORS_DOWNLOAD,
             "vignette-problems.txt",
+            report.source,
         )
         report = None
     if report is not None:
