@@ -427,7 +427,7 @@ class ToeTwitchModel:
                 lookup = np.array([states.index(c) if c in states else -2 for c in categories] + [-1])
                 codes = lookup[values.cat.codes.to_numpy()]  # code -1 (missing) -> last entry
             else:
-                codes = pd.Categorical(values, categories=states).codes.astype(np.int64)
+                codes = pd.Index(states).get_indexer(values.astype(object)).astype(np.int64)
                 codes = np.where(values.isna().to_numpy(), -1, np.where(codes < 0, -2, codes))
             bad = np.flatnonzero(codes == -2)
             if len(bad):

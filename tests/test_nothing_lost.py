@@ -26,7 +26,6 @@ from model.errors import OutputExistsError
 from tests.conftest import ROOT, VIGNETTES
 
 DEFAULT_PRIORS = ROOT / "priors" / "default.yaml"
-APP = str(ROOT / "ui" / "app.py")
 OLD = b"the priors a clinician saved last week\n" * 30_000  # about 1 MB
 NEW = b"a new, much larger export that is being written\n" * 200_000  # about 10 MB
 
@@ -276,41 +275,26 @@ def test_tune_priors_page_never_changes_the_shipped_priors(assert_shipped_priors
 
     Would catch: the page saving its edits (or an upload) into the shipped priors.
     """
-    from streamlit.testing.v1 import AppTest
+    from tests.test_ui_app import click, go, open_app
+    from tests.test_ui_pages import edit_value, grid, upload
+    from ui import keys
 
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.run()
-    at.switch_page("pages_/tune.py")
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    [editor] = [d for d in at.dataframe if (d.key or "").startswith("tune_editor_")]
-    table = editor.value
-    row = int(table.index[table["path"].str.startswith("risk_factors.")][0])
-    low, high, value = (float(table.at[row, c]) for c in ("low", "high", "value"))
+    at = open_app(page="tune")
+    table = grid(at)
+    path = next(p for p in table.index if p.startswith("risk_factors."))
+    low, high, value = (float(table.at[path, c]) for c in ("low", "high", "value"))
     new = (low + high) / 2 if value != (low + high) / 2 else low
-    at.session_state[editor.key] = {
-        "edited_rows": {row: {"value": new}},
-        "added_rows": [],
-        "deleted_rows": [],
-    }
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
-    assert at.session_state["priors_edits"] == {table.at[row, "path"]: new}, (
-        "the edit was not applied"
-    )
+    edit_value(at, path, new)
+    assert at.session_state[keys.PRIORS_EDITS] == {path: new}, "the edit was not applied"
+    assert_shipped_priors_unchanged()
 
-    upload = DEFAULT_PRIORS.read_text().replace("name:", "name: uploaded-", 1)
-    at.file_uploader(key="tune_upload").set_value(
-        ("clinic.yaml", upload.encode(), "application/x-yaml")
-    ).run()
-    assert not at.exception, [e.value for e in at.exception]
-    assert any(s.value.startswith("Loaded **clinic") for s in at.success), [
-        e.value for e in at.error
-    ]
-    at.button(key="tune_back_to_default").click().run()
-    at.switch_page("pages_/explore.py")
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
+    text = DEFAULT_PRIORS.read_text().replace("name:", "name: uploaded-", 1)
+    upload(at, keys.TUNE_UPLOAD, "clinic.yaml", text.encode())
+    assert at.success, [e.value for e in at.error]
+    assert keys.PRIORS_BASE in at.session_state
+    assert_shipped_priors_unchanged()
+    click(at, keys.TUNE_BACK_TO_DEFAULT)
+    go(at, "explore")
     assert_shipped_priors_unchanged()
 
 
@@ -350,21 +334,26 @@ def test_benchmark_that_fails_to_serialise_keeps_the_last_results(tmp_path, monk
     assert sorted(p.name for p in tmp_path.iterdir()) == ["latest.json"]
 
 
-def test_load_benchmark_that_fails_to_serialise_keeps_the_last_results(tmp_path, monkeypatch):
-    """The load benchmark (benchmarks/load.py) likewise keeps its previous results file
-    when its result cannot be written as JSON.
+def test_load_benchmark_that_fails_to_write_keeps_the_last_results(tmp_path, monkeypatch):
+    """The load benchmark (benchmarks/load.py) keeps its previous results file when the
+    new one cannot be written (the disk fails at the last step), and leaves no temporary
+    file behind.
 
-    Would catch: the load benchmark writing its output piece by piece.
+    Would catch: the load benchmark writing its output piece by piece, or in place.
     """
     from benchmarks import load
 
     out = tmp_path / "load.json"
     out.write_bytes(b'{"sessions": 20}')
     before = fingerprint(out)
-    monkeypatch.setattr(load, "CHROMIUM", Path(sys.executable))  # present; never launched
-    monkeypatch.setattr(load, "run_load", lambda *a, **k: {"when": object()})
+    monkeypatch.setattr(load, "run", lambda *a, **k: {"errors": 0, "sessions": 1})
     monkeypatch.setattr(load, "format_table", lambda result: "table")
-    with pytest.raises(TypeError, match="not JSON serializable"):
+
+    def refuse(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", refuse)
+    with pytest.raises(OSError, match="No space left"):
         load.main(["--out", str(out)])
     assert fingerprint(out) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["load.json"]
