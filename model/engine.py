@@ -43,6 +43,7 @@ when numba is missing or ``compiled=False`` is asked for.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 import threading
@@ -186,6 +187,15 @@ def _cheapest_order(members: list[int], parents: list[set[str]]) -> list[int]:
     n = len(members)
     if n <= 2 or n > 12:
         return members
+    order = _best_order(tuple(frozenset(ps) for ps in parents))
+    return [members[i] for i in order]
+
+
+@functools.lru_cache(maxsize=64)
+def _best_order(parents: tuple[frozenset[str], ...]) -> tuple[int, ...]:
+    """:func:`_cheapest_order` on positions; it depends only on the structure, so every
+    rebuild of the same network (uncertainty draws, sensitivity ends) reuses it."""
+    n = len(parents)
     shared = {rf for i, ps in enumerate(parents) for rf in ps
               if any(rf in other for j, other in enumerate(parents) if j != i)}
     users = {rf: {i for i, ps in enumerate(parents) if rf in ps} for rf in shared}
@@ -210,7 +220,7 @@ def _cheapest_order(members: list[int], parents: list[set[str]]) -> list[int]:
             step = (1 << during) * (1 << size) + (1 << open_after(after)) * (2 << size)
             if after not in best or cost + step < best[after][0]:
                 best[after] = (cost + step, order + [c])
-    return [members[i] for i in best[(1 << n) - 1][1]]
+    return tuple(best[(1 << n) - 1][1])
 
 
 def _schedule(n_parents: np.ndarray, parent_shared: np.ndarray, n_shared: int) -> _Schedule:
