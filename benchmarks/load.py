@@ -25,7 +25,9 @@ Counted as errors: an exception box or the "Something went wrong" message on a p
 console or script error from the page, an expected view not reached in time, and a
 traceback in the server's log. Streamlit's own base-path probe when a page other than
 the first is opened directly (``/tune/_stcore/health``, ``/tune/_stcore/host-config``,
-answered 404 before it tries ``/``) is listed apart: it is not an error of the page.
+answered 404 before it tries ``/``) is listed apart: it is not an error of the page; so
+is a file upload that a rerun cancelled (the run chooses the file again, as a person
+would, and counts it; an upload that fails three times is an error).
 
 The server's memory (RSS) is sampled every few seconds, and so is the worker process's
 (the uploads' reader). Prints a table and writes JSON (``--out``, default
@@ -95,6 +97,9 @@ ROUNDS = {
 }
 
 # ---------------------------------------------------------------- in-page measurement
+#: Streamlit's console message when a rerun cancels a file being sent.
+UPLOAD_CANCELLED = "File uploader error on file upload - CanceledError"
+
 #: Click, then wait frame by frame until ``done(arg)`` holds; returns milliseconds.
 CLICK_AND_WAIT = """
 async ([selector, check, arg, timeout]) => {
@@ -383,6 +388,11 @@ class Session:
         location = (message.location or {}).get("url", "")
         if BASE_PATH_PROBE.search(location.split("?")[0]):
             self.report.probes += 1
+        elif UPLOAD_CANCELLED in message.text:
+            # A rerun that starts while a file is being sent cancels the sending; the
+            # person (and this run) chooses the file again. Counted, and the upload is
+            # still an error if choosing again does not work (see upload()).
+            self.count("upload cancelled by a rerun")
         else:
             self.error(f"console: {message.text} ({location})")
 
@@ -523,9 +533,17 @@ class Session:
         )
         await self.page.get_by_role("tab", name=re.compile("What if")).click()
         box = self.page.locator(".st-key-what_if_finding input[role='combobox']")
-        await box.click()
         options = self.page.get_by_role("option")
-        await options.first.wait_for(timeout=TIMEOUT_MS)
+        for attempt in range(3):  # a rerun that redraws the box closes its list: tap again
+            await self.settled()
+            await box.click()
+            try:
+                await options.first.wait_for(timeout=20_000)
+                break
+            except Exception:  # noqa: BLE001 - the list closed before it showed
+                if attempt == 2:
+                    raise
+                self.count("list opened again")
         n = await options.count()
         await options.nth(self.random.randrange(max(n, 1))).click()
         await self.page.wait_for_function(

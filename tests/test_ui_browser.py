@@ -310,3 +310,43 @@ def test_on_a_phone_the_ranking_follows_the_banner_within_one_screen(site):
     )
     assert gap < load.PHONE["height"] / 2
     w.close()
+
+
+# ---------------------------------------------------------------- saving a copy
+def test_a_clinician_saves_a_copy_of_the_priors_with_a_note(site, tmp_path):
+    """Tune priors: a name and a note typed in, then "Download": the file is a valid priors
+    file with the shipped values, the name and the note (as its description), and the
+    shipped file is untouched."""
+    from model.priors import DEFAULT_PRIORS_PATH, iter_parameters, load_priors
+
+    shipped = DEFAULT_PRIORS_PATH.read_bytes()
+    base, browser = site
+    w = Watched(browser, load.DESKTOP, phone=False)
+    page = w.page
+    page.goto(base + "/tune?age_group=adult")
+    page.wait_for_selector('[data-testid="stDataFrame"]', timeout=load.TIMEOUT_MS)
+    load.settle(page)
+    name = page.locator(".st-key-tune_name input")
+    name.fill("clinic-a")
+    name.press("Enter")
+    load.settle(page)
+    note = page.locator(".st-key-tune_note textarea")
+    note.fill("Checked against our clinic's figures, <b>not</b> [a link](x)")
+    note.press("Control+Enter")
+    load.settle(page)
+    button = page.locator(".st-key-tune_download button")
+    assert button.inner_text().strip().endswith("clinic-a.yaml")
+    with page.expect_download(timeout=load.TIMEOUT_MS) as info:
+        button.click()
+    saved = tmp_path / info.value.suggested_filename
+    info.value.save_as(saved)
+    assert saved.name == "clinic-a.yaml"
+    copy = load_priors(saved)
+    assert copy.name == "clinic-a"
+    assert copy.description == "Checked against our clinic's figures, <b>not</b> [a link](x)"
+    assert [(p.path, p.value) for p in iter_parameters(copy)] == [
+        (p.path, p.value) for p in iter_parameters(load_priors())
+    ]
+    assert DEFAULT_PRIORS_PATH.read_bytes() == shipped
+    assert w.errors == []
+    w.close()

@@ -449,7 +449,7 @@ def problem_list(
         st.caption(f"… and {plural(len(problems) - SHOWN_PROBLEMS, 'more problem')}.")
     st.download_button(
         f"Download all {plural(len(problems), 'problem')}",
-        data="\n".join(problems) + "\n",
+        data=lambda: "\n".join(problems) + "\n",  # made on click: no media file per run
         file_name=file_name,
         mime="text/plain",
         key=key,

@@ -510,7 +510,7 @@ def draw_download(sp: SessionPriors) -> None:
     )
     st.download_button(
         f"Download {slug(name)}.yaml",
-        data=priors_yaml(sp, name, note),
+        data=lambda: priors_yaml(sp, name, note),  # made on click: no media file per run
         file_name=f"{slug(name)}.yaml",
         mime="application/x-yaml",
         key=keys.TUNE_DOWNLOAD,
