@@ -539,13 +539,13 @@ class Session:
             await box.click()
             try:
                 await options.first.wait_for(timeout=20_000)
+                n = await options.count()
+                await options.nth(self.random.randrange(max(n, 1))).click(timeout=20_000)
                 break
-            except Exception:  # noqa: BLE001 - the list closed before it showed
+            except Exception:  # noqa: BLE001 - the list closed before the tap landed
                 if attempt == 2:
                     raise
                 self.count("list opened again")
-        n = await options.count()
-        await options.nth(self.random.randrange(max(n, 1))).click()
         await self.page.wait_for_function(
             "() => !!document.querySelector('[aria-label=\"What each answer would change\"]') && "
             + NOTHING_STALE,
