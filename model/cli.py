@@ -52,8 +52,14 @@ def parse_findings(pairs: Sequence[str]) -> dict[str, str]:
                 f"finding {pair!r} must be written FINDING=STATE, e.g. leg_pain=yes "
                 "(see toe-twitch findings)"
             )
-        key, value = (part.strip() for part in pair.split("=", 1))
-        value = STATE_WORDS.get(value.lower(), value)
+        key, raw = (part.strip() for part in pair.split("=", 1))
+        value = STATE_WORDS.get(raw.lower(), raw)
+        finding = load_vocabulary().findings.get(key)
+        if finding is not None and finding.states == ("absent", "present") and value not in finding.states:
+            raise ToeTwitchError(
+                f"finding {key!r} is answered {raw!r}; answer yes or no (or present/absent), "
+                f"e.g. {key}=yes, or leave it out if unknown"
+            )
         if key in evidence and evidence[key] != value:
             raise ToeTwitchError(f"finding {key!r} is given twice with different states")
         evidence[key] = value
