@@ -167,10 +167,10 @@ def _cmd_findings(args) -> int:
     for group, title in GROUPS.items():
         print(f"{title}:")
         for r in (r for r in records if r["group"] == group):
-            states = "/".join(r["states"])
+            states = "yes/no" if r["states"] == ["absent", "present"] else "/".join(r["states"])
             print(f"  {r['id']:<36} {states:<32} {r['label']}")
         print()
-    print("Answer present/absent findings with yes or no: toe-twitch diagnose leg_pain=yes fever=no")
+    print("yes/no stand for present/absent (both are accepted): toe-twitch diagnose leg_pain=yes fever=no")
     return 0
 
 

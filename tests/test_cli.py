@@ -198,6 +198,10 @@ def test_findings_lists_every_finding_with_states_label_and_group():
     assert weak["states"] == ["absent", "present"] and weak["group"] == "symptoms" and weak["asked_for"] == ["infant"]
     text = run("findings").stdout
     assert "Emergency signs:" in text and "sudden_weakness_or_paralysis" in text
+    line = next(x for x in text.splitlines() if x.strip().startswith("leg_pain "))
+    assert line.split()[1] == "yes/no"  # what the command line takes
+    age = next(x for x in text.splitlines() if x.strip().startswith("age_group "))
+    assert age.split()[1] == "infant/child/adult/older_adult"
 
 
 def test_diagnose_help_points_to_the_findings_and_yes_no():
