@@ -165,7 +165,7 @@ class Parameter(BaseModel):
     def bounds_text(cls) -> str:
         left = "(" if cls.open_min else "["
         right = ")" if cls.open_max else "]"
-        return f"{left}{cls.minimum:g}, {cls.maximum:g}{right}"
+        return f"{left}{_bound(cls.minimum)}, {_bound(cls.maximum)}{right}"
 
     @classmethod
     def within_bounds(cls, x: float) -> bool:
@@ -189,6 +189,12 @@ class Parameter(BaseModel):
                 f"value={self.value:g}, high={self.high:g}"
             )
         return self
+
+
+def _bound(x: float) -> str:
+    """A bound as people read it: ``1 - 1e-12`` rather than ``1`` (what ``:g`` prints)."""
+    gap = 1 - x
+    return f"1 - {gap:.0e}" if 0 < gap < 1e-6 else f"{x:g}"
 
 
 # The smallest and largest probabilities a prevalence may take: 0 would make the cause

@@ -160,7 +160,7 @@ def test_probability_out_of_range_is_named_with_its_path():
     data["causes"]["plmt"]["prevalence"]["older_adult"]["value"] = 1.5
     message = _problems(data)
     assert "causes.plmt.prevalence.older_adult" in message
-    assert "out of [1e-12, 1]" in message
+    assert "out of [1e-12, 1 - 1e-12]" in message
 
 
 def test_value_outside_its_range_is_rejected():
