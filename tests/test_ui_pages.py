@@ -146,6 +146,21 @@ def test_a_good_priors_file_is_used_and_the_way_back_works():
     assert session_is_shipped(at)
 
 
+def test_the_same_file_chosen_again_after_going_back_is_used_again():
+    """Back to the shipped priors, then the same file chosen again: it is used again (a
+    good file) or its problems shown again (a bad one), not silently ignored."""
+    text = DEFAULT_PRIORS_PATH.read_text().replace("name: default", "name: clinic", 1)
+    at = open_app(page="tune")
+    for _ in range(2):
+        upload(at, keys.TUNE_UPLOAD, "clinic.yaml", text.encode())
+        assert not session_is_shipped(at), texts(at)
+        click(at, keys.TUNE_BACK_TO_DEFAULT)
+        assert session_is_shipped(at)
+    bad = b"name: [unclosed\n"
+    upload(at, keys.TUNE_UPLOAD, "bad.yaml", bad)
+    assert any("This file was not used" in e.value for e in at.error), texts(at)
+
+
 def test_the_definitions_are_shown_on_the_tune_page():
     """Each kind of number in view is explained by its one definition."""
     from model.priors import DEFINITIONS

@@ -14,7 +14,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import streamlit as st
 
@@ -402,9 +402,18 @@ def guarded(where: str) -> Callable[[F], F]:
 
 
 # ---------------------------------------------------------------- files in and out
-def upload(label: str, key: str, help_text: str) -> tuple[str, bytes] | None:
-    """An uploaded YAML file as (shown name, bytes), or None; too large or not text is
-    refused here in visible words."""
+class Upload(NamedTuple):
+    """A file a person chose: its name (plain, shortened), its bytes, and the id of this
+    choice (choosing the same file again is a new choice, with a new id)."""
+
+    name: str
+    data: bytes
+    choice: str
+
+
+def upload(label: str, key: str, help_text: str) -> Upload | None:
+    """An uploaded YAML file, or None; too large or not text is refused here in visible
+    words."""
     file = st.file_uploader(
         f"{label} (YAML, at most 1 MB)",
         type=["yaml", "yml"],
@@ -432,7 +441,7 @@ def upload(label: str, key: str, help_text: str) -> tuple[str, bytes] | None:
         )
         st.text(name)
         return None
-    return name, data
+    return Upload(name, data, str(getattr(file, "file_id", "") or loaders.file_digest(data)))
 
 
 def problem_list(

@@ -466,11 +466,11 @@ def draw_upload() -> None:
         "Nothing in the file is ever run.",
     )
     if got is not None:
-        name, data = got
-        digest = loaders.file_digest(data)
-        if st.session_state.get(keys.TUNE_UPLOAD_SEEN) != digest:
-            st.session_state[keys.TUNE_UPLOAD_SEEN] = digest
-            load_upload(name, data)
+        # Each choice of a file is used once (reruns keep the choice), and choosing the
+        # same file again, after going back to the shipped priors, uses it again.
+        if st.session_state.get(keys.TUNE_UPLOAD_SEEN) != got.choice:
+            st.session_state[keys.TUNE_UPLOAD_SEEN] = got.choice
+            load_upload(got.name, got.data)
             st.rerun()
     message = st.session_state.get(keys.PRIORS_UPLOAD_MESSAGE)
     if message:

@@ -76,7 +76,7 @@ def uploaded(sp: session_priors.SessionPriors) -> VignetteReport | None:
     )
     if got is None:
         return None
-    name, data = got
+    name, data = got.name, got.data
     result = loaders.uploaded_report(sp.key, None if sp.is_shipped else sp.priors, data, name)
     if isinstance(result, Future):
         with st.spinner(f"Reading, checking and scoring {name} in the background…", show_time=True):
