@@ -277,8 +277,14 @@ def _cmd_serve(args) -> int:
             "one person's own use",
             file=sys.stderr,
         )
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    if os.name == "posix":
+        # Become the server (no child left behind when this process is stopped).
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.execve(sys.executable, command, env)
     try:
-        return subprocess.call(command, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        return subprocess.call(command, env=env)
     except KeyboardInterrupt:
         return 130
 

@@ -105,6 +105,10 @@ def test_serve_starts_the_page_from_the_installed_package(installed, tmp_path):
             process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             process.kill()
+    # Stopping `serve` stops the page: no server is left behind on the port.
+    time.sleep(1)
+    with pytest.raises(OSError):
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2)
 
 
 def test_the_wheel_metadata_has_an_spdx_licence(installed):
