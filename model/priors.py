@@ -176,7 +176,8 @@ class Parameter(BaseModel):
     @model_validator(mode="after")
     def _check(self) -> Parameter:
         broken = [
-            f"{name} = {getattr(self, name):g} is out of {self.bounds_text()} for a {self.kind}"
+            f"{name} = {getattr(self, name):g} is out of {self.bounds_text()} for "
+            f"{'an' if self.kind[0] in 'aeiou' else 'a'} {self.kind}"
             for name in ("value", "low", "high")
             if not self.within_bounds(getattr(self, name))
         ]
