@@ -161,6 +161,18 @@ def test_the_same_file_chosen_again_after_going_back_is_used_again():
     assert any("This file was not used" in e.value for e in at.error), texts(at)
 
 
+def test_one_causes_view_names_its_parameters_without_repeating_the_cause():
+    """In one cause's view every row is that cause's, so the narrow pinned column starts
+    with what tells the rows apart; the mixed view keeps the cause's short name first."""
+    at = open_app(page="tune")
+    assert grid(at).loc[HYPNIC_ADULT, "parameter"].startswith("Hypnic jerks · ")
+    at.selectbox(key=keys.TUNE_FILTER).set_value("cause:hypnic_jerk").run()
+    rerun(at)
+    table = grid(at)
+    assert set(table["cause"]) == {table.loc[HYPNIC_ADULT, "cause"]}
+    assert table.loc[HYPNIC_ADULT, "parameter"] == "prevalence, adult (18 to 59)"
+
+
 def test_the_definitions_are_shown_on_the_tune_page():
     """Each kind of number in view is explained by its one definition."""
     from model.priors import DEFINITIONS

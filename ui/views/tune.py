@@ -141,7 +141,13 @@ def parameter_table(
                 "cause": cause_name(model, cause)
                 if cause in model.causes
                 else SHARED.get(section, section),
-                "parameter": (f"{short_cause(model, cause)} · " if cause in model.causes else "")
+                # The cause's short name leads only where rows of several causes mix
+                # (in one cause's view it would fill the narrow pinned column).
+                "parameter": (
+                    f"{short_cause(model, cause)} · "
+                    if cause in model.causes and not view.startswith("cause:")
+                    else ""
+                )
                 + parameter_label(model, p.path),
                 "value": float(values[p.path]),
                 "check": f"{REFUSED_MARK}: {plain(tried[0], 16)}"
@@ -188,7 +194,7 @@ def draw_editor(model: ToeTwitchModel, sp: SessionPriors) -> None:
     refused = dict(st.session_state.get(keys.PRIORS_REFUSED, {}))
     table = parameter_table(model, sp, view, refused)
     version = st.session_state.get(keys.TUNE_EDITOR_VERSION, 0)
-    grid, side = st.columns([3, 2], gap="medium")
+    grid, side = st.columns([2, 1], gap="medium")  # the grid as wide as the status allows
     with grid:
         edited = st.data_editor(
             table,
@@ -197,6 +203,8 @@ def draw_editor(model: ToeTwitchModel, sp: SessionPriors) -> None:
             width="stretch",
             height=380,
             disabled=[c for c in COLUMNS if c != EDITABLE],
+            # One cause's view: its name would repeat in every row; the source moves up.
+            column_order=[c for c in COLUMNS if not (c == "cause" and view.startswith("cause:"))],
             column_config={
                 "cause": st.column_config.TextColumn("cause", width=160),
                 "parameter": st.column_config.TextColumn("parameter", width=230, pinned=True),
