@@ -6,7 +6,9 @@ the internet (CI has none).
 
 from __future__ import annotations
 
+import importlib
 import ipaddress
+import os
 import socket
 from pathlib import Path
 
@@ -65,3 +67,24 @@ def edited_model(changes: dict[str, float]):
     from model import ToeTwitchModel
 
     return ToeTwitchModel.from_priors(edited_priors(changes), "<test edit>")
+
+
+def require_browser(*modules: str) -> None:
+    """Skip (or, under CI, fail) a browser test when Debian's chromium or one of the
+    Python ``modules`` that drive it is missing; never downloads a browser."""
+    from benchmarks import load
+
+    def unavailable(reason: str) -> None:
+        if os.environ.get("CI"):
+            pytest.fail(f"{reason} (required because CI is set)")
+        pytest.skip(reason)
+
+    if not load.CHROMIUM.exists():
+        unavailable(
+            f"{load.CHROMIUM} not found: install Debian's chromium (apt-get install chromium)"
+        )
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            unavailable(f"{name} is not importable: pip install playwright axe-playwright-python")

@@ -11,11 +11,10 @@ except under CI (the CI variable is set), where they fail.
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
 from benchmarks import load
+from tests.conftest import require_browser
 
 SESSIONS = 4
 SECONDS = 30
@@ -25,22 +24,9 @@ RSS_GROWTH_MIB = 250
 pytestmark = pytest.mark.browser
 
 
-def _unavailable(reason: str) -> None:
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason} (required because CI is set)")
-    pytest.skip(reason)
-
-
 @pytest.fixture(scope="module")
 def run() -> dict:
-    if not load.CHROMIUM.exists():
-        _unavailable(
-            f"{load.CHROMIUM} not found: install Debian's chromium (apt-get install chromium)"
-        )
-    try:
-        import playwright.async_api  # noqa: F401
-    except ImportError:
-        _unavailable("playwright is not importable: pip install playwright")
+    require_browser("playwright.async_api")
     return load.run(SESSIONS, SECONDS, "soak")
 
 

@@ -10,7 +10,6 @@ variable is set), where they fail. Screenshots go to tests/artifacts/ (gitignore
 
 from __future__ import annotations
 
-import os
 import re
 import urllib.parse
 from pathlib import Path
@@ -19,6 +18,7 @@ import pytest
 
 from benchmarks import load
 from model import load_model
+from tests.conftest import require_browser
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "tests" / "artifacts"
@@ -33,24 +33,10 @@ PAGES = [
 pytestmark = pytest.mark.browser
 
 
-def _unavailable(reason: str) -> None:
-    if os.environ.get("CI"):
-        pytest.fail(f"{reason} (required because CI is set)")
-    pytest.skip(reason)
-
-
 @pytest.fixture(scope="module")
 def site():
     """``(base url, browser)``: one server and one chromium for the module."""
-    if not load.CHROMIUM.exists():
-        _unavailable(
-            f"{load.CHROMIUM} not found: install Debian's chromium (apt-get install chromium)"
-        )
-    try:
-        import playwright.sync_api  # noqa: F401
-        from axe_playwright_python.sync_playwright import Axe  # noqa: F401
-    except ImportError as exc:
-        _unavailable(f"{exc.name} is not importable: pip install playwright axe-playwright-python")
+    require_browser("playwright.sync_api", "axe_playwright_python.sync_playwright")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with load.server(log=ARTIFACTS / "streamlit-server.log") as srv, load.chromium() as browser:
         yield srv.url, browser
