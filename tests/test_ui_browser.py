@@ -300,9 +300,9 @@ def test_on_a_phone_the_ranking_follows_the_banner_within_one_screen(site):
 
 # ---------------------------------------------------------------- saving a copy
 def test_a_clinician_saves_a_copy_of_the_priors_with_a_note(site, tmp_path):
-    """Tune priors: a name and a note typed in, then "Download": the file is a valid priors
-    file with the shipped values, the name and the note (as its description), and the
-    shipped file is untouched."""
+    """Tune priors: a name and a note typed in and applied, then "Download": the file is a
+    valid priors file with the shipped values, the name and the note (as its
+    description, shown on the page as plain text), and the shipped file is untouched."""
     from model.priors import DEFAULT_PRIORS_PATH, iter_parameters, load_priors
 
     shipped = DEFAULT_PRIORS_PATH.read_bytes()
@@ -312,16 +312,21 @@ def test_a_clinician_saves_a_copy_of_the_priors_with_a_note(site, tmp_path):
     page.goto(base + "/tune?age_group=adult")
     page.wait_for_selector('[data-testid="stDataFrame"]', timeout=load.TIMEOUT_MS)
     load.settle(page)
-    name = page.locator(".st-key-tune_name input")
-    name.fill("clinic-a")
-    name.press("Enter")
+    page.locator(".st-key-tune_name input").fill("clinic-a")
+    page.locator(".st-key-tune_note textarea").fill(
+        "Checked against our clinic's figures, <b>not</b> [a link](x)"
+    )
+    page.get_by_role("button", name="Use this name and note").click()
+    # The button is drawn again with the new name once the form's rerun has finished.
+    page.wait_for_function(
+        "() => (document.querySelector('.st-key-tune_download button')?.innerText || '')"
+        ".trim().endsWith('clinic-a.yaml')",
+        timeout=load.TIMEOUT_MS,
+    )
     load.settle(page)
-    note = page.locator(".st-key-tune_note textarea")
-    note.fill("Checked against our clinic's figures, <b>not</b> [a link](x)")
-    note.press("Control+Enter")
-    load.settle(page)
+    assert page.get_by_text("Note in the file: Checked against", exact=False).count() == 1
+    assert page.locator("[data-testid='stMain'] a:has-text('a link')").count() == 0
     button = page.locator(".st-key-tune_download button")
-    assert button.inner_text().strip().endswith("clinic-a.yaml")
     with page.expect_download(timeout=load.TIMEOUT_MS) as info:
         button.click()
     saved = tmp_path / info.value.suggested_filename

@@ -60,6 +60,7 @@ TUNE_EDITOR_VERSION = "tune_editor_version"
 TUNE_NAME = "tune_name"
 TUNE_NOTE = "tune_note"
 TUNE_DOWNLOAD = "tune_download"
+TUNE_SAVE_FORM = "tune_save_form"
 TUNE_UNDO_ALL = "tune_undo_all"
 #: The digest of the last priors file uploaded (handled once per file).
 TUNE_UPLOAD_SEEN = "tune_upload_seen"

@@ -458,7 +458,7 @@ def problem_list(
         st.caption(f"… and {plural(len(problems) - SHOWN_PROBLEMS, 'more problem')}.")
     st.download_button(
         f"Download all {plural(len(problems), 'problem')}",
-        data=lambda: "\n".join(problems) + "\n",  # made on click: no media file per run
+        data="\n".join(problems) + "\n",
         file_name=file_name,
         mime="text/plain",
         key=key,

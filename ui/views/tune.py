@@ -505,20 +505,30 @@ def draw_upload() -> None:
 
 
 def draw_download(sp: SessionPriors) -> None:
+    """A name and a note in a form, then the download of exactly what the form holds.
+
+    In a form, typing never reruns the page, so clicking "Download" cannot race a rerun
+    started by the text box losing focus (which handed out the file without the note just
+    typed); the button's label and the line under it say what the file will hold.
+    """
     st.subheader("Download these priors", anchor=False)
     if keys.TUNE_NAME not in st.session_state:
         st.session_state[keys.TUNE_NAME] = slug(f"{sp.base.name}-tuned")
-    name = st.text_input("Name", key=keys.TUNE_NAME, max_chars=80)
-    note = st.text_area(
-        "Note, saved as the file's description",
-        key=keys.TUNE_NOTE,
-        max_chars=2000,
-        placeholder="What you changed and why, with your sources",
-        height=90,
-    )
+    with st.form(keys.TUNE_SAVE_FORM, border=False, enter_to_submit=True):
+        st.text_input("Name", key=keys.TUNE_NAME, max_chars=80)
+        st.text_area(
+            "Note, saved as the file's description",
+            key=keys.TUNE_NOTE,
+            max_chars=2000,
+            placeholder="What you changed and why, with your sources",
+            height=90,
+        )
+        st.form_submit_button("Use this name and note", icon=":material/check:")
+    name = st.session_state.get(keys.TUNE_NAME) or ""
+    note = st.session_state.get(keys.TUNE_NOTE) or ""
     st.download_button(
         f"Download {slug(name)}.yaml",
-        data=lambda: priors_yaml(sp, name, note),  # made on click: no media file per run
+        data=priors_yaml(sp, name, note),
         file_name=f"{slug(name)}.yaml",
         mime="application/x-yaml",
         key=keys.TUNE_DOWNLOAD,
@@ -526,8 +536,11 @@ def draw_download(sp: SessionPriors) -> None:
         on_click="ignore",
         type="primary",
     )
+    # The note is the user's words: shown as plain text, never as Markdown.
+    st.text(f"Note in the file: {plain(' '.join(note.split()), 120)}" if note.strip() else "No note in the file.")
     st.caption(
-        "Use it with `toe-twitch diagnose --priors FILE`, or load it here later. The shipped priors/default.yaml is never changed."
+        "Use the file with `toe-twitch diagnose --priors FILE`, or load it here later. "
+        "The shipped priors/default.yaml is never changed."
     )
 
 

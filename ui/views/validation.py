@@ -121,7 +121,7 @@ def draw_report(model: ToeTwitchModel, report: VignetteReport, label: str) -> No
     st.caption("✓ as expected · ✗ not as expected · – not judged by the vignette · ⚠ under-triaged")
     st.download_button(
         f"Download the results of all {plural(len(report.rows), 'vignette')} (CSV)",
-        data=lambda: report.csv,  # served on click: no media file per run
+        data=report.csv,
         file_name="vignette-results.csv",
         mime="text/csv",
         key=keys.VALIDATION_RESULTS_DOWNLOAD,
