@@ -198,7 +198,11 @@ class Server:
 
     def tracebacks(self) -> list[str]:
         text = self.log.read_text(errors="replace")
-        return [chunk[:2000] for chunk in text.split("Traceback (most recent call last)")[1:]]
+        # The first frames say where, the last lines what: keep both ends of each.
+        return [
+            chunk if len(chunk) <= 2000 else chunk[:400] + "\n  ...\n" + chunk[-1600:]
+            for chunk in text.split("Traceback (most recent call last)")[1:]
+        ]
 
 
 def _wait_until_healthy(
