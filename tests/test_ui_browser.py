@@ -64,6 +64,12 @@ class Watched:
         else:
             self.errors.append(f"{message.text} ({url})")
 
+    def show(self, url: str, ready: str) -> None:
+        """Open ``url`` and wait until ``ready`` is drawn and no rerun is running."""
+        self.page.goto(url)
+        self.page.wait_for_selector(ready, timeout=load.TIMEOUT_MS)
+        load.settle(self.page)
+
     def close(self) -> None:
         self.context.close()
 
@@ -98,9 +104,7 @@ def test_the_interview_on_a_phone_by_taps(site):
     base, browser = site
     w = Watched(browser, load.PHONE, phone=True)
     page = w.page
-    page.goto(base + "/")
-    page.wait_for_selector(".st-key-iv_none button", timeout=load.TIMEOUT_MS)
-    load.settle(page)
+    w.show(base + "/", ".st-key-iv_none button")
     assert in_viewport(page, ".st-key-disclaimer")
     assert in_viewport(page, ".st-key-iv_none button")
     page.screenshot(path=ARTIFACTS / "phone-1-first-screen.png")
@@ -145,9 +149,7 @@ def test_the_interview_by_keyboard_alone(site):
     base, browser = site
     w = Watched(browser, load.PHONE, phone=True)
     page = w.page
-    page.goto(base + "/")
-    page.wait_for_selector(".st-key-iv_none button", timeout=load.TIMEOUT_MS)
-    load.settle(page)
+    w.show(base + "/", ".st-key-iv_none button")
 
     def focused() -> str:
         return page.evaluate("() => (document.activeElement?.innerText || '').trim()")
@@ -203,9 +205,7 @@ def test_a_hostile_link_shows_as_plain_text(site):
             "onset_falling_asleep": "present",
         }
     )
-    page.goto(f"{base}/explore?{query}")
-    page.wait_for_selector(".st-key-link_notes", timeout=load.TIMEOUT_MS)
-    load.settle(page)
+    w.show(f"{base}/explore?{query}", ".st-key-link_notes")
     found = page.evaluate(
         """() => ({
           links: [...document.querySelectorAll('[data-testid="stMain"] a')].map(a => a.href),
@@ -233,9 +233,7 @@ def test_a_link_over_streamlits_limit_is_reported_and_its_answers_kept(site):
     w = Watched(browser, load.DESKTOP, phone=False)
     page = w.page
     junk = "&".join(f"junk{i}=1" for i in range(5000))
-    page.goto(f"{base}/explore?leg_pain=present&fever=" + "y" * 50_000 + "&" + junk)
-    page.wait_for_selector("text=The link was too long", timeout=load.TIMEOUT_MS)
-    load.settle(page)
+    w.show(f"{base}/explore?leg_pain=present&fever=" + "y" * 50_000 + "&" + junk, "text=The link was too long")
     assert re.search(r"leg_pain=present", page.url) and "junk1" not in page.url
     assert w.errors == []
     w.close()
@@ -287,9 +285,7 @@ def test_on_a_phone_the_ranking_follows_the_banner_within_one_screen(site):
     base, browser = site
     w = Watched(browser, load.PHONE, phone=True)
     page = w.page
-    page.goto(base + "/explore?persists_2_weeks=present&age_group=older_adult")
-    page.wait_for_selector(".tt-bars", timeout=load.TIMEOUT_MS)
-    load.settle(page)
+    w.show(base + "/explore?persists_2_weeks=present&age_group=older_adult", ".tt-bars")
     gap = page.evaluate(
         """() => document.querySelector('ol[aria-label="Possible causes, most likely first"]').getBoundingClientRect().top
                - document.querySelector('[data-testid="stAlertContainer"]').getBoundingClientRect().bottom"""
@@ -309,9 +305,7 @@ def test_a_clinician_saves_a_copy_of_the_priors_with_a_note(site, tmp_path):
     base, browser = site
     w = Watched(browser, load.DESKTOP, phone=False)
     page = w.page
-    page.goto(base + "/tune?age_group=adult")
-    page.wait_for_selector('[data-testid="stDataFrame"]', timeout=load.TIMEOUT_MS)
-    load.settle(page)
+    w.show(base + "/tune?age_group=adult", '[data-testid="stDataFrame"]')
     page.locator(".st-key-tune_name input").fill("clinic-a")
     page.locator(".st-key-tune_note textarea").fill(
         "Checked against our clinic's figures, <b>not</b> [a link](x)"
