@@ -23,7 +23,7 @@ from model.errors import InputFileError, ToeTwitchError
 from model.interop import FORMATS, export_network, format_for_path
 from model.priors import iter_parameters, load_priors, source_counts
 from model.urgency import OUTSIDE_CAUSES
-from model.vocabulary import GROUPS, load_vocabulary
+from model.vocabulary import BINARY_STATES, GROUPS, load_vocabulary
 
 EXIT_USAGE = 2
 #: Words accepted for a finding's state on the command line, besides the state ids.
@@ -55,7 +55,7 @@ def parse_findings(pairs: Sequence[str]) -> dict[str, str]:
         key, raw = (part.strip() for part in pair.split("=", 1))
         value = STATE_WORDS.get(raw.lower(), raw)
         finding = load_vocabulary().findings.get(key)
-        if finding is not None and finding.states == ("absent", "present") and value not in finding.states:
+        if finding is not None and finding.states == BINARY_STATES and value not in finding.states:
             raise ToeTwitchError(
                 f"finding {key!r} is answered {raw!r}; answer yes or no (or present/absent), "
                 f"e.g. {key}=yes, or leave it out if unknown"
@@ -167,7 +167,7 @@ def _cmd_findings(args) -> int:
     for group, title in GROUPS.items():
         print(f"{title}:")
         for r in (r for r in records if r["group"] == group):
-            states = "yes/no" if r["states"] == ["absent", "present"] else "/".join(r["states"])
+            states = "yes/no" if tuple(r["states"]) == BINARY_STATES else "/".join(r["states"])
             print(f"  {r['id']:<36} {states:<32} {r['label']}")
         print()
     print("yes/no stand for present/absent (both are accepted): toe-twitch diagnose leg_pain=yes fever=no")

@@ -441,7 +441,7 @@ def upload(label: str, key: str, help_text: str) -> Upload | None:
         )
         st.text(name)
         return None
-    return Upload(name, data, str(getattr(file, "file_id", "") or loaders.file_digest(data)))
+    return Upload(name, data, file.file_id)
 
 
 def problem_list(
