@@ -335,3 +335,23 @@ def test_a_clinician_saves_a_copy_of_the_priors_with_a_note(site, tmp_path):
     assert DEFAULT_PRIORS_PATH.read_bytes() == shipped
     assert w.errors == []
     w.close()
+
+
+def test_a_copys_name_shows_as_plain_text_on_the_download_button(site):
+    """The name is part of a button label (which Streamlit reads as Markdown): a name
+    written to look bold stays plain."""
+    base, browser = site
+    w = Watched(browser, load.DESKTOP, phone=False)
+    w.show(base + "/tune", '[data-testid="stDataFrame"]')
+    page = w.page
+    page.locator(".st-key-tune_name input").fill("__bold__")
+    page.get_by_role("button", name="Use this name and note").click()
+    page.wait_for_function(
+        "() => (document.querySelector('.st-key-tune_download button')?.innerText || '')"
+        ".trim().endsWith('__bold__.yaml')",
+        timeout=load.TIMEOUT_MS,
+    )
+    button = page.locator(".st-key-tune_download button")
+    assert button.locator("strong, em").count() == 0
+    assert w.errors == []
+    w.close()

@@ -113,6 +113,11 @@ def short_cause(model: ToeTwitchModel, cause: str) -> str:
     return short[:1].upper() + short[1:]
 
 
+def one_cause(view: str) -> bool:
+    """Whether the view shows one cause's parameters only (so its name need not repeat)."""
+    return view.partition(":")[0] == "cause"
+
+
 def in_view(path: str, view: str) -> bool:
     kind, _, what = view.partition(":")
     if kind == "section":
@@ -145,7 +150,7 @@ def parameter_table(
                 # (in one cause's view it would fill the narrow pinned column).
                 "parameter": (
                     f"{short_cause(model, cause)} · "
-                    if cause in model.causes and not view.startswith("cause:")
+                    if cause in model.causes and not one_cause(view)
                     else ""
                 )
                 + parameter_label(model, p.path),
@@ -204,7 +209,7 @@ def draw_editor(model: ToeTwitchModel, sp: SessionPriors) -> None:
             height=380,
             disabled=[c for c in COLUMNS if c != EDITABLE],
             # One cause's view: its name would repeat in every row; the source moves up.
-            column_order=[c for c in COLUMNS if not (c == "cause" and view.startswith("cause:"))],
+            column_order=[c for c in COLUMNS if not (c == "cause" and one_cause(view))],
             column_config={
                 "cause": st.column_config.TextColumn("cause", width=160),
                 "parameter": st.column_config.TextColumn("parameter", width=230, pinned=True),
@@ -526,8 +531,10 @@ def draw_download(sp: SessionPriors) -> None:
         st.form_submit_button("Use this name and note", icon=":material/check:")
     name = st.session_state.get(keys.TUNE_NAME) or ""
     note = st.session_state.get(keys.TUNE_NOTE) or ""
+    # A button label is Markdown: escape the underscores, the only mark slug() keeps.
+    shown_name = slug(name).replace("_", r"\_")
     st.download_button(
-        f"Download {slug(name)}.yaml",
+        f"Download {shown_name}.yaml",
         data=priors_yaml(sp, name, note),
         file_name=f"{slug(name)}.yaml",
         mime="application/x-yaml",
