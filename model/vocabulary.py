@@ -46,6 +46,9 @@ class Finding:
     #: A property of the twitching itself (how long it lasts, when it comes): modelled as
     #: P(property | twitching, causes), see :mod:`model.network`.
     twitching_property: bool = False
+    #: Asked on the health-history screen ("Does any of this apply to you?"): answers
+    #: that change the advice a person may safely be given, or the urgency.
+    health_screen: bool = False
 
 
 @dataclass(frozen=True)
@@ -98,6 +101,11 @@ class Vocabulary:
     def red_flags(self) -> list[str]:
         return [f.id for f in self.findings.values() if f.red_flag]
 
+    @cached_property
+    def health_screen(self) -> list[str]:
+        """Findings asked together on the health-history screen, in file order."""
+        return [f.id for f in self.findings.values() if f.health_screen]
+
     @property
     def urgency_ids(self) -> list[str]:
         return list(self.urgency)
@@ -128,6 +136,7 @@ def load_vocabulary(path: str | Path = VOCABULARY_PATH) -> Vocabulary:
             group=str(f.get("group", "")),
             applies_to=tuple(f.get("applies_to", ())),
             twitching_property=bool(f.get("twitching_property", False)),
+            health_screen=bool(f.get("health_screen", False)),
         )
         for fid, f in data["findings"].items()
     }

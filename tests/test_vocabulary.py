@@ -42,7 +42,8 @@ def test_the_model_uses_every_vocabulary_id(model):
     vocab = load_vocabulary()
     assert model.causes == vocab.cause_ids
     assert set(vocab.finding_ids) <= set(model.network.nodes())
-    assert len(vocab.red_flags) == 5
+    # the five red flags of the shared contract, and seizure-like jerking (clinical review T2)
+    assert len(vocab.red_flags) == 6
     for fid, finding in vocab.findings.items():
         assert tuple(model.network.get_cpds(fid).state_names[fid]) == finding.states
     for cid in vocab.cause_ids:
