@@ -57,11 +57,11 @@ from typing import Any
 
 import yaml
 
-from model import NO_LISTED_CAUSE_LABEL, ToeTwitchModel, files, load_model
-from model.cli import serve_command
-from model.priors import DEFAULT_PRIORS_PATH
-from ui import interview
-from ui.text import cause_name, percent
+from toe_twitch import NO_LISTED_CAUSE_LABEL, ToeTwitchModel, files, load_model
+from toe_twitch.cli import serve_command
+from toe_twitch.priors import DEFAULT_PRIORS_PATH
+from toe_twitch.ui import interview
+from toe_twitch.ui.text import cause_name, percent
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"

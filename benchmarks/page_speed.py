@@ -29,8 +29,8 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import load
-from model import load_model
-from ui import interview
+from toe_twitch import load_model
+from toe_twitch.ui import interview
 
 RESULTS = load.RESULTS
 PHONE = load.PHONE

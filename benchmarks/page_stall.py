@@ -23,8 +23,8 @@ from typing import Any
 import yaml
 
 from benchmarks import load
-from model import load_model
-from model.vignettes import MAX_VIGNETTES, load_vignettes
+from toe_twitch import load_model
+from toe_twitch.vignettes import MAX_VIGNETTES, load_vignettes
 
 
 def vignette_file(folder: Path, count: int = MAX_VIGNETTES) -> Path:

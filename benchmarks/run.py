@@ -29,10 +29,10 @@ import numpy as np
 warnings.filterwarnings("ignore")
 
 from benchmarks import scale  # noqa: E402
-from model import files, load_model, next_questions, sensitivity, uncertainty, what_if  # noqa: E402
-from model.analysis import sample_parameters  # noqa: E402
-from model.engine import Encoded  # noqa: E402
-from model.network import build_tables, pgmpy_network  # noqa: E402
+from toe_twitch import files, load_model, next_questions, sensitivity, uncertainty, what_if  # noqa: E402
+from toe_twitch.analysis import sample_parameters  # noqa: E402
+from toe_twitch.engine import Encoded  # noqa: E402
+from toe_twitch.network import build_tables, pgmpy_network  # noqa: E402
 
 #: One differential: the age group and four answers.
 TYPICAL = {
@@ -225,7 +225,7 @@ def run(quick: bool) -> dict[str, Any]:
 
     # 6. Loading the model: in this process (kernels cached) and in a fresh one.
     ours = median_time(load_model, 3)
-    code = "import time; t = time.perf_counter(); from model import load_model; load_model(); print(time.perf_counter() - t)"
+    code = "import time; t = time.perf_counter(); from toe_twitch import load_model; load_model(); print(time.perf_counter() - t)"
     fresh = float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                                  timeout=600).stdout.strip() or "nan")
     row("load_model", ours, None, target="< 1 s",

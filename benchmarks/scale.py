@@ -26,9 +26,9 @@ import numpy as np
 
 warnings.filterwarnings("ignore")
 
-from model.engine import CauseSpace, Encoded  # noqa: E402
-from model.errors import EngineError  # noqa: E402
-from model.network import Structure, Tables, _noisy_or_absent, _sigmoid, pgmpy_network  # noqa: E402
+from toe_twitch.engine import CauseSpace, Encoded  # noqa: E402
+from toe_twitch.errors import EngineError  # noqa: E402
+from toe_twitch.network import Structure, Tables, _noisy_or_absent, _sigmoid, pgmpy_network  # noqa: E402
 
 SIZES = (12, 14, 16, 18, 20, 22, 24)
 QUICK_SIZES = (12, 16)

@@ -2,14 +2,14 @@
 
 It explains likelihoods; it does not diagnose. In an emergency, call emergency services.
 
->>> from model import load_model
+>>> from toe_twitch import load_model
 >>> m = load_model()
 >>> m.diagnose({"age_group": "adult", "after_exertion": "present"}).ranking[0][0]
 'benign_cramp'
 """
 
-from model.analysis import explain, next_questions, sensitivity, uncertainty, what_if
-from model.core import (
+from toe_twitch.analysis import explain, next_questions, sensitivity, uncertainty, what_if
+from toe_twitch.core import (
     DISCLAIMER,
     NO_LISTED_CAUSE_LABEL,
     Diagnosis,
@@ -18,7 +18,7 @@ from model.core import (
     ToeTwitchModel,
     load_model,
 )
-from model.errors import (
+from toe_twitch.errors import (
     EngineError,
     EvidenceError,
     ImpossibleEvidenceError,

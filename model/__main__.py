@@ -1,5 +1,5 @@
 import sys
 
-from model.cli import main
+from toe_twitch.cli import main
 
 sys.exit(main())

@@ -2,10 +2,10 @@
 
 Each tool is exact (it runs the exact engine, never a sampler, except that
 :func:`uncertainty` samples the *parameters*) and batched, and each goes through the
-model's public methods only (:meth:`~model.core.ToeTwitchModel.query`,
-:meth:`~model.core.ToeTwitchModel.look_ahead`,
-:meth:`~model.core.ToeTwitchModel.posteriors_under`). Impossible evidence raises
-:class:`~model.errors.ImpossibleEvidenceError` naming the answers, as everywhere; an
+model's public methods only (:meth:`~toe_twitch.core.ToeTwitchModel.query`,
+:meth:`~toe_twitch.core.ToeTwitchModel.look_ahead`,
+:meth:`~toe_twitch.core.ToeTwitchModel.posteriors_under`). Impossible evidence raises
+:class:`~toe_twitch.errors.ImpossibleEvidenceError` naming the answers, as everywhere; an
 impossible *variant* (a what-if answer, a parameter draw) is reported, never a NaN.
 """
 
@@ -18,12 +18,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from model.errors import ImpossibleEvidenceError, ToeTwitchError
-from model.priors import Parameter, definition_key
-from model.urgency import RANK, rule_level, threshold_variants, urgency_level
+from toe_twitch.errors import ImpossibleEvidenceError, ToeTwitchError
+from toe_twitch.priors import Parameter, definition_key
+from toe_twitch.urgency import RANK, rule_level, threshold_variants, urgency_level
 
 if TYPE_CHECKING:
-    from model.core import LookAhead, ToeTwitchModel
+    from toe_twitch.core import LookAhead, ToeTwitchModel
 
 
 def _log_odds(p: float) -> float:
@@ -163,9 +163,9 @@ class WhatIf:
 def what_if(model: ToeTwitchModel, evidence: dict[str, str], ahead: LookAhead | None = None) -> list[WhatIf]:
     """Every unanswered question in every state: new ranking, urgency and biggest mover.
 
-    Computed from one :meth:`~model.core.ToeTwitchModel.look_ahead` (and one batch for
-    the fever and tiredness variants); urgency by :func:`model.urgency.urgency_level`, the
-    level :func:`model.urgency.assess` gives, on each answer.
+    Computed from one :meth:`~toe_twitch.core.ToeTwitchModel.look_ahead` (and one batch for
+    the fever and tiredness variants); urgency by :func:`toe_twitch.urgency.urgency_level`, the
+    level :func:`toe_twitch.urgency.assess` gives, on each answer.
     """
     evidence = model.check_evidence(evidence)
     ahead = ahead or model.look_ahead(evidence)
@@ -341,7 +341,7 @@ def sensitivity(model: ToeTwitchModel, evidence: dict[str, str], cause: str) -> 
     """Tornado data: the cause's posterior at each parameter's range ends, largest swing first.
 
     Each parameter moves alone (the others held at their values); the 2P models run as
-    one batch (:meth:`~model.core.ToeTwitchModel.posteriors_under`).
+    one batch (:meth:`~toe_twitch.core.ToeTwitchModel.posteriors_under`).
     """
     model.require_priors("sensitivity")
     model.check_cause(cause)
@@ -381,7 +381,7 @@ def vignette_sensitivity(model: ToeTwitchModel, vignettes) -> list[VignetteFlip]
 
     Urgency here is the floors' level raised by the (possibly moved) thresholds, on the
     evidence as given. The tables of every moved model are built once, for all the
-    vignettes (:meth:`~model.core.ToeTwitchModel.posteriors_under_each`).
+    vignettes (:meth:`~toe_twitch.core.ToeTwitchModel.posteriors_under_each`).
     """
     model.require_priors("vignette sensitivity")
     theta, paths = range_ends(model)
@@ -476,7 +476,7 @@ def _beta_concentration(value: float, low: float, high: float) -> float:
 
 
 def _parameter_class(path: str) -> type[Parameter]:
-    from model import priors as schema
+    from toe_twitch import priors as schema
 
     return {
         "proportion": schema.Proportion,
@@ -523,7 +523,7 @@ def uncertainty(
     """Posterior intervals from the priors' ranges: median, 90% interval, first-rank share.
 
     All draws run through the engine as one batch. Reproducible for a given ``seed``.
-    Raises :class:`~model.errors.ImpossibleEvidenceError` if the evidence is impossible
+    Raises :class:`~toe_twitch.errors.ImpossibleEvidenceError` if the evidence is impossible
     under the priors in use (as :meth:`diagnose` does), or under every draw.
     """
     model.require_priors("uncertainty")

@@ -18,12 +18,12 @@ from collections.abc import Sequence
 from importlib import metadata, resources
 from typing import Any
 
-from model.core import DISCLAIMER, NO_LISTED_CAUSE_LABEL, Diagnosis, load_model, suggest
-from model.errors import InputFileError, ToeTwitchError
-from model.interop import FORMATS, export_network, format_for_path
-from model.priors import iter_parameters, load_priors, source_counts
-from model.urgency import OUTSIDE_CAUSES
-from model.vocabulary import BINARY_STATES, GROUPS, load_vocabulary
+from toe_twitch.core import DISCLAIMER, NO_LISTED_CAUSE_LABEL, Diagnosis, load_model, suggest
+from toe_twitch.errors import InputFileError, ToeTwitchError
+from toe_twitch.interop import FORMATS, export_network, format_for_path
+from toe_twitch.priors import iter_parameters, load_priors, source_counts
+from toe_twitch.urgency import OUTSIDE_CAUSES
+from toe_twitch.vocabulary import BINARY_STATES, GROUPS, load_vocabulary
 
 EXIT_USAGE = 2
 #: Words accepted for a finding's state on the command line, besides the state ids.
@@ -175,7 +175,7 @@ def _cmd_findings(args) -> int:
 
 
 def _cmd_evaluate(args) -> int:
-    from model.vignettes import evaluate, load_vignettes
+    from toe_twitch.vignettes import evaluate, load_vignettes
 
     vignettes = load_vignettes(args.vignettes)
     model = load_model(args.priors)
@@ -258,7 +258,7 @@ SERVE_SETTINGS = {
 
 def serve_command(port: int, address: str, extra: Sequence[str] = ()) -> list[str]:
     """The ``streamlit run`` command that serves the installed page."""
-    app = resources.files("ui").joinpath("app.py")
+    app = resources.files("toe_twitch.ui").joinpath("app.py")
     command = [sys.executable, "-m", "streamlit", "run", str(app)]
     for key, value in SERVE_SETTINGS.items():
         command.append(f"--{key}={value}")

@@ -1,7 +1,7 @@
 """The toe-twitching model: load it, ask it for a differential, in one or many cases.
 
 :class:`ToeTwitchModel` answers queries and nothing else; the reasoning tools in
-:mod:`model.analysis` call its public methods (it does not import them back).
+:mod:`toe_twitch.analysis` call its public methods (it does not import them back).
 """
 
 from __future__ import annotations
@@ -15,17 +15,17 @@ from typing import Any
 
 import numpy as np
 
-from model.engine import CauseSpace, Encoded
-from model.errors import (
+from toe_twitch.engine import CauseSpace, Encoded
+from toe_twitch.errors import (
     EvidenceError,
     ImpossibleEvidenceError,
     PriorsRequiredError,
     UnknownCauseError,
 )
-from model.network import Structure, Tables, build_structure, build_tables, pgmpy_network
-from model.priors import AGE_FINDING, DEFAULT_PRIORS_PATH, PriorsFile, load_priors
-from model.urgency import Advice, Reason, Urgency, assess, load_advice, threshold_variants
-from model.vocabulary import Vocabulary, load_vocabulary
+from toe_twitch.network import Structure, Tables, build_structure, build_tables, pgmpy_network
+from toe_twitch.priors import AGE_FINDING, DEFAULT_PRIORS_PATH, PriorsFile, load_priors
+from toe_twitch.urgency import Advice, Reason, Urgency, assess, load_advice, threshold_variants
+from toe_twitch.vocabulary import Vocabulary, load_vocabulary
 
 Evidence = Mapping[str, str]
 
@@ -50,9 +50,9 @@ class Diagnosis:
     no_listed_cause
         P(every listed cause absent | evidence): the share no listed cause explains.
     urgency
-        ``self_care``, ``see_doctor`` or ``emergency`` (from :func:`model.urgency.assess`).
+        ``self_care``, ``see_doctor`` or ``emergency`` (from :func:`toe_twitch.urgency.assess`).
     reasons
-        Why, as :class:`~model.urgency.Reason` records (code, plain text, source).
+        Why, as :class:`~toe_twitch.urgency.Reason` records (code, plain text, source).
     prior, prior_no_listed_cause
         The same quantities before any answer (the twitching alone).
     """
@@ -283,12 +283,12 @@ class ToeTwitchModel:
 
         The network's variables must be causes and findings of the vocabulary with the
         vocabulary's states, in the shape the engine enumerates (see
-        :func:`model.interop.structure_from_network`). Features that need the priors'
-        ranges or sources raise :class:`~model.errors.PriorsRequiredError`. A network has
+        :func:`toe_twitch.interop.structure_from_network`). Features that need the priors'
+        ranges or sources raise :class:`~toe_twitch.errors.PriorsRequiredError`. A network has
         no urgency thresholds, so those of the default priors file are used (for the
         causes the network has); :attr:`thresholds_source` says so.
         """
-        from model.interop import structure_from_network
+        from toe_twitch.interop import structure_from_network
 
         structure, tables = structure_from_network(network, source)
         defaults = load_priors(None).urgency.serious_cause_threshold
@@ -534,7 +534,7 @@ class ToeTwitchModel:
         Risk factors change the prior over causes, so each combination of them is one
         base query; the findings are then swept in two halves whose likelihoods multiply,
         so every combination's sums over cause states are matrix products (see
-        :meth:`model.engine.CauseSpace.combinations`): 32,768 combinations of 15 answers
+        :meth:`toe_twitch.engine.CauseSpace.combinations`): 32,768 combinations of 15 answers
         take a fraction of a second, exactly. Refuses age (it has four states), the
         twitching itself, questions answered in ``evidence``, repeats, and more than
         :attr:`MAX_COMBINATIONS` combinations, with a message naming the question.
@@ -621,7 +621,7 @@ class ToeTwitchModel:
         computed in one engine call.
 
         Urgency also needs the posteriors of a few variants of each evidence set (see
-        :func:`model.urgency.threshold_variants`); they go in the same batch.
+        :func:`toe_twitch.urgency.threshold_variants`); they go in the same batch.
         """
         if _is_dataframe(evidences):
             rows = self.encode(evidences)
@@ -843,15 +843,15 @@ def load_model(path: str | Path | None = None, compiled: bool | None = None) -> 
     """Build the model from the default priors, a priors file, or a network file.
 
     ``path`` ending in a network format's extension (``.bif``, ``.xmlbif``/``.bifxml``/
-    ``.xml``, ``.xdsl``, ``.net``, ``.uai``; see :mod:`model.interop`) loads that network
+    ``.xml``, ``.xdsl``, ``.net``, ``.uai``; see :mod:`toe_twitch.interop`) loads that network
     for inference only: no ranges or sources, so sensitivity and uncertainty raise
-    :class:`~model.errors.PriorsRequiredError`; urgency uses the default priors'
+    :class:`~toe_twitch.errors.PriorsRequiredError`; urgency uses the default priors'
     thresholds. Any other path is read as a priors YAML file.
 
-    Raises :class:`model.errors.PriorsError` listing every problem in a bad priors file,
-    :class:`model.errors.NetworkFileError` for a bad network file.
+    Raises :class:`toe_twitch.errors.PriorsError` listing every problem in a bad priors file,
+    :class:`toe_twitch.errors.NetworkFileError` for a bad network file.
     """
-    from model.interop import format_for_path, read_network
+    from toe_twitch.interop import format_for_path, read_network
 
     if path is not None and format_for_path(path) is not None:
         return ToeTwitchModel.from_network(read_network(path), source=str(path))

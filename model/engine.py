@@ -53,8 +53,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from model.errors import EngineError
-from model.network import Structure, Tables
+from toe_twitch.errors import EngineError
+from toe_twitch.network import Structure, Tables
 
 try:  # numba is a dependency; the numpy path keeps the project usable without it
     import numba
@@ -274,7 +274,7 @@ class CauseSpace:
     Parameters
     ----------
     structure, tables
-        The network (:mod:`model.network`); ``tables`` may hold several parameter sets
+        The network (:mod:`toe_twitch.network`); ``tables`` may hold several parameter sets
         (groups) along its batch axis.
     vectors
         Which finding vectors to build: ``None`` for all of them; otherwise a collection of

@@ -5,7 +5,7 @@ Every file the project reads (priors, vignettes, network files) goes through
 :func:`read_bounded`. It refuses anything that is not a regular file before reading it (a
 FIFO would wait forever for a writer, ``/dev/zero`` never ends) and reads at most the limit
 plus one byte, so that no file can hang the reader or fill its memory. Errors are
-:class:`~model.errors.FileReadError`, whose message is ``path: rule``.
+:class:`~toe_twitch.errors.FileReadError`, whose message is ``path: rule``.
 
 Every file the project writes (exports, saved priors, benchmark output) goes through
 :func:`write_atomic`: the bytes go to a temporary file in the target's folder, are flushed
@@ -45,7 +45,7 @@ import stat
 import tempfile
 from pathlib import Path
 
-from model.errors import (
+from toe_twitch.errors import (
     FileReadError,
     OutputExistsError,
     OutputFolderMissingError,

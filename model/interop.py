@@ -47,12 +47,12 @@ files round-trip among themselves). With pyAgrum, use XMLBIF (exact), BIF or NET
 A network file has CPTs only: no prior ranges, no sources, no urgency thresholds. A
 model loaded from one (``load_model("network.bif")``) answers diagnose, posterior_batch,
 explain, what_if and next_questions; sensitivity, uncertainty, vignette sensitivity and
-anything else that needs the priors raise :class:`~model.errors.PriorsRequiredError`.
+anything else that needs the priors raise :class:`~toe_twitch.errors.PriorsRequiredError`.
 Its urgency uses the serious-cause thresholds of the default priors file (see
-:attr:`~model.core.ToeTwitchModel.thresholds_source`).
+:attr:`~toe_twitch.core.ToeTwitchModel.thresholds_source`).
 
 >>> import tempfile, pathlib
->>> from model import load_model
+>>> from toe_twitch import load_model
 >>> m = load_model()
 >>> out = pathlib.Path(tempfile.mkdtemp()) / "toe_twitch.xdsl"
 >>> export_network(m, out).name
@@ -78,16 +78,16 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from model.errors import FileReadError, NetworkFileError, Problem, ToeTwitchError
-from model.files import check_target, read_bounded, write_atomic
-from model.network import Structure, Tables
-from model.priors import AGE_FINDING
-from model.vocabulary import CAUSE_STATES, Vocabulary, load_vocabulary
+from toe_twitch.errors import FileReadError, NetworkFileError, Problem, ToeTwitchError
+from toe_twitch.files import check_target, read_bounded, write_atomic
+from toe_twitch.network import Structure, Tables
+from toe_twitch.priors import AGE_FINDING
+from toe_twitch.vocabulary import CAUSE_STATES, Vocabulary, load_vocabulary
 
 if TYPE_CHECKING:
     from pgmpy.models import DiscreteBayesianNetwork
 
-    from model.core import ToeTwitchModel
+    from toe_twitch.core import ToeTwitchModel
 
 #: Name written into the files that have one (BIF, XMLBIF, NET header; XDSL id).
 NETWORK_NAME = "toe_twitch"
@@ -207,7 +207,7 @@ def _label(vocabulary: Vocabulary, variable: str) -> str:
 
 
 def export_ready_network(model: ToeTwitchModel, labels: str = "plain") -> DiscreteBayesianNetwork:
-    """A copy of ``model.network`` named ``toe_twitch`` with a ``label`` on every node.
+    """A copy of ``model.network`` named ``model`` with a ``label`` on every node.
 
     ``labels`` is ``"plain"`` (BIF, XMLBIF), ``"quoted"`` (Hugin NET wants a string) or
     ``"none"``.
@@ -325,11 +325,11 @@ def export_network(
 ) -> Path:
     """Write the model's network to ``path`` in ``format`` (from the extension if None).
 
-    The file is written atomically (:func:`model.files.write_atomic`): a failure midway
+    The file is written atomically (:func:`toe_twitch.files.write_atomic`): a failure midway
     leaves any existing file untouched, and an existing file (or symbolic link, which is
     then replaced itself) is replaced only with ``overwrite=True`` (otherwise
-    :class:`~model.errors.OutputExistsError`). A directory, FIFO or device at ``path``, or
-    a missing folder, is an error before any work (see :func:`model.files.check_target`).
+    :class:`~toe_twitch.errors.OutputExistsError`). A directory, FIFO or device at ``path``, or
+    a missing folder, is an error before any work (see :func:`toe_twitch.files.check_target`).
     The file's extension must be one of the format's, so that :func:`model.load_model`
     and other tools recognise it.
 
@@ -362,7 +362,7 @@ def export_network(
 
 # ---------------------------------------------------------------------------- reading
 def _read_text(path: Path) -> str:
-    """The text of a network file, read with :func:`model.files.read_bounded` (a regular
+    """The text of a network file, read with :func:`toe_twitch.files.read_bounded` (a regular
     file of at most ``MAX_NETWORK_BYTES``); raises :class:`NetworkFileError` otherwise."""
 
     def fail(rule: str) -> NetworkFileError:
@@ -384,7 +384,7 @@ def _read_text(path: Path) -> str:
 def read_network(path: str | Path) -> DiscreteBayesianNetwork:
     """Read a network file with pgmpy's reader for its extension (UAI: :func:`read_uai`).
 
-    Raises :class:`~model.errors.NetworkFileError` naming the file if it cannot be read.
+    Raises :class:`~toe_twitch.errors.NetworkFileError` naming the file if it cannot be read.
     """
     path = Path(path)
     fmt = format_for_path(path)
@@ -423,8 +423,8 @@ def reference_variables() -> tuple[tuple[str, ...], dict[str, tuple[str, ...]], 
 
     Returns ``(numbered names, parents of each, number of states of each)``.
     """
-    from model.network import build_structure
-    from model.priors import load_priors
+    from toe_twitch.network import build_structure
+    from toe_twitch.priors import load_priors
 
     structure = build_structure(load_priors(None), load_vocabulary())
     cards = {v: len(structure.states(v)) for v in structure.variables}
@@ -609,7 +609,7 @@ def structure_from_network(network: DiscreteBayesianNetwork, source: str) -> tup
     (a parent of a cause) has at most ``age_group`` as parent; a cause's parents are risk
     factors and ``age_group``; every other finding's parents are causes and
     ``age_group``. All problems are reported at once as a
-    :class:`~model.errors.NetworkFileError` naming ``source``.
+    :class:`~toe_twitch.errors.NetworkFileError` naming ``source``.
     """
     vocabulary = load_vocabulary()
     known = [*vocabulary.causes, *vocabulary.findings]

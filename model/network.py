@@ -39,9 +39,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from model.errors import PriorsError, Problem
-from model.priors import AGE_FINDING, AGE_STATES, ParameterRef, PriorsFile, iter_parameters
-from model.vocabulary import BINARY_STATES, CAUSE_STATES, Vocabulary
+from toe_twitch.errors import PriorsError, Problem
+from toe_twitch.priors import AGE_FINDING, AGE_STATES, ParameterRef, PriorsFile, iter_parameters
+from toe_twitch.vocabulary import BINARY_STATES, CAUSE_STATES, Vocabulary
 
 
 @dataclass(frozen=True)
@@ -288,7 +288,7 @@ def build_tables(
     ``theta`` has shape ``(B, n_parameters)`` (or ``(n_parameters,)`` for one model).
     ``findings`` limits the (large) finding tables to those named; the noisy-OR factors
     of every finding are always built (they are small). Raises
-    :class:`~model.errors.PriorsError` if a prevalence cannot be met by any baseline.
+    :class:`~toe_twitch.errors.PriorsError` if a prevalence cannot be met by any baseline.
     """
     theta = np.atleast_2d(np.asarray(theta, dtype=float))
     batch = theta.shape[0]

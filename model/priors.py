@@ -16,7 +16,7 @@ A leak or a link may be one number, or one number per age group when the sources
 different figures by age (``leak: {infant: {...}, child: {...}, ...}``).
 
 Validation reports *every* problem at once, each as ``file: field.path: rule``. Loading
-uses :mod:`model.safe_yaml`, so nothing in the file is ever executed.
+uses :mod:`toe_twitch.safe_yaml`, so nothing in the file is ever executed.
 """
 
 from __future__ import annotations
@@ -41,10 +41,10 @@ from pydantic import (
     model_validator,
 )
 
-from model.errors import PriorsError, Problem
-from model.resources import default_priors_path
-from model.safe_yaml import parse_yaml_text, read_yaml_file
-from model.vocabulary import Vocabulary, load_vocabulary
+from toe_twitch.errors import PriorsError, Problem
+from toe_twitch.resources import default_priors_path
+from toe_twitch.safe_yaml import parse_yaml_text, read_yaml_file
+from toe_twitch.vocabulary import Vocabulary, load_vocabulary
 
 DEFAULT_PRIORS_PATH: Path = default_priors_path()
 AGE_FINDING = "age_group"

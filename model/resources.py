@@ -5,7 +5,7 @@ They are installed with the package, so the program works from a wheel in any fo
 * ``model/data/vocabulary.yaml`` (the ids), ``model/data/advice.yaml`` (the article's
   advice) and ``model/data/vignettes.yaml`` (the clinical vignettes the tests and the
   page's Validation view score);
-* ``priors/default.yaml``, installed as the package ``toe_twitch_priors`` (the folder
+* ``priors/default.yaml``, installed as the package ``toe_twitch.priors_files`` (the folder
   stays at the top of the repository, where clinicians find it).
 """
 
@@ -14,7 +14,7 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-PRIORS_PACKAGE = "toe_twitch_priors"
+PRIORS_PACKAGE = "toe_twitch.priors_files"
 
 
 def _file(package: str, name: str) -> Path:
@@ -23,7 +23,7 @@ def _file(package: str, name: str) -> Path:
 
 def data_path(name: str) -> Path:
     """A file of ``model/data`` (``vocabulary.yaml``, ``advice.yaml``, ``vignettes.yaml``)."""
-    return _file("model.data", name)
+    return _file("toe_twitch.data", name)
 
 
 def default_priors_path() -> Path:

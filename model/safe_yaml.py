@@ -13,8 +13,8 @@ from typing import Any
 
 import yaml
 
-from model.errors import FileReadError, Problem
-from model.files import read_bounded
+from toe_twitch.errors import FileReadError, Problem
+from toe_twitch.files import read_bounded
 
 MAX_BYTES = 1_000_000
 
@@ -74,7 +74,7 @@ def parse_yaml_text(text: str) -> tuple[Any, list[Problem]]:
 def read_yaml_file(path: str | Path) -> tuple[Any, list[Problem]]:
     """Read and parse a YAML file; a file that cannot be read is a problem, not a crash.
 
-    The file is read with :func:`model.files.read_bounded`: only a regular file of at most
+    The file is read with :func:`toe_twitch.files.read_bounded`: only a regular file of at most
     ``MAX_BYTES`` is read, so a FIFO, a device such as ``/dev/zero`` or a huge file is
     refused at once instead of hanging the reader.
 

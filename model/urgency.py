@@ -45,9 +45,9 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from model.resources import data_path
-from model.safe_yaml import read_yaml_file
-from model.vocabulary import Vocabulary
+from toe_twitch.resources import data_path
+from toe_twitch.safe_yaml import read_yaml_file
+from toe_twitch.vocabulary import Vocabulary
 
 LEVELS = ("self_care", "see_doctor", "emergency")
 RANK = {level: i for i, level in enumerate(LEVELS)}

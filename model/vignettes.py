@@ -14,12 +14,12 @@ from typing import Any
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from model.core import Diagnosis, ToeTwitchModel
-from model.errors import Problem, VignetteError
-from model.resources import vignettes_path
-from model.safe_yaml import parse_yaml_text, read_yaml_file
-from model.urgency import RANK
-from model.vocabulary import Vocabulary, load_vocabulary
+from toe_twitch.core import Diagnosis, ToeTwitchModel
+from toe_twitch.errors import Problem, VignetteError
+from toe_twitch.resources import vignettes_path
+from toe_twitch.safe_yaml import parse_yaml_text, read_yaml_file
+from toe_twitch.urgency import RANK
+from toe_twitch.vocabulary import Vocabulary, load_vocabulary
 
 #: The shipped vignettes (read from the installed package).
 DEFAULT_VIGNETTES_PATH = vignettes_path()
@@ -218,7 +218,7 @@ def evaluate(model: ToeTwitchModel, vignettes: list[Vignette]) -> Evaluation:
     finding the model does not have, is reported in :attr:`Evaluation.skipped` with the
     reason (naming the vignette and the answers) and left out of the scores.
     """
-    from model.errors import EvidenceError
+    from toe_twitch.errors import EvidenceError
 
     usable, skipped = [], []
     for v in vignettes:

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from functools import cache, cached_property
 from pathlib import Path
 
-from model.resources import data_path
-from model.safe_yaml import read_yaml_file
+from toe_twitch.resources import data_path
+from toe_twitch.safe_yaml import read_yaml_file
 
 VOCABULARY_PATH = data_path("vocabulary.yaml")
 #: The groups questions are asked in, in the order a clinician asks them.
@@ -44,7 +44,7 @@ class Finding:
     #: answer at any age; the page only asks where it applies.
     applies_to: tuple[str, ...] = ()
     #: A property of the twitching itself (how long it lasts, when it comes): modelled as
-    #: P(property | twitching, causes), see :mod:`model.network`.
+    #: P(property | twitching, causes), see :mod:`toe_twitch.network`.
     twitching_property: bool = False
     #: Asked on the health-history screen ("Does any of this apply to you?"): answers
     #: that change the advice a person may safely be given, or the urgency.
@@ -94,7 +94,7 @@ class Vocabulary:
 
     @cached_property
     def twitching_properties(self) -> list[str]:
-        """Findings that describe the twitching itself (see :mod:`model.network`)."""
+        """Findings that describe the twitching itself (see :mod:`toe_twitch.network`)."""
         return [f.id for f in self.findings.values() if f.twitching_property]
 
     @cached_property

@@ -21,7 +21,7 @@ import matplotlib.pyplot as plt
 import networkx as nx
 import numpy as np
 
-from model import NO_LISTED_CAUSE_LABEL, explain, load_model, next_questions, what_if
+from toe_twitch import NO_LISTED_CAUSE_LABEL, explain, load_model, next_questions, what_if
 
 m = load_model()
 structure = m.structure

@@ -10,7 +10,7 @@
 # # Scoring the model on clinical vignettes
 #
 # The package ships short stories written from the source article and the published
-# triage advice (`model.vignettes.load_vignettes()` reads the installed file, the same
+# triage advice (`toe_twitch.vignettes.load_vignettes()` reads the installed file, the same
 # one the page's Validation view and the tests read). Each gives the findings a person
 # would report and what a clinician expects: the first cause, the causes that belong in
 # the top three, and the acceptable urgency levels. Some expect *no listed cause*: stroke
@@ -28,8 +28,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from model import load_model
-from model.vignettes import evaluate, load_vignettes
+from toe_twitch import load_model
+from toe_twitch.vignettes import evaluate, load_vignettes
 
 m = load_model()
 vignettes = load_vignettes()

@@ -26,9 +26,9 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from model import load_model, sensitivity
-from model.analysis import VignetteFlip, vignette_sensitivity
-from model.vignettes import load_vignettes
+from toe_twitch import load_model, sensitivity
+from toe_twitch.analysis import VignetteFlip, vignette_sensitivity
+from toe_twitch.vignettes import load_vignettes
 
 m = load_model()
 vignettes = {v.id: v for v in load_vignettes()}

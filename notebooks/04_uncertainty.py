@@ -11,7 +11,7 @@
 #
 # The priors give each number a plausible range. Drawing every number at once from a
 # distribution that matches its range (a Beta for probabilities, a log-normal for odds
-# ratios; `model.analysis.sample_parameters`) and recomputing the posteriors gives each
+# ratios; `toe_twitch.analysis.sample_parameters`) and recomputing the posteriors gives each
 # cause, and the "none of these causes" share, a 90% interval; and it shows how often the
 # first-ranked cause would change if the numbers were elsewhere in their ranges.
 #
@@ -27,9 +27,9 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from model import NO_LISTED_CAUSE_LABEL, load_model, uncertainty
-from model.analysis import sample_parameters
-from model.vignettes import load_vignettes
+from toe_twitch import NO_LISTED_CAUSE_LABEL, load_model, uncertainty
+from toe_twitch.analysis import sample_parameters
+from toe_twitch.vignettes import load_vignettes
 
 m = load_model()
 vignettes = load_vignettes()

@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 from IPython.display import display
 
-from model import load_model
+from toe_twitch import load_model
 
 # pgmpy warns about its own renamed modules when its sampler is imported, and its tqdm.auto
 # that ipywidgets is missing (its progress bar is shown as text instead); not about us.

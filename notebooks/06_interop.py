@@ -9,14 +9,14 @@
 # %% [markdown]
 # # The network in other tools
 #
-# `model.interop.export_network` writes the network as BIF, XMLBIF, XDSL (GeNIe), NET
+# `toe_twitch.interop.export_network` writes the network as BIF, XMLBIF, XDSL (GeNIe), NET
 # (Hugin) or UAI. Here every format is written to a temporary folder and read back twice:
 # by this project (`load_model("toe_twitch.bif")` gives an inference-only model), and by
 # pyAgrum, an independent library that runs its own exact inference (`LazyPropagation`).
 # Both are compared with this project's engine on random cases.
 #
 # Each comparison has a known tolerance, from the precision the format prints and the
-# precision the reader keeps (`model.interop.posterior_error_bound`): XMLBIF, BIF, NET
+# precision the reader keeps (`toe_twitch.interop.posterior_error_bound`): XMLBIF, BIF, NET
 # and UAI print every digit; XDSL prints 16 decimals; pyAgrum keeps BIF and NET numbers as
 # single-precision floats (a relative 6e-8 per table entry).
 #
@@ -34,8 +34,8 @@ import numpy as np
 import pandas as pd
 import pyagrum as gum
 
-from model import PriorsRequiredError, load_model, sensitivity
-from model.interop import FORMATS, SINGLE_PRECISION, export_network, posterior_error_bound
+from toe_twitch import PriorsRequiredError, load_model, sensitivity
+from toe_twitch.interop import FORMATS, SINGLE_PRECISION, export_network, posterior_error_bound
 
 # pgmpy imports tqdm.auto, which warns that ipywidgets is missing; it shows no bar here.
 warnings.filterwarnings("ignore", message="IProgress not found")

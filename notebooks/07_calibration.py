@@ -31,7 +31,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from model import NO_LISTED_CAUSE_LABEL, load_model
+from toe_twitch import NO_LISTED_CAUSE_LABEL, load_model
 
 # pgmpy warns about its own renamed modules when its sampler is imported, and its tqdm.auto
 # that ipywidgets is missing (its progress bar is shown as text instead); not about us.

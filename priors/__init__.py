@@ -1,5 +1,5 @@
-"""The priors data files, installed as the package ``toe_twitch_priors``.
+"""The priors data files, installed as the package ``toe_twitch.priors_files``.
 
 Nothing here is code: ``default.yaml`` holds every number of the model. Read it through
-:func:`model.resources.default_priors_path`.
+:func:`toe_twitch.resources.default_priors_path`.
 """

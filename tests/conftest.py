@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from model import load_model
+from toe_twitch import load_model
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
@@ -50,7 +50,7 @@ def model():
 def edited_priors(changes: dict[str, float], base=None):
     """The shipped priors with some values replaced, each range widened to hold its value
     (tests use values at the ends of what the schema allows)."""
-    from model.priors import load_priors, priors_to_data, validate_priors_data
+    from toe_twitch.priors import load_priors, priors_to_data, validate_priors_data
 
     data = priors_to_data(base or load_priors())
     for path, value in changes.items():
@@ -64,7 +64,7 @@ def edited_priors(changes: dict[str, float], base=None):
 
 
 def edited_model(changes: dict[str, float]):
-    from model import ToeTwitchModel
+    from toe_twitch import ToeTwitchModel
 
     return ToeTwitchModel.from_priors(edited_priors(changes), "<test edit>")
 

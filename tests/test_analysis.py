@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from model import (
+from toe_twitch import (
     ToeTwitchError,
     UnknownCauseError,
     explain,
@@ -16,9 +16,9 @@ from model import (
     uncertainty,
     what_if,
 )
-from model.analysis import binary_entropy_bits, sample_parameters
-from model.core import ToeTwitchModel
-from model.priors import with_values
+from toe_twitch.analysis import binary_entropy_bits, sample_parameters
+from toe_twitch.core import ToeTwitchModel
+from toe_twitch.priors import with_values
 
 EVIDENCE = {
     "age_group": "adult",
@@ -169,15 +169,15 @@ def test_a_range_with_low_above_high_is_rejected(model):
     with pytest.raises(ToeTwitchError, match="low <= value <= high"):
         data = model.priors.model_dump(warnings=False)
         data["causes"]["als"]["prevalence"]["adult"].update(low=0.01, high=0.001)
-        from model.priors import validate_priors_data
+        from toe_twitch.priors import validate_priors_data
 
         validate_priors_data(data)
 
 
 def test_vignette_sensitivity_flags_a_flip_that_a_rebuilt_model_confirms(model):
     """A reported flip is real: rebuilding the model with that one parameter moved flips it."""
-    from model.analysis import vignette_sensitivity
-    from model.vignettes import load_vignettes
+    from toe_twitch.analysis import vignette_sensitivity
+    from toe_twitch.vignettes import load_vignettes
     vignettes = [v for v in load_vignettes() if v.id.startswith(("plmt_", "als_"))][:4]
     flips = vignette_sensitivity(model, vignettes)
     assert flips, "some range end should change a close call"

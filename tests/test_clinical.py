@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pytest
 
-from model.vocabulary import load_vocabulary
+from toe_twitch.vocabulary import load_vocabulary
 
 #: Each serious cause, the age groups it is checked in, and the causes it is mistaken for
 #: ("none": twitching with no listed cause behind it, e.g. benign fasciculations).

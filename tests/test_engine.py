@@ -11,11 +11,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from model import ToeTwitchModel, load_model
-from model.engine import HAVE_NUMBA, CauseSpace
-from model.errors import EngineError, EvidenceError, ImpossibleEvidenceError
-from model.network import Structure, Tables
 from tests.conftest import edited_model
+from toe_twitch import ToeTwitchModel, load_model
+from toe_twitch.engine import HAVE_NUMBA, CauseSpace
+from toe_twitch.errors import EngineError, EvidenceError, ImpossibleEvidenceError
+from toe_twitch.network import Structure, Tables
 
 TOLERANCE = 1e-9
 
@@ -264,7 +264,7 @@ def test_a_synthetic_network_is_exact_against_brute_force():
     """Three findings on three of eight causes: the engine equals summing the joint by hand."""
     structure, tables = _synthetic(8, 3)
     engine = CauseSpace(structure, tables)
-    from model.engine import Encoded
+    from toe_twitch.engine import Encoded
 
     rows = Encoded(np.array([-1]), np.zeros((1, 0), dtype=np.int8), np.array([[1, 0, -1]], dtype=np.int8))
     result = engine.query(rows)
@@ -292,9 +292,9 @@ def test_component_priors_sum_out_shared_risk_factors_exactly(model):
     """The compiled prior of each component (shared risk factors summed out early, causes
     in the cheapest order) equals the numpy path's plain enumeration, for 30 parameter sets,
     every age and risk factors unanswered, answered, or mixed."""
-    from model.analysis import sample_parameters
-    from model.engine import _component_priors_numba, _component_priors_numpy
-    from model.network import build_tables
+    from toe_twitch.analysis import sample_parameters
+    from toe_twitch.engine import _component_priors_numba, _component_priors_numpy
+    from toe_twitch.network import build_tables
 
     tables = build_tables(model.structure_, sample_parameters(model, 30, seed=2))
     engine = CauseSpace(model.structure_, tables)
@@ -316,7 +316,7 @@ def test_component_priors_sum_out_shared_risk_factors_exactly(model):
 def test_the_cheapest_cause_order_is_found_and_used():
     """The dynamic programme over subsets beats (or ties) the file's order on the
     nine-cause component, and every order it returns is a permutation."""
-    from model.engine import _cheapest_order
+    from toe_twitch.engine import _cheapest_order
 
     parents = [{"a", "b"}, {"c", "d"}, {"c", "e", "f", "d", "g"}, {"a", "e", "b", "g"},
                {"c", "e"}, {"f"}, {"h"}, {"h"}, {"f", "h", "b"}]

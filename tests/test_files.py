@@ -1,7 +1,7 @@
 """No input file can hang or flood the project; no write goes where the user did not mean.
 
-:func:`model.files.read_bounded` is the one reader of every file the project reads, and
-:func:`model.files.write_atomic` the one writer (issue 16). These tests give the reader
+:func:`toe_twitch.files.read_bounded` is the one reader of every file the project reads, and
+:func:`toe_twitch.files.write_atomic` the one writer (issue 16). These tests give the reader
 FIFOs, devices, sockets, directories, a 2 GB sparse file and symbolic links, and the
 writer symbolic links, directories and missing folders, directly and through the command
 line. Every read of something that could block runs under a time limit, so that a
@@ -21,15 +21,15 @@ from pathlib import Path
 
 import pytest
 
-from model import files
-from model.errors import (
+from tests.conftest import ROOT
+from toe_twitch import files
+from toe_twitch.errors import (
     FileReadError,
     OutputExistsError,
     OutputFolderMissingError,
     OutputIsDirectoryError,
     OutputNotRegularError,
 )
-from tests.conftest import ROOT
 
 #: Seconds a read or a command may take before the test counts it as hung.
 LIMIT_S = 10
@@ -372,9 +372,9 @@ def test_a_directory_appearing_before_the_rename_is_an_error(tmp_path, monkeypat
 
 # ---------------------------------------------------------------------------- command line
 def toe_twitch(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    """Runs ``python -m model ARGS`` from ``cwd`` with the worktree importable."""
+    """Runs ``python -m toe_twitch ARGS`` from ``cwd`` with the worktree importable."""
     return subprocess.run(
-        [sys.executable, "-m", "model", *args],
+        [sys.executable, "-m", "toe_twitch", *args],
         cwd=cwd,
         env={**os.environ, "PYTHONPATH": str(ROOT)},
         capture_output=True,

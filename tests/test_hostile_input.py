@@ -11,10 +11,10 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from model.errors import PriorsError, VignetteError
-from model.priors import DEFAULT_PRIORS_PATH, parse_priors_text
-from model.safe_yaml import MAX_BYTES, parse_yaml_text
-from model.vignettes import load_vignettes
+from toe_twitch.errors import PriorsError, VignetteError
+from toe_twitch.priors import DEFAULT_PRIORS_PATH, parse_priors_text
+from toe_twitch.safe_yaml import MAX_BYTES, parse_yaml_text
+from toe_twitch.vignettes import load_vignettes
 
 DEFAULT = yaml.safe_load(DEFAULT_PRIORS_PATH.read_text())
 

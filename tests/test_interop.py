@@ -3,7 +3,7 @@
 Round trips compare P(cause present | evidence) of every cause on 300 random evidence sets
 between the model and the network read back from the file, both run by the project's
 engine. The tolerance of each format is set by the precision it prints
-(:func:`model.interop.posterior_error_bound`):
+(:func:`toe_twitch.interop.posterior_error_bound`):
 
 * bif, xmlbif, net, uai print every digit (shortest round-trip decimal), so the tables come
   back bit for bit (up to renormalising columns that sum to 1 within 1e-16): tolerance
@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from model import (
+from toe_twitch import (
     NetworkFileError,
     OutputExistsError,
     PriorsRequiredError,
@@ -34,8 +34,8 @@ from model import (
     uncertainty,
     what_if,
 )
-from model.errors import ToeTwitchError
-from model.interop import (
+from toe_twitch.errors import ToeTwitchError
+from toe_twitch.interop import (
     ENGINE_TOLERANCE,
     FORMATS,
     SINGLE_PRECISION,
@@ -43,7 +43,7 @@ from model.interop import (
     posterior_error_bound,
     reference_variables,
 )
-from model.vignettes import load_vignettes
+from toe_twitch.vignettes import load_vignettes
 
 EVIDENCE_SETS = 300
 
@@ -184,7 +184,7 @@ def test_round_trip_through_pyagrum_keeps_every_posterior(
         path.write_bytes(exported[fmt].read_bytes())
     bn = gum.loadBN(str(path))
     assert bn.size() == len(model.states) and bn.sizeArcs() == len(model.network.edges())
-    from model import ToeTwitchModel
+    from toe_twitch import ToeTwitchModel
 
     again = ToeTwitchModel.from_network(pyagrum_as_pgmpy(bn, fmt, model), f"pyAgrum {fmt}")
     got = again.posterior_batch(evidences)
@@ -332,7 +332,7 @@ def test_features_needing_priors_say_so(from_file, feature, call):
 
 
 def test_vignette_sensitivity_and_priors_need_a_priors_file(from_file):
-    from model.analysis import vignette_sensitivity
+    from toe_twitch.analysis import vignette_sensitivity
 
     vignettes = load_vignettes()[:2]
     with pytest.raises(PriorsRequiredError, match="which has no ranges or sources"):

@@ -5,15 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from model import (
+from tests.conftest import edited_model
+from toe_twitch import (
     DISCLAIMER,
     EvidenceError,
     ImpossibleEvidenceError,
     ToeTwitchModel,
     load_model,
 )
-from model.priors import DEFAULT_PRIORS_PATH, load_priors
-from tests.conftest import edited_model
+from toe_twitch.priors import DEFAULT_PRIORS_PATH, load_priors
 
 
 def test_load_model_exposes_the_documented_api(model):
@@ -183,7 +183,7 @@ def test_every_combination_equals_one_query_per_combination(model, base):
 
 
 def test_every_combination_falls_back_to_the_kernel_for_tiny_probabilities(model, monkeypatch):
-    import model.engine as engine
+    import toe_twitch.engine as engine
 
     names = list(SWEPT[:4])
     plain = model.every_combination(names, {"age_group": "child"})

@@ -38,7 +38,7 @@ CELL_TIMEOUT = 240
 #: Each notebook runs in under half a minute on a 2-core machine; fail well past that.
 NOTEBOOK_LIMIT = 120
 #: The modules a notebook may import from the project (the public API).
-PUBLIC_MODULES = {"model", "model.analysis", "model.vignettes", "model.interop"}
+PUBLIC_MODULES = {"toe_twitch", "toe_twitch.analysis", "toe_twitch.vignettes", "toe_twitch.interop"}
 #: Notebook metadata a clean notebook may carry.
 NOTEBOOK_METADATA = {"kernelspec", "jupytext"}
 #: Cell metadata a clean notebook may carry: jupytext's record of the blank lines that
@@ -126,7 +126,7 @@ def test_notebook_uses_only_the_public_api(name):
     tree = ast.parse((NOTEBOOKS / f"{name}.py").read_text(encoding="utf-8"))
     problems = []
     for node in ast.walk(tree):
-        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "model":
+        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "toe_twitch":
             if node.module not in PUBLIC_MODULES:
                 problems.append(f"line {node.lineno}: from {node.module} import ...")
             problems += [
@@ -138,7 +138,7 @@ def test_notebook_uses_only_the_public_api(name):
             problems += [
                 f"line {node.lineno}: import {a.name}"
                 for a in node.names
-                if a.name.split(".")[0] == "model" and a.name not in PUBLIC_MODULES
+                if a.name.split(".")[0] == "toe_twitch" and a.name not in PUBLIC_MODULES
             ]
         elif (
             isinstance(node, ast.Attribute)

@@ -1,6 +1,6 @@
 """Nothing a user saved is lost: atomic writes, refused overwrites, untouched shipped priors.
 
-Every file the project writes goes through :func:`model.files.write_atomic`. These tests
+Every file the project writes goes through :func:`toe_twitch.files.write_atomic`. These tests
 kill a writer halfway, make writes fail, and run the command line and the Tune priors
 page against the shipped ``priors/default.yaml``, then compare bytes, permissions and
 file-system identity with what was there before.
@@ -21,9 +21,9 @@ from pathlib import Path
 
 import pytest
 
-from model import files
-from model.errors import OutputExistsError
 from tests.conftest import ROOT, VIGNETTES
+from toe_twitch import files
+from toe_twitch.errors import OutputExistsError
 
 DEFAULT_PRIORS = ROOT / "priors" / "default.yaml"
 OLD = b"the priors a clinician saved last week\n" * 30_000  # about 1 MB
@@ -36,7 +36,7 @@ NEW = b"a new, much larger export that is being written\n" * 200_000  # about 10
 WRITER = """
 import os, sys, time
 from pathlib import Path
-from model import files
+from toe_twitch import files
 
 target, ready, stage, size = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3], int(sys.argv[4])
 line = b"a new, much larger export that is being written\\n"
@@ -259,7 +259,7 @@ def test_command_line_never_changes_the_shipped_priors(command, assert_shipped_p
     Would catch: a command that saves, normalises or caches into the shipped priors.
     """
     result = subprocess.run(
-        [sys.executable, "-m", "model", *command],
+        [sys.executable, "-m", "toe_twitch", *command],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -277,7 +277,7 @@ def test_tune_priors_page_never_changes_the_shipped_priors(assert_shipped_priors
     """
     from tests.test_ui_app import click, go, open_app
     from tests.test_ui_pages import edit_value, grid, upload
-    from ui import keys
+    from toe_twitch.ui import keys
 
     at = open_app(page="tune")
     table = grid(at)

@@ -48,26 +48,27 @@ def _run(installed: Path, cwd: Path, *args: str, timeout: float = 300) -> subpro
 
 def test_the_wheel_holds_every_package_and_data_file(installed):
     wheel_root = installed
-    for path in ("model/data/vocabulary.yaml", "model/data/advice.yaml", "model/data/vignettes.yaml",
-                 "toe_twitch_priors/default.yaml", "ui/app.py"):
+    for path in ("toe_twitch/data/vocabulary.yaml", "toe_twitch/data/advice.yaml",
+                 "toe_twitch/data/vignettes.yaml", "toe_twitch/priors_files/default.yaml",
+                 "toe_twitch/ui/app.py"):
         assert (wheel_root / path).is_file(), path
     # every Python package of the checkout is in the wheel
-    for folder in ("model", "ui"):
+    for folder, package in (("model", "toe_twitch"), ("ui", "toe_twitch/ui"), ("priors", "toe_twitch/priors_files")):
         for init in (ROOT / folder).rglob("*.py"):
-            relative = init.relative_to(ROOT)
+            relative = init.relative_to(ROOT / folder)
             if "__pycache__" in relative.parts:
                 continue
-            assert (wheel_root / relative).is_file(), f"{relative} is missing from the wheel"
+            assert (wheel_root / package / relative).is_file(), f"{folder}/{relative} is missing from the wheel"
 
 
 def test_diagnose_and_evaluate_run_from_outside_the_checkout(installed, tmp_path):
-    where = _run(installed, tmp_path, "-c", "import model, toe_twitch_priors; print(model.__file__)")
+    where = _run(installed, tmp_path, "-c", "import toe_twitch, toe_twitch.priors_files; print(toe_twitch.__file__)")
     assert where.returncode == 0, where.stderr
     assert where.stdout.strip().startswith(str(installed)), "the checkout must not be imported"
-    result = _run(installed, tmp_path, "-m", "model", "diagnose", "--json", "age_group=adult", "leg_pain=yes")
+    result = _run(installed, tmp_path, "-m", "toe_twitch", "diagnose", "--json", "age_group=adult", "leg_pain=yes")
     assert result.returncode == 0, result.stderr
     assert len(json.loads(result.stdout)["ranking"]) == 12
-    result = _run(installed, tmp_path, "-m", "model", "evaluate")
+    result = _run(installed, tmp_path, "-m", "toe_twitch", "evaluate")
     assert result.returncode == 0, result.stderr
     assert "vignettes: top-1" in result.stdout
     assert not list(tmp_path.iterdir()), "nothing is written into the working folder"
@@ -83,7 +84,7 @@ def test_serve_starts_the_page_from_the_installed_package(installed, tmp_path):
     port = _free_port()
     env = {**os.environ, "PYTHONPATH": str(installed)}
     process = subprocess.Popen(
-        [sys.executable, "-m", "model", "serve", "--port", str(port)],
+        [sys.executable, "-m", "toe_twitch", "serve", "--port", str(port)],
         cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     try:

@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 import yaml
 
-from model.errors import PriorsError
-from model.priors import (
+from tests.conftest import ROOT
+from toe_twitch.errors import PriorsError
+from toe_twitch.priors import (
     DEFAULT_PRIORS_PATH,
     DEFINITIONS,
     iter_parameters,
@@ -23,7 +24,6 @@ from model.priors import (
     validate_priors_data,
     with_values,
 )
-from tests.conftest import ROOT
 
 DEFAULT_TEXT = DEFAULT_PRIORS_PATH.read_text()
 
@@ -73,7 +73,7 @@ def test_a_bare_expert_judgement_is_refused():
 def test_each_kind_of_number_is_defined_once_and_quoted_everywhere():
     """The one definition of each kind appears verbatim in priors/README.md, in the header
     of the shipped file, and as the docstring of its schema class."""
-    from model import priors as schema
+    from toe_twitch import priors as schema
 
     readme = " ".join((ROOT / "priors" / "README.md").read_text().split())
     header = " ".join(DEFAULT_TEXT[: DEFAULT_TEXT.index("schema_version")].replace("#", " ").split())
@@ -128,8 +128,8 @@ def test_odds_ratios_beyond_the_bounds_are_still_calibrated_exactly():
     """Issue 16: odds ratios of 1e15 once broke the calibration silently (PLMT 0.0005
     became 0.03). The schema now refuses them, and the calibration itself (stable logistic,
     bisection on the log-odds scale) meets the prevalence even there."""
-    from model.network import build_structure, build_tables
-    from model.vocabulary import load_vocabulary
+    from toe_twitch.network import build_structure, build_tables
+    from toe_twitch.vocabulary import load_vocabulary
 
     structure = build_structure(load_priors(), load_vocabulary())
     theta = structure.values()
@@ -146,8 +146,8 @@ def test_odds_ratios_beyond_the_bounds_are_still_calibrated_exactly():
 def test_a_calibration_that_misses_its_prevalence_is_refused(monkeypatch):
     """The check after fitting: if the baseline does not reproduce the prevalence, the file
     is refused naming the field (here the fit is broken on purpose)."""
-    from model import network
-    from model.vocabulary import load_vocabulary
+    from toe_twitch import network
+    from toe_twitch.vocabulary import load_vocabulary
 
     monkeypatch.setattr(network, "calibrate_baseline", lambda prevalence, *_: np.zeros_like(prevalence))
     structure = network.build_structure(load_priors(), load_vocabulary())
@@ -250,7 +250,7 @@ def test_with_values_changes_one_number_and_keeps_the_rest():
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "model", *args],
+        [sys.executable, "-m", "toe_twitch", *args],
         capture_output=True, text=True, cwd=ROOT, timeout=120,
     )
 

@@ -66,7 +66,7 @@ def workdir(tmp_path_factory):
 @pytest.mark.parametrize("command, status, shown", EXAMPLES, ids=[c for c, _, _ in EXAMPLES])
 def test_a_readme_example_prints_what_the_readme_shows(command, status, shown, workdir):
     args = shlex.split(command)[1:]
-    result = subprocess.run([sys.executable, "-m", "model", *args], capture_output=True,
+    result = subprocess.run([sys.executable, "-m", "toe_twitch", *args], capture_output=True,
                             text=True, cwd=workdir, timeout=600)
     assert result.returncode == status, result.stderr
     printed = (result.stdout + result.stderr).splitlines()

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from model import (
+from toe_twitch import (
     ImpossibleEvidenceError,
     PriorsError,
     ToeTwitchModel,
@@ -26,9 +26,9 @@ from model import (
     uncertainty,
     what_if,
 )
-from model.analysis import _parameter_class
-from model.priors import iter_parameters, load_priors, priors_to_data, validate_priors_data
-from model.vignettes import evaluate, load_vignettes
+from toe_twitch.analysis import _parameter_class
+from toe_twitch.priors import iter_parameters, load_priors, priors_to_data, validate_priors_data
+from toe_twitch.vignettes import evaluate, load_vignettes
 
 DOCUMENTED = (ImpossibleEvidenceError, PriorsError)
 

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from benchmarks.scale import _encode, _evidence, synthetic
-from model.engine import CauseSpace
-from model.errors import EngineError
-from model.network import pgmpy_network
+from toe_twitch.engine import CauseSpace
+from toe_twitch.errors import EngineError
+from toe_twitch.network import pgmpy_network
 
 
 @pytest.mark.parametrize("causes", [12, 16])
@@ -38,7 +38,7 @@ def test_too_many_causes_are_refused_before_anything_is_allocated():
 
 def test_a_network_beyond_the_memory_budget_is_refused_with_the_limit(monkeypatch):
     """The limit is checked before the arrays are made (here lowered to 8 MiB)."""
-    from model import engine
+    from toe_twitch import engine
 
     monkeypatch.setattr(engine, "BANK_BUDGET_BYTES", 8 * 2**20)
     structure, tables = synthetic(18, seed=0)

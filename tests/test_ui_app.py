@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from model import DISCLAIMER, NO_LISTED_CAUSE_LABEL, load_model
-from model.priors import priors_to_data, validate_priors_data
-from ui import keys, session_priors
-from ui.text import cause_name
+from toe_twitch import DISCLAIMER, NO_LISTED_CAUSE_LABEL, load_model
+from toe_twitch.priors import priors_to_data, validate_priors_data
+from toe_twitch.ui import keys, session_priors
+from toe_twitch.ui.text import cause_name
 
 #: ui/app.py as an absolute path: AppTest resolves relative paths against this file.
 APP = str(Path(__file__).resolve().parent.parent / "ui" / "app.py")
@@ -261,7 +261,7 @@ def test_an_unexpected_error_shows_a_plain_message_and_a_way_back(monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("boom in /srv/secret/path.py")
 
-    monkeypatch.setattr("ui.views.explore.explore_case", broken)
+    monkeypatch.setattr("toe_twitch.ui.views.explore.explore_case", broken)
     at.run()
     assert not at.exception
     shown = texts(at)

@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from benchmarks import load
-from model import load_model
 from tests.conftest import require_browser
+from toe_twitch import load_model
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "tests" / "artifacts"
@@ -299,7 +299,7 @@ def test_a_clinician_saves_a_copy_of_the_priors_with_a_note(site, tmp_path):
     """Tune priors: a name and a note typed in and applied, then "Download": the file is a
     valid priors file with the shipped values, the name and the note (as its
     description, shown on the page as plain text), and the shipped file is untouched."""
-    from model.priors import DEFAULT_PRIORS_PATH, iter_parameters, load_priors
+    from toe_twitch.priors import DEFAULT_PRIORS_PATH, iter_parameters, load_priors
 
     shipped = DEFAULT_PRIORS_PATH.read_bytes()
     base, browser = site

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import pytest
 
-from model import load_model
 from tests.test_ui_app import RED_FLAGS_NONE, click, open_app, ranking, texts
-from ui import interview, keys
+from toe_twitch import load_model
+from toe_twitch.ui import interview, keys
 
 
 @pytest.fixture(scope="module")

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import pytest
 
-from model import load_model
 from tests.test_ui_app import htmls, open_app, ranking, texts
-from ui import answers, keys
-from ui.text import MAX_SHOWN_CHARS, plain
+from toe_twitch import load_model
+from toe_twitch.ui import answers, keys
+from toe_twitch.ui.text import MAX_SHOWN_CHARS, plain
 
 PHISHING = "[Call 555-0100 now](https://example.com)"
 HOSTILE = {

@@ -10,9 +10,6 @@ import pytest
 import yaml
 from streamlit.testing.v1 import AppTest
 
-from model import ToeTwitchModel, load_model
-from model.priors import DEFAULT_PRIORS_PATH, with_values
-from model.vignettes import evaluate, load_vignettes
 from tests.test_ui_app import (
     assert_fine,
     click,
@@ -25,8 +22,11 @@ from tests.test_ui_app import (
     texts,
     with_priors,
 )
-from ui import keys, loaders, widgets
-from ui.views import tune
+from toe_twitch import ToeTwitchModel, load_model
+from toe_twitch.priors import DEFAULT_PRIORS_PATH, with_values
+from toe_twitch.ui import keys, loaders, widgets
+from toe_twitch.ui.views import tune
+from toe_twitch.vignettes import evaluate, load_vignettes
 
 #: A prior whose change visibly moves the ranking: how common hypnic jerks are in adults.
 HYPNIC_ADULT = "causes.hypnic_jerk.prevalence.adult"
@@ -175,7 +175,7 @@ def test_one_causes_view_names_its_parameters_without_repeating_the_cause():
 
 def test_the_definitions_are_shown_on_the_tune_page():
     """Each kind of number in view is explained by its one definition."""
-    from model.priors import DEFINITIONS
+    from toe_twitch.priors import DEFINITIONS
 
     at = open_app(page="tune")
     shown = texts(at)
@@ -196,7 +196,7 @@ def test_the_network_shows_one_cause_by_default():
 
 def test_the_whole_network_and_a_node_table():
     """The whole network is a picture; a node's table lists its parents' states."""
-    from ui.views.network import WHOLE
+    from toe_twitch.ui.views.network import WHOLE
 
     at = open_app(page="network")
     at.selectbox(key=keys.NETWORK_FOCUS).set_value(WHOLE).run()

@@ -13,13 +13,13 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from model import ToeTwitchModel, load_model
-from model.priors import priors_to_data, with_values
 from tests.test_ui_app import click, expected_ranking, go, open_app, ranking, ranking_values
 from tests.test_ui_pages import HYPNIC_ADULT, edit_value
-from ui import keys, loaders
-from ui.background import VignetteReport
-from ui.text import percent
+from toe_twitch import ToeTwitchModel, load_model
+from toe_twitch.priors import priors_to_data, with_values
+from toe_twitch.ui import keys, loaders
+from toe_twitch.ui.background import VignetteReport
+from toe_twitch.ui.text import percent
 
 
 def fingerprint(m: ToeTwitchModel) -> str:
@@ -111,7 +111,7 @@ def test_many_uploads_of_distinct_priors_keep_the_cache_within_its_budget():
     """Twelve sessions upload twelve different priors files; the cache never holds more
     than its count and memory allow (benchmarks/page_memory.py measures the RSS of 100)."""
     base = load_model().priors
-    from ui import session_priors
+    from toe_twitch.ui import session_priors
 
     for i in range(12):
         priors = with_values(base, {HYPNIC_ADULT: 0.05 + i * 0.001})

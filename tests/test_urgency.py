@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from model.urgency import (
+from toe_twitch.urgency import (
     RANK,
     RULES,
     WARNING_SIGNS,
@@ -23,7 +23,7 @@ from model.urgency import (
     rule_reasons,
     urgency_level,
 )
-from model.vocabulary import load_vocabulary
+from toe_twitch.vocabulary import load_vocabulary
 
 AGES = ("infant", "child", "adult", "older_adult")
 #: The ten other answers the exhaustive tests combine (those a floor could be argued down by).

@@ -6,8 +6,8 @@ from collections import Counter
 
 import pytest
 
-from model.vignettes import evaluate, load_vignettes
 from tests.conftest import VIGNETTES
+from toe_twitch.vignettes import evaluate, load_vignettes
 
 
 @pytest.fixture(scope="module")
@@ -19,7 +19,7 @@ def test_vignette_file_covers_every_cause_and_urgency_level():
     vignettes = load_vignettes(VIGNETTES)
     assert len(vignettes) >= 80
     top1 = Counter(c for v in vignettes for c in v.expect.top1 if len(v.expect.top1) == 1)
-    from model.vocabulary import load_vocabulary
+    from toe_twitch.vocabulary import load_vocabulary
 
     vocab = load_vocabulary()
     for cause in vocab.cause_ids:

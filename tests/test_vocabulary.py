@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from model.vocabulary import load_vocabulary
 from tests.conftest import SHARED
+from toe_twitch.vocabulary import load_vocabulary
 
 
 @pytest.fixture(scope="module")

@@ -17,9 +17,9 @@ from typing import Any
 
 import streamlit as st
 
-from model import ToeTwitchModel
-from ui import keys
-from ui.text import finding_label, plain, plural
+from toe_twitch import ToeTwitchModel
+from toe_twitch.ui import keys
+from toe_twitch.ui.text import finding_label, plain, plural
 
 #: The link's word for "asked, and the answer was Don't know".
 UNKNOWN = "unknown"

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ui import answers, keys, link_check, loaders, session_priors, widgets
-from ui.views import explore, guided, network, tune, validation
+from toe_twitch.ui import answers, keys, link_check, loaders, session_priors, widgets
+from toe_twitch.ui.views import explore, guided, network, tune, validation
 
 #: Words in a browser's User-Agent that mean a phone (Mozilla's advice: "Mobi").
 PHONE_AGENTS = ("Mobi", "Android", "iPhone")

@@ -28,10 +28,10 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from model import ToeTwitchError, ToeTwitchModel, VignetteError, load_model
-from model.priors import PriorsFile
-from model.vignettes import Vignette, evaluate, parse_vignettes_text
-from ui.case import Ranges, compute_ranges
+from toe_twitch import ToeTwitchError, ToeTwitchModel, VignetteError, load_model
+from toe_twitch.priors import PriorsFile
+from toe_twitch.ui.case import Ranges, compute_ranges
+from toe_twitch.vignettes import Vignette, evaluate, parse_vignettes_text
 
 _MAIN_LOCK = threading.Lock()
 #: Models a worker keeps (by priors key); each is a few megabytes.
@@ -104,7 +104,7 @@ def _csv(rows: list[Row]) -> str:
 
 
 def report_for(model: ToeTwitchModel, vignettes: list[Vignette], source: str) -> VignetteReport:
-    """Score vignettes with :func:`model.vignettes.evaluate` (one engine batch)."""
+    """Score vignettes with :func:`toe_twitch.vignettes.evaluate` (one engine batch)."""
     evaluation = evaluate(model, vignettes)
     rows = []
     for r in evaluation.results:

@@ -5,7 +5,7 @@ The All questions page draws what :func:`explore_case` returns, and
 changed answer costs the server. The 90% ranges are apart (:func:`case_ranges`): the
 page asks for them in the background and draws them last.
 
->>> from model import load_model
+>>> from toe_twitch import load_model
 >>> m = load_model()
 >>> view = explore_case(m, {"onset_falling_asleep": "present"})
 >>> view.diagnosis.top
@@ -17,10 +17,10 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
-from model import Diagnosis, ToeTwitchError, ToeTwitchModel, explain, uncertainty, what_if
-from model.analysis import Explanation, WhatIf
-from model.core import LookAhead
-from ui import interview
+from toe_twitch import Diagnosis, ToeTwitchError, ToeTwitchModel, explain, uncertainty, what_if
+from toe_twitch.analysis import Explanation, WhatIf
+from toe_twitch.core import LookAhead
+from toe_twitch.ui import interview
 
 #: Questions "What to ask next" offers.
 ASK_COUNT = 5

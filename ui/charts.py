@@ -15,10 +15,10 @@ import textwrap
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from model import NO_LISTED_CAUSE_LABEL, Diagnosis, ToeTwitchModel
-from model.analysis import Contribution
-from model.priors import AGE_FINDING
-from ui.text import cause_name, percent
+from toe_twitch import NO_LISTED_CAUSE_LABEL, Diagnosis, ToeTwitchModel
+from toe_twitch.analysis import Contribution
+from toe_twitch.priors import AGE_FINDING
+from toe_twitch.ui.text import cause_name, percent
 
 #: Colours with at least 4.5:1 contrast on white for text, 3:1 for the bars.
 BAR_COLOUR = "#2f6fb7"
@@ -168,7 +168,7 @@ def weight_bars(model: ToeTwitchModel, contributions: Iterable[Contribution]) ->
     likelihood ratio ("3.2× for", "0.40× against"); an answer that rules the cause in or
     out, or that others already settled, is shown without a bar.
     """
-    from ui.text import answer_label, finding_label
+    from toe_twitch.ui.text import answer_label, finding_label
 
     rows = list(contributions)
     finite = [abs(c.weight) for c in rows if c.weight is not None and math.isfinite(c.weight)]

@@ -22,10 +22,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from model import Diagnosis, ToeTwitchModel, next_questions, what_if
-from model.analysis import Question, WhatIf
-from model.core import LookAhead
-from model.priors import AGE_FINDING
+from toe_twitch import Diagnosis, ToeTwitchModel, next_questions, what_if
+from toe_twitch.analysis import Question, WhatIf
+from toe_twitch.core import LookAhead
+from toe_twitch.priors import AGE_FINDING
 
 #: Expected move (probability, 0 to 1) below which a question is not worth asking.
 STOP_SHIFT = 0.08

@@ -20,9 +20,9 @@ from streamlit.runtime.state.query_params import (
     CLIENT_STATE_QUERY_STRING_MAX_LENGTH,
 )
 
-from model import ToeTwitchModel
-from ui import answers, keys
-from ui.text import plural
+from toe_twitch import ToeTwitchModel
+from toe_twitch.ui import answers, keys
+from toe_twitch.ui.text import plural
 
 MAX_KEPT = 200
 MAX_VALUE_CHARS = 40

@@ -24,17 +24,17 @@ from concurrent.futures import Future
 
 import streamlit as st
 
-from model import ToeTwitchModel, load_model
-from model.priors import PriorsFile, priors_to_data
-from model.vignettes import Vignette, load_vignettes
-from ui.background import (
+from toe_twitch import ToeTwitchModel, load_model
+from toe_twitch.priors import PriorsFile, priors_to_data
+from toe_twitch.ui.background import (
     VignetteReport,
     Worker,
     ranges_in_worker,
     report_for,
     score_vignette_text,
 )
-from ui.case import INTERVAL_DRAWS, Ranges
+from toe_twitch.ui.case import INTERVAL_DRAWS, Ranges
+from toe_twitch.vignettes import Vignette, load_vignettes
 
 #: Models kept besides the shipped one, and the memory they may hold together.
 MAX_MODELS = 8

@@ -15,9 +15,9 @@ from typing import Any
 
 import streamlit as st
 
-from model import PriorsError, ToeTwitchError, ToeTwitchModel
-from model.priors import PriorsFile, iter_parameters, with_values
-from ui import keys, loaders
+from toe_twitch import PriorsError, ToeTwitchError, ToeTwitchModel
+from toe_twitch.priors import PriorsFile, iter_parameters, with_values
+from toe_twitch.ui import keys, loaders
 
 #: Source named in the message of a refused edit (``edited priors: path: rule``).
 EDIT_SOURCE = "edited priors"

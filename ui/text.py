@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import unicodedata
 
-from model import ToeTwitchModel
+from toe_twitch import ToeTwitchModel
 
 #: Longest piece of outside text (a link's key or value, a file name) shown in full.
 MAX_SHOWN_CHARS = 60

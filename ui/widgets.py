@@ -18,9 +18,9 @@ from typing import Any, NamedTuple, TypeVar
 
 import streamlit as st
 
-from model import DISCLAIMER, Diagnosis, ToeTwitchModel
-from ui import answers, charts, keys, loaders, session_priors
-from ui.text import answer_label, finding_label, plain, plural, urgency_title
+from toe_twitch import DISCLAIMER, Diagnosis, ToeTwitchModel
+from toe_twitch.ui import answers, charts, keys, loaders, session_priors
+from toe_twitch.ui.text import answer_label, finding_label, plain, plural, urgency_title
 
 LOG = logging.getLogger("toe_twitch.page")
 F = TypeVar("F", bound=Callable[..., Any])

@@ -14,13 +14,12 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from model import Diagnosis, ImpossibleEvidenceError, ToeTwitchModel
-from model.priors import AGE_FINDING
-from model.vocabulary import GROUPS
-from ui import answers, charts, interview, keys, session_priors, widgets
-from ui.answers import UNKNOWN
-from ui.case import CaseView, explore_case
-from ui.text import (
+from toe_twitch import Diagnosis, ImpossibleEvidenceError, ToeTwitchModel
+from toe_twitch.priors import AGE_FINDING
+from toe_twitch.ui import answers, charts, interview, keys, session_priors, widgets
+from toe_twitch.ui.answers import UNKNOWN
+from toe_twitch.ui.case import CaseView, explore_case
+from toe_twitch.ui.text import (
     answer_label,
     bits,
     cause_label,
@@ -32,6 +31,7 @@ from ui.text import (
     times,
     urgency_title,
 )
+from toe_twitch.vocabulary import GROUPS
 
 #: Emergency signs first, as in the interview; then as a clinician asks.
 GROUP_ORDER = ("red_flags", "about_you", "when", "symptoms", "history")

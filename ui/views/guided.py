@@ -14,12 +14,12 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from model import Diagnosis, ImpossibleEvidenceError, ToeTwitchModel
-from model.analysis import Question
-from model.priors import AGE_FINDING
-from ui import answers, interview, keys, session_priors, widgets
-from ui.answers import UNKNOWN
-from ui.text import answer_label, bits, finding_label, percent
+from toe_twitch import Diagnosis, ImpossibleEvidenceError, ToeTwitchModel
+from toe_twitch.analysis import Question
+from toe_twitch.priors import AGE_FINDING
+from toe_twitch.ui import answers, interview, keys, session_priors, widgets
+from toe_twitch.ui.answers import UNKNOWN
+from toe_twitch.ui.text import answer_label, bits, finding_label, percent
 
 #: The answers offered for a yes/no question, in order, and their button keys' suffix.
 YES_NO = ("present", "absent")

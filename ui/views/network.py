@@ -15,10 +15,10 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from model import ToeTwitchModel
-from model.priors import AGE_FINDING
-from ui import answers, charts, keys, session_priors, widgets
-from ui.text import AGE_LABELS, cause_name, percent
+from toe_twitch import ToeTwitchModel
+from toe_twitch.priors import AGE_FINDING
+from toe_twitch.ui import answers, charts, keys, session_priors, widgets
+from toe_twitch.ui.text import AGE_LABELS, cause_name, percent
 
 WHOLE = "__whole__"
 CPT_ROWS = 64

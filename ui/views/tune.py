@@ -1,7 +1,7 @@
 """Tune priors: edit any number of the model and see what it does (for clinicians).
 
 Every parameter is one row of a table; only its value can be edited. Each edit is
-checked at once (:func:`model.priors.with_values`, then a model is built): a refused
+checked at once (:func:`toe_twitch.priors.with_values`, then a model is built): a refused
 value is not used, its cell goes back to the value in force and is marked, and the
 reason stands beside the table. Accepted edits rebuild the model (once per distinct set
 of numbers) and show their effect on the current case and on the shipped vignettes.
@@ -16,8 +16,8 @@ import pandas as pd
 import streamlit as st
 import yaml
 
-from model import ImpossibleEvidenceError, PriorsError, ToeTwitchError, ToeTwitchModel
-from model.priors import (
+from toe_twitch import ImpossibleEvidenceError, PriorsError, ToeTwitchError, ToeTwitchModel
+from toe_twitch.priors import (
     DEFINITIONS,
     definition_key,
     iter_parameters,
@@ -25,9 +25,9 @@ from model.priors import (
     priors_to_data,
     source_counts,
 )
-from ui import answers, charts, keys, loaders, session_priors, widgets
-from ui.session_priors import SessionPriors
-from ui.text import (
+from toe_twitch.ui import answers, charts, keys, loaders, session_priors, widgets
+from toe_twitch.ui.session_priors import SessionPriors
+from toe_twitch.ui.text import (
     AGE_LABELS,
     answer_label,
     cause_name,
@@ -294,7 +294,7 @@ def _undo_all() -> None:
 
 
 def draw_definitions(sp: SessionPriors, view: str) -> None:
-    """The one definition of each kind of number in view (:data:`model.priors.DEFINITIONS`)."""
+    """The one definition of each kind of number in view (:data:`toe_twitch.priors.DEFINITIONS`)."""
     kinds = list(
         dict.fromkeys(
             definition_key(p.path) for p in iter_parameters(sp.base) if in_view(p.path, view)

@@ -13,11 +13,11 @@ from concurrent.futures import Future
 import pandas as pd
 import streamlit as st
 
-from model import ToeTwitchError, ToeTwitchModel
-from model.vignettes import MAX_VIGNETTES
-from ui import keys, loaders, session_priors, widgets
-from ui.background import Row, VignetteReport
-from ui.text import cause_name, plain, plural, urgency_title
+from toe_twitch import ToeTwitchError, ToeTwitchModel
+from toe_twitch.ui import keys, loaders, session_priors, widgets
+from toe_twitch.ui.background import Row, VignetteReport
+from toe_twitch.ui.text import cause_name, plain, plural, urgency_title
+from toe_twitch.vignettes import MAX_VIGNETTES
 
 #: Rows of the results table drawn at most (the download has them all).
 MAX_TABLE_ROWS = 500
