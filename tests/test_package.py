@@ -74,42 +74,54 @@ def test_diagnose_and_evaluate_run_from_outside_the_checkout(installed, tmp_path
     assert not list(tmp_path.iterdir()), "nothing is written into the working folder"
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
+def wait_for_page(process: subprocess.Popen, port: int, timeout: float = 120) -> None:
+    """Wait until the page on ``port`` answers its health check, then check the page itself
+    answers HTTP 200; fail with the server's output if it stopped first."""
+    deadline = time.monotonic() + timeout
+    healthy = False
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
+                healthy = r.status == 200
+                break
+        except OSError:
+            time.sleep(0.5)
+    assert healthy, f"the page did not start: {process.stdout.read() if process.poll() is not None else ''}"
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as r:
+        assert r.status == 200
+
+
+def stop_server(process: subprocess.Popen, port: int) -> None:
+    """Stop the server and check nothing is left on the port."""
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=20)
+    time.sleep(1)
+    with pytest.raises(OSError):
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2)
+
+
 def test_serve_starts_the_page_from_the_installed_package(installed, tmp_path):
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "PYTHONPATH": str(installed)}
     process = subprocess.Popen(
         [sys.executable, "-m", "toe_twitch", "serve", "--port", str(port)],
         cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     try:
-        deadline = time.monotonic() + 120
-        healthy = False
-        while time.monotonic() < deadline and process.poll() is None:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2) as r:
-                    healthy = r.status == 200
-                    break
-            except OSError:
-                time.sleep(0.5)
-        assert healthy, f"the page did not start: {process.stdout.read() if process.poll() is not None else ''}"
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as r:
-            assert r.status == 200
+        wait_for_page(process, port)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-    # Stopping `serve` stops the page: no server is left behind on the port.
-    time.sleep(1)
-    with pytest.raises(OSError):
-        urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=2)
+        # Stopping `serve` stops the page: no server is left behind on the port.
+        stop_server(process, port)
 
 
 def test_the_wheel_metadata_has_an_spdx_licence(installed):
