@@ -42,11 +42,7 @@ import functools
 import itertools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import cache
-from typing import Any
 
-from toe_twitch.resources import data_path
-from toe_twitch.safe_yaml import read_yaml_file
 from toe_twitch.vocabulary import Vocabulary
 
 LEVELS = ("self_care", "see_doctor", "emergency")
@@ -57,7 +53,6 @@ WARNING_SIGNS = ("fever", "fatigue")
 WEAKNESS = ("muscle_weakness", "weakness_getting_worse", "proximal_weakness", "muscle_wasting")
 #: What an infant with these needs checking for (SMA, congenital myopathy).
 INFANT_WARNING = ("muscle_weakness", "floppy_or_lost_milestones", "widespread_twitching")
-ADVICE_PATH = data_path("advice.yaml")
 
 #: Emergencies a red flag may come from that no listed cause explains.
 OUTSIDE_CAUSES = "a stroke, cauda equina syndrome, a spinal cord problem or another emergency"
@@ -200,75 +195,6 @@ RULES: tuple[Rule, ...] = (
 )
 
 
-@cache
-def load_advice() -> dict[str, Advice]:
-    """Advice per level. ``see_doctor`` also carries the self-care tips (safe meanwhile)."""
-    data, problems = read_yaml_file(ADVICE_PATH)
-    if problems:
-        raise RuntimeError(f"{ADVICE_PATH}: " + "; ".join(map(str, problems)))
-    care = data["self_care"]
-    remedies = tuple((r["title"], r["text"]) for r in care["home_remedies"])
-    exercises = tuple(Exercise(e["title"], tuple(e["steps"])) for e in care["exercises"])
-    return {
-        "self_care": Advice(
-            level="self_care",
-            summary=care["summary"],
-            home_remedies=remedies,
-            exercises=exercises,
-            walking_on_sand=care["walking_on_sand"],
-            prevention=tuple(care["prevention"]),
-            when_to_see_doctor=tuple(care["when_to_see_doctor"]),
-        ),
-        "see_doctor": Advice(
-            level="see_doctor",
-            summary=data["see_doctor"]["summary"],
-            next_steps=tuple(data["see_doctor"]["next_steps"]),
-            home_remedies=remedies,
-            exercises=exercises,
-            walking_on_sand=care["walking_on_sand"],
-            prevention=tuple(care["prevention"]),
-        ),
-        # Emergency advice carries nothing that could distract from calling for help.
-        "emergency": Advice(
-            level="emergency",
-            summary=data["emergency"]["summary"],
-            next_steps=tuple(data["emergency"]["next_steps"]),
-        ),
-    }
-
-
-@dataclass(frozen=True)
-class Exercise:
-    title: str
-    steps: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Advice:
-    """The article's advice for one urgency level."""
-
-    level: str
-    summary: str
-    next_steps: tuple[str, ...] = ()
-    home_remedies: tuple[tuple[str, str], ...] = ()
-    exercises: tuple[Exercise, ...] = ()
-    walking_on_sand: str = ""
-    prevention: tuple[str, ...] = ()
-    when_to_see_doctor: tuple[str, ...] = ()
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "level": self.level,
-            "summary": self.summary,
-            "next_steps": list(self.next_steps),
-            "home_remedies": [{"title": t, "text": x} for t, x in self.home_remedies],
-            "exercises": [{"title": e.title, "steps": list(e.steps)} for e in self.exercises],
-            "walking_on_sand": self.walking_on_sand,
-            "prevention": list(self.prevention),
-            "when_to_see_doctor": list(self.when_to_see_doctor),
-        }
-
-
 def rule_reasons(evidence: Mapping[str, str], vocab: Vocabulary) -> list[Reason]:
     """Every floor the answers trigger (red flags first), with no probability used."""
     present = frozenset(f for f, s in evidence.items() if s == "present")
@@ -374,8 +300,8 @@ def assess(
                 Reason(
                     f"threshold.{cause}",
                     "see_doctor",
-                    f"The answers point to {name} (probability {p:.1%}, at or above the "
-                    f"{threshold:.0%} at which a doctor should assess it).",
+                    f"A doctor should check for {name}: your answers make it about "
+                    f"{p:.0%} likely, and from {threshold:.0%} on it needs a doctor's look.",
                     "priors file: urgency.serious_cause_threshold",
                 )
             )

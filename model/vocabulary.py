@@ -49,6 +49,9 @@ class Finding:
     #: Asked on the health-history screen ("Does any of this apply to you?"): answers
     #: that change the advice a person may safely be given, or the urgency.
     health_screen: bool = False
+    #: The question as a person is asked it ("Have you lost weight without trying?");
+    #: the label where the vocabulary gives none.
+    question: str = ""
 
 
 @dataclass(frozen=True)
@@ -137,6 +140,7 @@ def load_vocabulary(path: str | Path = VOCABULARY_PATH) -> Vocabulary:
             applies_to=tuple(f.get("applies_to", ())),
             twitching_property=bool(f.get("twitching_property", False)),
             health_screen=bool(f.get("health_screen", False)),
+            question=str(f.get("question") or f["label"]),
         )
         for fid, f in data["findings"].items()
     }
