@@ -1,6 +1,6 @@
 """Clinical vignettes: reading a vignette file and scoring the model against it.
 
-The format is ``shared/vignette-format.md``: each vignette has an id, a story, findings
+The format is ``docs/vignette-format.md``: each vignette has an id, a story, findings
 (finding id -> state; unlisted = unknown) and what a clinician expects (``top1``,
 ``top3``, ``urgency``).
 """

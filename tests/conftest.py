@@ -17,7 +17,6 @@ import pytest
 from toe_twitch import load_model
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared"
 VIGNETTES = ROOT / "model" / "data" / "vignettes.yaml"
 
 _real_connect = socket.socket.connect
