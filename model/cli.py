@@ -9,8 +9,10 @@ a network file (``.bif``, ``.xmlbif``, ``.xdsl``, ``.net``, ``.uai``).
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import json
 import os
+import socket
 import subprocess
 import sys
 import textwrap
@@ -18,14 +20,19 @@ from collections.abc import Sequence
 from importlib import metadata, resources
 from typing import Any
 
+from toe_twitch.advice import Advice
 from toe_twitch.core import DISCLAIMER, NO_LISTED_CAUSE_LABEL, Diagnosis, load_model, suggest
-from toe_twitch.errors import InputFileError, ToeTwitchError
+from toe_twitch.errors import InputFileError, OutputWriteError, ToeTwitchError
 from toe_twitch.interop import FORMATS, export_network, format_for_path
 from toe_twitch.priors import iter_parameters, load_priors, source_counts
+from toe_twitch.safe_text import for_terminal
 from toe_twitch.urgency import OUTSIDE_CAUSES
 from toe_twitch.vocabulary import BINARY_STATES, GROUPS, load_vocabulary
 
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+#: 128 + SIGPIPE, what a tool stopped by a closed pipe exits with.
+EXIT_BROKEN_PIPE = 141
 #: Words accepted for a finding's state on the command line, besides the state ids.
 STATE_WORDS = {"yes": "present", "y": "present", "no": "absent", "n": "absent"}
 
@@ -41,6 +48,24 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str):  # argparse's own errors: usage + exit 2
         self.print_usage(sys.stderr)
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message}\n")
+
+    def _print_message(self, message: str, file=None) -> None:  # type: ignore[no-untyped-def]
+        super()._print_message(for_terminal(message) if message else message, file)
+
+
+def say(text: object = "", *, err: bool = False, flush: bool = False) -> None:
+    """Print one message, every control character escaped (:func:`for_terminal`).
+
+    The one way this command line writes, so that no id, name, file name or source from
+    a file can drive the terminal. A failed write to stdout (a full disk, a closed pipe)
+    raises :class:`~toe_twitch.errors.OutputWriteError`; one to stderr is dropped.
+    """
+    stream = sys.stderr if err else sys.stdout
+    try:
+        print(for_terminal(text), file=stream, flush=flush)
+    except OSError as exc:
+        if not err:
+            raise OutputWriteError(exc) from None
 
 
 def parse_findings(pairs: Sequence[str]) -> dict[str, str]:
@@ -71,6 +96,39 @@ def _bar(p: float, width: int = 20) -> str:
     return "#" * filled + "." * (width - filled)
 
 
+ADVICE_HEADINGS = {"remedy": "Home remedies", "exercise": "Exercises", "prevention": "Prevention"}
+
+
+def advice_lines(a: Advice) -> list[str]:
+    """The advice as the page shows it: the items checked for these answers, each with
+    its caution and notes, then what was left out and why (one line per rule)."""
+    lines = ["Advice:", *("  " + s for s in textwrap.wrap(a.summary, 86))]
+    lines += [f"  - {step}" for step in a.next_steps]
+    lines += [f"  Note: {n}" for n in a.general_notes]
+    for kind, heading in ADVICE_HEADINGS.items():
+        items = a.of_kind(kind)
+        if items:
+            lines.append(f"  {heading}:")
+        for item in items:
+            steps = " ".join(f"({i}) {s}" for i, s in enumerate(item.steps, 1))
+            body = ": ".join(x for x in (item.title, item.text or steps) if x)
+            lines.append(f"  - {body}")
+            lines += [f"      {n}" for n in (*item.notes, item.caution) if n]
+    if a.withheld_lines:
+        lines.append("  Left out for you:")
+        lines += [f"  - {w}" for w in a.withheld_lines]
+    if a.when_to_see_doctor:
+        lines.append("  See a doctor if:")
+        lines += [f"  - {p}" for p in a.when_to_see_doctor]
+    return lines
+
+
+def _times(ratio: float | None) -> str:
+    """The "vs before" column: ``3.49x``, or ``n/a`` where nothing was possible before
+    (a cause a network file fixes at 0, or no unexplained share when the leak is 0)."""
+    return f"{'n/a':>9}" if ratio is None else f"{ratio:>8.2f}x"
+
+
 def format_diagnosis(d: Diagnosis) -> str:
     lines = [f"Urgency: {load_vocabulary().urgency[d.urgency].label.upper()}"]
     lines += [f"  - {r.text}" for r in d.reasons]
@@ -85,36 +143,16 @@ def format_diagnosis(d: Diagnosis) -> str:
         lines.append(f"{'cause':<26} {'probability':>11}  {'':20}  {'vs before':>9}")
         rel = d.relative_to_prior
         for cause, p in d.ranking:
-            lines.append(f"{cause:<26} {p:>10.1%}  {_bar(p)}  {rel[cause]:>8.2f}x")
-        ratio = d.no_listed_cause / d.prior_no_listed_cause
+            lines.append(f"{cause:<26} {p:>10.1%}  {_bar(p)}  {_times(rel[cause])}")
+        before = d.prior_no_listed_cause
+        ratio = d.no_listed_cause / before if before > 0 else None
         lines.append(
             f"{'(none listed)':<26} {d.no_listed_cause:>10.1%}  "
-            f"{_bar(d.no_listed_cause)}  {ratio:>8.2f}x"
+            f"{_bar(d.no_listed_cause)}  {_times(ratio)}"
         )
         lines.append(f"  (none listed) = {NO_LISTED_CAUSE_LABEL.lower()}")
     lines.append("")
-    a = d.advice
-    lines.append("Advice:")
-    lines += ["  " + s for s in textwrap.wrap(a.summary, 86)]
-    for step in a.next_steps:
-        lines.append(f"  - {step}")
-    if a.home_remedies:
-        lines.append("  Home remedies:")
-        lines += [f"  - {t}: {x}" for t, x in a.home_remedies]
-    if a.exercises:
-        lines.append("  Exercises:")
-        for e in a.exercises:
-            lines.append(
-                f"  - {e.title}: " + " ".join(f"({i}) {s}" for i, s in enumerate(e.steps, 1))
-            )
-    if a.walking_on_sand:
-        lines.append(f"  - {a.walking_on_sand}")
-    if a.prevention:
-        lines.append("  Prevention:")
-        lines += [f"  - {p}" for p in a.prevention]
-    if a.when_to_see_doctor:
-        lines.append("  See a doctor if:")
-        lines += [f"  - {p}" for p in a.when_to_see_doctor]
+    lines += advice_lines(d.advice)
     lines.append("")
     lines.append(DISCLAIMER)
     return "\n".join(lines)
@@ -122,11 +160,14 @@ def format_diagnosis(d: Diagnosis) -> str:
 
 def _cmd_diagnose(args) -> int:
     model = load_model(args.priors)
+    warnings = model.priors.warnings if model.has_priors else []
     d = model.diagnose(parse_findings(args.findings))
     if args.json:
-        print(json.dumps(d.to_dict(), indent=2))
+        say(json.dumps({**d.to_dict(), "warnings": warnings}, indent=2))
     else:
-        print(format_diagnosis(d))
+        for warning in warnings:
+            say(f"{args.priors}: warning: {warning}", err=True)
+        say(format_diagnosis(d))
     return 0
 
 
@@ -162,15 +203,15 @@ def finding_records() -> list[dict[str, Any]]:
 def _cmd_findings(args) -> int:
     records = finding_records()
     if args.json:
-        print(json.dumps(records, indent=2))
+        say(json.dumps(records, indent=2))
         return 0
     for group, title in GROUPS.items():
-        print(f"{title}:")
+        say(f"{title}:")
         for r in (r for r in records if r["group"] == group):
             states = "yes/no" if tuple(r["states"]) == BINARY_STATES else "/".join(r["states"])
-            print(f"  {r['id']:<36} {states:<32} {r['label']}")
-        print()
-    print("yes/no stand for present/absent (both are accepted): toe-twitch diagnose leg_pain=yes fever=no")
+            say(f"  {r['id']:<36} {states:<32} {r['label']}")
+        say()
+    say("yes/no stand for present/absent (both are accepted): toe-twitch diagnose leg_pain=yes fever=no")
     return 0
 
 
@@ -181,27 +222,27 @@ def _cmd_evaluate(args) -> int:
     model = load_model(args.priors)
     evaluation = evaluate(model, vignettes)
     if args.json:
-        print(json.dumps(evaluation.to_dict(), indent=2))
+        say(json.dumps(evaluation.to_dict(), indent=2))
         return 0
     mark = {True: "ok", False: "MISS", None: "-"}
-    print(
+    say(
         f"{'vignette':<44} {'first cause':<17} {'p':>6}  {'top1':>4} {'top3':>4}  {'urgency':<11} ok"
     )
     for r in evaluation.results:
         top, p = r.diagnosis.ranking[0]
-        print(
-            f"{r.vignette.id:<44} {top:<17} {p:>6.1%}  {mark[r.top1_ok]:>4} {mark[r.top3_ok]:>4}  "
+        say(
+            f"{for_terminal(r.vignette.id, keep_newlines=False):<44} {top:<17} {p:>6.1%}  {mark[r.top1_ok]:>4} {mark[r.top3_ok]:>4}  "
             f"{r.diagnosis.urgency:<11} {mark[r.urgency_ok]}{'  UNDER-TRIAGED' if r.under_triaged else ''}"
         )
     for skipped in evaluation.skipped:
-        print(f"skipped: {skipped.message}")
+        say(f"skipped: {skipped.message}")
     s = evaluation.summary
 
     def pct(x):
         return "n/a" if x is None else f"{x:.1%}"
 
-    print()
-    print(
+    say()
+    say(
         f"{s['vignettes']} vignettes: top-1 {pct(s['top1_accuracy'])} (of {s['top1_judged']}), "
         f"top-3 {pct(s['top3_accuracy'])} (of {s['top3_judged']}), urgency "
         f"{pct(s['urgency_accuracy'])}, under-triaged {s['under_triaged']} "
@@ -215,13 +256,15 @@ def _cmd_validate(args) -> int:
     priors = load_priors(args.file)
     n = len(list(iter_parameters(priors)))
     counts = source_counts(priors)
-    print(
+    say(
         f"{args.file}: valid priors '{priors.name}': {n} parameters, {len(priors.causes)} causes, "
         f"{len(priors.risk_factors)} risk factors, {len(priors.findings)} findings; sources: "
         f"{counts['cited']} cite a published figure ({counts['cited'] / n:.0%}), "
         f"{counts['definition']} follow from a definition, {counts['judged']} are expert "
         "judgement with reasons"
     )
+    for warning in priors.warnings:
+        say(f"{args.file}: warning: {warning}")
     return 0
 
 
@@ -237,7 +280,7 @@ def _cmd_export(args) -> int:
     network = model.network
     precision = "every digit" if fmt.decimals is None else f"{fmt.decimals} decimals"
     labels = f"labels as {fmt.labels}" if fmt.labels else "no names or labels (UAI has none)"
-    print(
+    say(
         f"wrote {path} ({fmt.title}: {len(network.nodes())} variables, "
         f"{len(network.edges())} arcs; probabilities to {precision}; {labels})"
     )
@@ -266,16 +309,49 @@ def serve_command(port: int, address: str, extra: Sequence[str] = ()) -> list[st
     return command
 
 
+def check_address(address: str) -> None:
+    """Refuse an ``--address`` the page could not listen on, before starting the server.
+
+    A numeric address must be a valid IPv4 or IPv6 address; a name must resolve; and one
+    of its addresses must belong to this machine (a test bind to a free port).
+
+    Raises
+    ------
+    ToeTwitchError
+        Naming the address and why it cannot be used.
+    """
+    hint = "use 127.0.0.1 (this machine only) or an address of this machine"
+    if not address or address.replace(".", "").isdigit() or ":" in address:
+        try:
+            ipaddress.ip_address(address.strip("[]"))
+        except ValueError:
+            raise ToeTwitchError(f"--address {address!r} is not a valid IP address; {hint}") from None
+    try:
+        found = socket.getaddrinfo(address.strip("[]"), None, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as exc:
+        raise ToeTwitchError(f"--address {address!r} cannot be resolved ({exc}); {hint}") from None
+    reason = "no address found"
+    for family, kind, proto, _, sockaddr in found:
+        try:
+            with socket.socket(family, kind, proto) as probe:
+                probe.bind((sockaddr[0], 0, *sockaddr[2:]))
+            return
+        except OSError as exc:
+            reason = exc.strerror or str(exc)
+    raise ToeTwitchError(f"--address {address!r}: the page cannot listen there ({reason}); {hint}")
+
+
 def _cmd_serve(args) -> int:
     if not 1 <= args.port <= 65535:
         raise ToeTwitchError(f"--port must be between 1 and 65535, got {args.port}")
+    check_address(args.address)
     command = serve_command(args.port, args.address)
-    print(f"serving the page on http://{args.address}:{args.port} (Ctrl+C stops it)", flush=True)
+    say(f"serving the page on http://{args.address}:{args.port} (Ctrl+C stops it)", flush=True)
     if args.address not in ("127.0.0.1", "localhost", "::1"):
-        print(
+        say(
             f"note: {args.address} is reachable from other machines; the page is meant for "
             "one person's own use",
-            file=sys.stderr,
+            err=True,
         )
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     if os.name == "posix":
@@ -398,7 +474,7 @@ def _cmd_completion(args: argparse.Namespace) -> int:
     parser.answers_action.complete = {
         "bash": "_toe_twitch_answers", "zsh": f"({words})", "tcsh": f"({words})",
     }
-    print(shtab.complete(parser, shell=args.shell, preamble=preamble[args.shell]))
+    say(shtab.complete(parser, shell=args.shell, preamble=preamble[args.shell]))
     return 0
 
 
@@ -411,32 +487,69 @@ def _error_json(exc: ToeTwitchError) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; return its exit status.
+
+    0 on success, 2 on bad input (a message naming the file, field and rule), 1 on an
+    internal error or when the output cannot be written (one line on stderr), 130 when
+    interrupted (Ctrl-C) and 141 when the reader of a pipe has gone (``| head``: silent).
+    """
     args = build_parser().parse_args(argv)
     try:
+        status = _run(args)
+        try:
+            sys.stdout.flush()
+        except OSError as exc:
+            raise OutputWriteError(exc) from None
+        return status
+    except OutputWriteError as exc:
+        _silence_stdout()
+        if isinstance(exc.error, BrokenPipeError):
+            return EXIT_BROKEN_PIPE
+        say(f"toe-twitch: {exc}", err=True)
+        return 1
+    except KeyboardInterrupt:
+        say("toe-twitch: interrupted", err=True)
+        return EXIT_INTERRUPTED
+
+
+def _silence_stdout() -> None:
+    """Point stdout at the null device, so that the interpreter's last flush of what
+    could not be written fails no more (Python's recipe for a closed pipe)."""
+    try:
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+        os.close(null)
+    except (OSError, ValueError, AttributeError):  # no file descriptor (captured output)
+        pass
+
+
+def _run(args: argparse.Namespace) -> int:
+    """The command, with its errors reported (a failed write and Ctrl-C go to main)."""
+    try:
         return args.func(args)
+    except (OutputWriteError, KeyboardInterrupt):
+        raise
+    except BrokenPipeError as exc:
+        raise OutputWriteError(exc) from None
     except ToeTwitchError as exc:
         if getattr(args, "json", False):
-            print(_error_json(exc))
+            say(_error_json(exc))
         elif isinstance(exc, InputFileError) and len(exc.problems) == 1:
-            print(f"{exc.path}: {exc.problems[0]}", file=sys.stderr)  # one line, no count
+            say(f"{exc.path}: {exc.problems[0]}", err=True)  # one line, no count
         elif isinstance(exc, InputFileError):
-            print(str(exc), file=sys.stderr)
+            say(str(exc), err=True)
         else:
-            print(f"toe-twitch: error: {exc}", file=sys.stderr)
+            say(f"toe-twitch: error: {exc}", err=True)
         return EXIT_USAGE
-    except KeyboardInterrupt:
-        return 130
-    except BrokenPipeError:
-        return 0
     except Exception as exc:  # a bug, not bad input: one line, the traceback on request
         if os.environ.get("TOE_TWITCH_DEBUG"):
             raise
         message = f"internal error: {type(exc).__name__}: {exc}".replace("\n", " ")[:500]
         if getattr(args, "json", False):
-            print(json.dumps({"error": {"type": "InternalError", "message": message}}, indent=2))
+            say(json.dumps({"error": {"type": "InternalError", "message": message}}, indent=2))
         else:
-            print(f"toe-twitch: {message} (set TOE_TWITCH_DEBUG=1 to see the traceback; "
-                  "please report it)", file=sys.stderr)
+            say(f"toe-twitch: {message} (set TOE_TWITCH_DEBUG=1 to see the traceback; "
+                  "please report it)", err=True)
         return 1
 
 

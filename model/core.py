@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from toe_twitch.advice import Advice, advice_for
 from toe_twitch.engine import CauseSpace, Encoded
 from toe_twitch.errors import (
     EvidenceError,
@@ -24,7 +25,7 @@ from toe_twitch.errors import (
 )
 from toe_twitch.network import Structure, Tables, build_structure, build_tables, pgmpy_network
 from toe_twitch.priors import AGE_FINDING, DEFAULT_PRIORS_PATH, PriorsFile, load_priors
-from toe_twitch.urgency import Advice, Reason, Urgency, assess, load_advice, threshold_variants
+from toe_twitch.urgency import Reason, Urgency, assess, threshold_variants
 from toe_twitch.vocabulary import Vocabulary, load_vocabulary
 
 Evidence = Mapping[str, str]
@@ -87,13 +88,14 @@ class Diagnosis:
         return dict(self.ranking)
 
     @property
-    def relative_to_prior(self) -> dict[str, float]:
+    def relative_to_prior(self) -> dict[str, float | None]:
         """How many times more (or less) likely each cause is than before the answers.
 
-        Every prior is positive (prevalences are bounded away from 0 by the schema), so
-        the ratio is always defined; it is 0 for a cause the answers rule out.
+        0 for a cause the answers rule out. A priors file keeps every prior above 0 (the
+        schema bounds prevalences away from 0), but a network file can fix a cause at 0:
+        there the ratio is undefined and given as None (``null`` in JSON).
         """
-        return {c: p / self.prior[c] for c, p in self.ranking}
+        return {c: p / self.prior[c] if self.prior[c] > 0 else None for c, p in self.ranking}
 
     @property
     def top(self) -> str:
@@ -524,6 +526,34 @@ class ToeTwitchModel:
         """
         return self.query(evidences).marginals
 
+    def cause_states(self, evidences: Sequence[Evidence] | Any | Encoded) -> Posteriors:
+        """The exact posterior over every joint cause state, for many evidence sets.
+
+        ``joint[i, a, t]`` = P(age state ``a``, cause state ``t`` | evidence ``i``), where
+        bit ``j`` of ``t`` is cause ``self.causes[j]`` (1 = present): ``(n, A, 2**K)``,
+        4,096 states per age here, so keep ``n`` to a few hundred rows per call. Rows the
+        priors make impossible are marked (``log_evidence = -inf``, a zero ``joint``).
+        The learner's E-step (:mod:`toe_twitch.learning`) reads this.
+        """
+        rows = evidences if isinstance(evidences, Encoded) else self.encode(evidences)
+        result = self.engine.query(rows, joint=True)
+        joint = np.nan_to_num(result.joint[..., self._state_order], nan=0.0)
+        return Posteriors(result.marginals, result.no_listed_cause, result.log_evidence, joint)
+
+    @cached_property
+    def _state_order(self) -> np.ndarray:
+        # The engine numbers cause states by its own cause order (components together):
+        # cause ``causes[order[p]]`` is its bit ``p``. Map each state in :attr:`causes`
+        # order to the engine's index.
+        k = len(self.causes)
+        position = np.empty(k, dtype=np.int64)
+        position[self.engine._internal_order] = np.arange(k)
+        states = np.arange(1 << k, dtype=np.int64)
+        engine_index = np.zeros(1 << k, dtype=np.int64)
+        for j in range(k):
+            engine_index |= ((states >> j) & 1) << position[j]
+        return engine_index
+
     #: Most combinations :meth:`every_combination` computes at once (2**20).
     MAX_COMBINATIONS = 1 << 20
 
@@ -657,7 +687,7 @@ class ToeTwitchModel:
             triage=triage,
             prior=self.prior,
             prior_no_listed_cause=self.prior_no_listed_cause,
-            advice=load_advice()[triage.level],
+            advice=advice_for(triage.level, evidence, self.vocabulary),
         )
 
     def diagnose_from(self, evidence: Evidence, marginals: np.ndarray, no_listed_cause: float,

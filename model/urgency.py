@@ -9,9 +9,18 @@ Rules are *floors*: each names the findings that trigger it and the least level 
 calls for; they look only at answers given as "yes" (and at the age group), so no
 probability can lower them and answering "yes" to more questions can never lower the
 level they set. The rules (:data:`RULES`), from the source article and the published
-triage advice in ``shared/clinical-facts.md``:
+triage advice in ``docs/clinical-sources.md``:
 
-* any red flag                                         -> emergency (Cleveland Clinic, Mayo)
+* any red flag                                         -> emergency (Cleveland Clinic, Mayo;
+                                                          seizure-like jerking: Healthier Together)
+* a baby with a fever                                  -> emergency (NICE NG143)
+* a baby's twitching or jerks                          -> at least see a doctor (benign neonatal
+                                                          sleep myoclonus is confirmed, not assumed)
+* a hot, red, swollen joint without an injury          -> at least see a doctor (BSR 2006)
+* muscle pain, cramps or weakness on a statin or a
+  new medicine                                         -> at least see a doctor (NHS)
+* weight loss with the twitching                       -> at least see a doctor (NICE NG42)
+* tingling around the mouth or hand/foot spasm         -> at least see a doctor (low calcium)
 * an infant with weakness, floppiness or widespread
   twitching who also feeds weakly                      -> emergency (Queensland floppy infant)
 * an infant with weakness, floppiness or widespread
@@ -55,7 +64,7 @@ WEAKNESS = ("muscle_weakness", "weakness_getting_worse", "proximal_weakness", "m
 INFANT_WARNING = ("muscle_weakness", "floppy_or_lost_milestones", "widespread_twitching")
 
 #: Emergencies a red flag may come from that no listed cause explains.
-OUTSIDE_CAUSES = "a stroke, cauda equina syndrome, a spinal cord problem or another emergency"
+OUTSIDE_CAUSES = "a stroke, a seizure, cauda equina syndrome, a spinal cord problem or another emergency"
 
 
 @dataclass(frozen=True)
@@ -118,7 +127,19 @@ def _both(first: tuple[str, ...], second: tuple[str, ...]) -> Callable[[frozense
     return lambda present, age: any(f in present for f in first) and any(f in present for f in second)
 
 
+def _infant_and(*findings: str) -> Callable[[frozenset[str], str | None], bool]:
+    return lambda present, age: age == "infant" and any(f in present for f in findings)
+
+
 RULES: tuple[Rule, ...] = (
+    Rule(
+        "floor.infant_fever", "emergency", _infant_and("fever"),
+        "A baby with a fever and twitching or jerks needs to be seen urgently, now: a fever "
+        "of 38 °C or more in a baby under 3 months is an emergency, and jerks with a fever "
+        "can be a seizure.",
+        "NICE NG143, Fever in under 5s (red: 38 °C or more under 3 months); Healthier "
+        "Together (NHS), seizures with fever",
+    ),
     Rule(
         "floor.infant_weak_feeding", "emergency", _infant_with("weak_feeding"),
         "A baby who is weak, floppy or twitching all over and also feeds weakly needs "
@@ -131,6 +152,43 @@ RULES: tuple[Rule, ...] = (
         "A baby who is weak, floppy or twitching all over needs a doctor's assessment "
         "soon (conditions such as spinal muscular atrophy are treatable when found early).",
         "AAP (Noritz et al., Pediatrics 2013); Queensland Children's Health floppy infant guidance",
+    ),
+    Rule(
+        "floor.infant_twitching", "see_doctor", lambda present, age: age == "infant",
+        "A baby's twitching or jerks should be checked by a doctor. Most are harmless sleep "
+        "jerks that stop at once when the baby wakes, but a doctor should confirm it.",
+        "Benign neonatal sleep myoclonus is often mistaken for seizures (35% of reported "
+        "newborns were given anti-epileptic drugs: Alfonso; case series of 18, PMID "
+        "19380069); AAP (Noritz et al., Pediatrics 2013) for twitching with weakness",
+    ),
+    Rule(
+        "floor.hot_swollen_joint", "see_doctor", _any("hot_swollen_joint"),
+        "A hot, red, swollen joint without an injury needs a doctor's check the same day: "
+        "it can be gout or an infected joint, which needs treatment quickly.",
+        "BSR guideline (Coakley et al., Rheumatology 2006): a hot swollen joint is septic "
+        "until proven otherwise; NHS Gout",
+    ),
+    Rule(
+        "floor.medicine_muscle_symptoms", "see_doctor",
+        _both(("statin_or_new_medicine",), ("leg_pain", "cramp_stiffness", "cramps_disturb_sleep", *WEAKNESS)),
+        "Muscle pain, cramps or weakness while taking a statin or a new medicine: contact "
+        "your doctor or pharmacist today (do not stop a prescribed medicine without advice).",
+        "NHS statin pages (S): unexplained muscle pain or weakness on a statin, call the GP or "
+        "111 the same day; NICE CKS, Leg cramps (medicines that cause cramps)",
+    ),
+    Rule(
+        "floor.weight_loss", "see_doctor", _any("weight_loss"),
+        "Twitching together with weight loss you were not trying for should be checked by "
+        "a doctor.",
+        "NICE NG42 (motor neurone disease); weight loss in 67.5% of 2,420 people with ALS "
+        "at diagnosis (population cohort, JNNP)",
+    ),
+    Rule(
+        "floor.tetany", "see_doctor", _any("mouth_tingling_or_hand_spasm"),
+        "Tingling around the mouth, or hands and feet that cramp into a fixed position, can "
+        "mean a low calcium level: see a doctor today, and call emergency services for noisy "
+        "breathing, a seizure or a racing heart.",
+        "NHS Dumfries & Galloway medical handbook 2021 (hypocalcaemia)",
     ),
     Rule(
         "floor.new_weakness", "see_doctor", _any(*WEAKNESS),

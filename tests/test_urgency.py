@@ -52,6 +52,15 @@ FLOORS = {
     "persists two weeks": ({"persists_2_weeks": "present"}, AGES, "see_doctor"),
     "interferes with walking": ({"interferes_with_walking": "present"}, AGES, "see_doctor"),
     "fever with a swollen joint": ({"fever": "present", "joint_pain_swelling": "present"}, AGES, "see_doctor"),
+    # clinical review §4 (issue 19)
+    "a baby's twitching": ({}, ("infant",), "see_doctor"),
+    "a baby with a fever": ({"fever": "present"}, ("infant",), "emergency"),
+    "a hot swollen joint": ({"hot_swollen_joint": "present"}, AGES, "see_doctor"),
+    "statin with muscle pain": ({"statin_or_new_medicine": "present", "leg_pain": "present"}, AGES, "see_doctor"),
+    "statin with cramps": ({"statin_or_new_medicine": "present", "cramp_stiffness": "present"}, AGES, "see_doctor"),
+    "statin with weakness": ({"statin_or_new_medicine": "present", "muscle_weakness": "present"}, AGES, "see_doctor"),
+    "weight loss": ({"weight_loss": "present"}, AGES, "see_doctor"),
+    "mouth tingling or hand spasm": ({"mouth_tingling_or_hand_spasm": "present"}, AGES, "see_doctor"),
 }
 
 
