@@ -23,14 +23,18 @@ from tests.conftest import ROOT
 
 
 @pytest.fixture(scope="module")
-def installed(tmp_path_factory) -> Path:
+def wheel(tmp_path_factory) -> Path:
     wheels = tmp_path_factory.mktemp("wheels")
     build = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(wheels), str(ROOT)],
         capture_output=True, text=True, timeout=600,
     )
     assert build.returncode == 0, build.stderr[-3000:]
-    wheel = next(wheels.glob("toe_twitch-*.whl"))
+    return next(wheels.glob("toe_twitch-*.whl"))
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory, wheel) -> Path:
     target = tmp_path_factory.mktemp("site")
     install = subprocess.run(
         [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(target), str(wheel)],
@@ -59,6 +63,27 @@ def test_the_wheel_holds_every_package_and_data_file(installed):
             if "__pycache__" in relative.parts:
                 continue
             assert (wheel_root / package / relative).is_file(), f"{folder}/{relative} is missing from the wheel"
+
+
+def test_the_wheel_installs_one_import_package_of_the_projects_name(wheel, installed, tmp_path):
+    """Only toe_twitch: no top-level ``model`` or ``ui`` to clash with other projects."""
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+    dist_info = next(n.split("/")[0] for n in names if n.split("/")[0].endswith(".dist-info"))
+    top = {n.split("/")[0] for n in names if not n.split("/")[0].endswith((".dist-info", ".data"))}
+    assert top == {"toe_twitch"}, sorted(top)
+    record = (installed / dist_info / "RECORD").read_text().splitlines()
+    installed_top = {line.split(",")[0].split("/")[0] for line in record}
+    # scripts are recorded outside the import folder (../bin/toe-twitch)
+    assert installed_top - {dist_info, ".."} == {"toe_twitch"}, sorted(installed_top)
+    # a typed package with its licence
+    assert "toe_twitch/py.typed" in names
+    assert any(n.startswith(f"{dist_info}/licenses/LICENSE") for n in names), names
+    imported = _run(installed, tmp_path, "-c", "import toe_twitch; print(toe_twitch.load_model)")
+    assert imported.returncode == 0, imported.stderr
+    for other in ("model", "ui", "priors"):
+        missing = _run(installed, tmp_path, "-c", f"import {other}")
+        assert missing.returncode != 0, f"the wheel installs a top-level {other!r}"
 
 
 def test_diagnose_and_evaluate_run_from_outside_the_checkout(installed, tmp_path):
@@ -138,4 +163,3 @@ def test_the_wheel_file_itself_is_small(installed):
     """A wheel, not a copy of the repository (the data files are a few hundred kB)."""
     total = sum(p.stat().st_size for p in installed.rglob("*") if p.is_file())
     assert total < 5 * 2**20
-    assert zipfile is not None
