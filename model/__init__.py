@@ -8,16 +8,12 @@ It explains likelihoods; it does not diagnose. In an emergency, call emergency s
 'benign_cramp'
 """
 
-from toe_twitch.analysis import explain, next_questions, sensitivity, uncertainty, what_if
-from toe_twitch.core import (
-    DISCLAIMER,
-    NO_LISTED_CAUSE_LABEL,
-    Diagnosis,
-    LookAhead,
-    Posteriors,
-    ToeTwitchModel,
-    load_model,
-)
+# The model and its analyses (pgmpy, numba, pandas: about a second) are imported on
+# first use, so that ``import toe_twitch.cli`` and the entry point (toe_twitch.__main__)
+# start at once and can handle Ctrl-C before the heavy imports (PEP 562).
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
 from toe_twitch.errors import (
     EngineError,
     EvidenceError,
@@ -30,6 +26,38 @@ from toe_twitch.errors import (
     UnknownCauseError,
     VignetteError,
 )
+
+_LAZY = {
+    **dict.fromkeys(["explain", "next_questions", "sensitivity", "uncertainty", "what_if"],
+                    "toe_twitch.analysis"),
+    **dict.fromkeys(["DISCLAIMER", "NO_LISTED_CAUSE_LABEL", "Diagnosis", "LookAhead",
+                     "Posteriors", "ToeTwitchModel", "load_model"], "toe_twitch.core"),
+}
+
+if TYPE_CHECKING:
+    from toe_twitch.analysis import explain, next_questions, sensitivity, uncertainty, what_if
+    from toe_twitch.core import (
+        DISCLAIMER,
+        NO_LISTED_CAUSE_LABEL,
+        Diagnosis,
+        LookAhead,
+        Posteriors,
+        ToeTwitchModel,
+        load_model,
+    )
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'toe_twitch' has no attribute {name!r}")
+    value = getattr(import_module(_LAZY[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
+
 
 __all__ = [
     "DISCLAIMER",

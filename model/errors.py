@@ -91,3 +91,12 @@ class NetworkFileError(InputFileError):
 
 class PriorsRequiredError(ToeTwitchError):
     """A feature needs the priors (ranges, sources), but the model came from a network file."""
+
+
+class OutputWriteError(ToeTwitchError):
+    """The command line's output could not be written (disk full, a closed pipe, an I/O
+    error); carries the :class:`OSError`."""
+
+    def __init__(self, error: OSError):
+        self.error = error
+        super().__init__(f"cannot write the output: {error.strerror or error}")

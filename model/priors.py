@@ -22,6 +22,7 @@ uses :mod:`toe_twitch.safe_yaml`, so nothing in the file is ever executed.
 from __future__ import annotations
 
 import difflib
+import functools
 import math
 import re
 from collections.abc import Iterator
@@ -43,7 +44,8 @@ from pydantic import (
 
 from toe_twitch.errors import PriorsError, Problem
 from toe_twitch.resources import default_priors_path
-from toe_twitch.safe_yaml import parse_yaml_text, read_yaml_file
+from toe_twitch.safe_text import strip_bidi, visible_text
+from toe_twitch.safe_yaml import parse_yaml_text, read_yaml_file, yaml11_number_form
 from toe_twitch.vocabulary import Vocabulary, load_vocabulary
 
 DEFAULT_PRIORS_PATH: Path = default_priors_path()
@@ -105,14 +107,21 @@ def source_kind(source: str) -> str:
 
 def _number(value: Any) -> float:
     if isinstance(value, str):
+        form = yaml11_number_form(value.strip())
+        if form is not None:
+            raise ValueError(
+                f"must be a number in plain decimals, optionally with an exponent (such as "
+                f"0.05 or 5e-2), got {value!r}, which YAML 1.1 would read as {form}; write "
+                "the number you mean in plain decimals"
+            )
         try:
             float(value)
         except ValueError:
             pass
         else:
             raise ValueError(
-                f"must be a number, got the text {value!r}; YAML reads 1e-05 as text, "
-                "write 0.00001 or 1.0e-05"
+                f"must be a number, got the text {value!r}; write the number without quotes, "
+                "in plain decimals (such as 0.00001 or 1e-05)"
             )
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValueError(f"must be a number, got {type(value).__name__} {value!r}")
@@ -122,16 +131,22 @@ def _number(value: Any) -> float:
 
 
 def _source(value: Any) -> str:
+    """The source as shown: spaces collapsed, direction controls removed; it must say
+    something a reader can see (zero-width characters do not count)."""
     if not isinstance(value, str):
         raise ValueError(f"must be text naming the source, got {type(value).__name__}")
-    text = " ".join(value.split())
-    if len(text) < 10:
-        raise ValueError("must name the source (at least 10 characters)")
+    text = " ".join(strip_bidi(value).split())
+    seen = visible_text(text)
+    if len(seen) < 10 or not re.search(r"[^\W\d_]{2}", seen):
+        raise ValueError(
+            "must name the source in visible words (at least 10 characters once invisible "
+            "characters such as zero-width spaces are left out)"
+        )
     if len(text) > MAX_SOURCE_CHARS:
         raise ValueError(f"is longer than {MAX_SOURCE_CHARS} characters")
-    if source_kind(text) == "judged":
-        reasoning = re.sub(r"^expert judgement\s*:?", "", text, flags=re.IGNORECASE).strip()
-        if not text.lower().startswith(JUDGEMENT_PREFIX) or len(reasoning) < MIN_REASONING:
+    if source_kind(seen) == "judged":
+        reasoning = re.sub(r"^expert judgement\s*:?", "", seen, flags=re.IGNORECASE).strip()
+        if not seen.lower().startswith(JUDGEMENT_PREFIX) or len(reasoning) < MIN_REASONING:
             raise ValueError(
                 "an expert judgement must give its reasoning: write "
                 f"'{JUDGEMENT_PREFIX} <why this number>' (at least {MIN_REASONING} "
@@ -140,8 +155,14 @@ def _source(value: Any) -> str:
     return text
 
 
+def _shown_text(value: Any) -> Any:
+    return strip_bidi(value) if isinstance(value, str) else value
+
+
 Number = Annotated[float, BeforeValidator(_number)]
 SourceText = Annotated[str, BeforeValidator(_source)]
+#: A name or description shown on the page: direction controls removed.
+ShownText = Annotated[str, BeforeValidator(_shown_text)]
 
 
 class Parameter(BaseModel):
@@ -339,13 +360,18 @@ class PriorsFile(_Strict):
     """The whole priors file, as validated data (immutable)."""
 
     schema_version: Literal[2]
-    name: str = Field(default="unnamed", max_length=200)
-    description: str = Field(default="", max_length=5000)
+    name: ShownText = Field(default="unnamed", max_length=200)
+    description: ShownText = Field(default="", max_length=5000)
     age_groups: AgeDistribution
     risk_factors: dict[str, RiskFactorPriors]
     causes: dict[str, CausePriors]
     findings: dict[str, FindingPriors]
     urgency: UrgencyPriors
+
+    @property
+    def warnings(self) -> list[str]:
+        """Safety rules weaker than the shipped priors' (see :func:`safety_warnings`)."""
+        return safety_warnings(self)
 
 
 @dataclass(frozen=True)
@@ -522,11 +548,112 @@ def value_problems(priors: PriorsFile) -> list[Problem]:
     return []
 
 
+THRESHOLDS = "urgency.serious_cause_threshold"
+
+
+@functools.cache
+def shipped_thresholds() -> dict[str, tuple[float, float, float]]:
+    """The see-a-doctor thresholds of the shipped priors: cause -> ``(value, low, high)``.
+
+    They are the floor no priors file can go below: every serious cause listed here must
+    keep its threshold, within the shipped ``[low, high]`` (a file's own range cannot
+    widen it). Read from :func:`toe_twitch.resources.default_priors_path`.
+    """
+    path = default_priors_path()
+    data, problems = read_yaml_file(path)
+    table = _keys(data, "urgency", "serious_cause_threshold")
+    try:
+        return {
+            str(cid): (float(t["value"]), float(t["low"]), float(t["high"]))
+            for cid, t in table.items()
+        }
+    except (KeyError, TypeError, ValueError):
+        problems = problems or [Problem(THRESHOLDS, "every threshold needs value, low and high")]
+    raise PriorsError(str(path), problems or [Problem(THRESHOLDS, "no thresholds")])
+
+
+def _threshold_problem(cid: str, value: float, low: float, high: float) -> Problem | None:
+    allowed = f"the shipped priors allow {low:g} to {high:g} for this cause"
+    if value > high:
+        return Problem(
+            f"{THRESHOLDS}.{cid}.value",
+            f"value = {value:g} is above the highest see-a-doctor threshold allowed ({allowed}); "
+            "a higher threshold would leave people with this serious cause at home",
+        )
+    if value < low:
+        return Problem(
+            f"{THRESHOLDS}.{cid}.value",
+            f"value = {value:g} is below the lowest see-a-doctor threshold allowed ({allowed})",
+        )
+    return None
+
+
+def threshold_problems(data: dict[str, Any], vocab: Vocabulary) -> list[Problem]:
+    """Safety rules a priors file may not drop or weaken beyond the shipped range.
+
+    Every serious cause of the shipped priors (:func:`shipped_thresholds`) must have its
+    see-a-doctor threshold, with a value in the shipped ``[low, high]``; a cause the
+    shipped priors give no threshold cannot have one. (Unknown cause ids are reported by
+    :func:`id_problems`.)
+    """
+    urgency = data.get("urgency")
+    table = urgency.get("serious_cause_threshold") if isinstance(urgency, dict) else None
+    if not isinstance(table, dict):
+        return []  # the schema reports the missing or malformed block
+    shipped = shipped_thresholds()
+    problems = [
+        Problem(
+            f"{THRESHOLDS}.{cid}",
+            f"missing: every serious cause keeps its see-a-doctor threshold (the shipped "
+            f"priors: {value:g}, allowed {low:g} to {high:g}); a priors file cannot remove "
+            "a safety rule",
+        )
+        for cid, (value, low, high) in shipped.items()
+        if cid not in table
+    ]
+    for cid, entry in table.items():
+        if cid not in shipped:
+            if cid in vocab.causes:
+                problems.append(
+                    Problem(f"{THRESHOLDS}.{cid}", "not a serious cause: only "
+                            f"{', '.join(shipped)} have a see-a-doctor threshold")
+                )
+            continue
+        value = entry.get("value") if isinstance(entry, dict) else None
+        if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+            problem = _threshold_problem(cid, float(value), *shipped[cid][1:])
+            if problem is not None:
+                problems.append(problem)
+    return problems
+
+
+def safety_warnings(priors: PriorsFile) -> list[str]:
+    """Each see-a-doctor threshold set higher than the shipped one, in plain words.
+
+    Such a file is valid (the threshold is within the shipped range), but it sends people
+    to a doctor later than the shipped priors do; the command line and the page say so.
+    """
+    vocab = load_vocabulary()
+    shipped = shipped_thresholds()
+    warnings = []
+    for cid, threshold in priors.urgency.serious_cause_threshold.items():
+        if cid in shipped and threshold.value > shipped[cid][0]:
+            label = vocab.causes[cid].label if cid in vocab.causes else cid
+            warnings.append(
+                f"{THRESHOLDS}.{cid}: a weaker safety rule than the shipped priors: the "
+                f"advice becomes 'see a doctor' for {label} only from a probability of "
+                f"{threshold.value:.3g}, where the shipped priors say so from "
+                f"{shipped[cid][0]:.3g}"
+            )
+    return warnings
+
+
 def validate_priors_data(data: Any, source: str = "<priors>") -> PriorsFile:
     """Validate already-parsed data; raise :class:`PriorsError` listing every problem."""
     if not isinstance(data, dict):
         raise PriorsError(source, [Problem("", f"top level must be a mapping, got {type(data).__name__}")])
-    problems = id_problems(data, load_vocabulary())
+    vocab = load_vocabulary()
+    problems = id_problems(data, vocab) + threshold_problems(data, vocab)
     try:
         priors = PriorsFile.model_validate(data)
     except ValidationError as exc:

@@ -30,6 +30,7 @@ from typing import Any, NamedTuple
 
 from toe_twitch import ToeTwitchError, ToeTwitchModel, VignetteError, load_model
 from toe_twitch.priors import PriorsFile
+from toe_twitch.safe_text import spreadsheet_cell
 from toe_twitch.ui.case import Ranges, compute_ranges
 from toe_twitch.vignettes import Vignette, evaluate, parse_vignettes_text
 
@@ -95,10 +96,10 @@ def _csv(rows: list[Row]) -> str:
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
-    for r in rows:
-        writer.writerow(
+    for r in rows:  # an id such as "=cmd|..." is text in a spreadsheet, never a formula
+        writer.writerow(map(spreadsheet_cell,
             [r.id, r.top, f"{r.top_probability:.6f}", " ".join(r.expected), r.expected_rank or "",
-             r.urgency, " ".join(r.expected_urgency), r.top1_ok, r.top3_ok, r.urgency_ok, r.under_triaged]
+             r.urgency, " ".join(r.expected_urgency), r.top1_ok, r.top3_ok, r.urgency_ok, r.under_triaged])
         )  # fmt: skip
     return out.getvalue()
 
