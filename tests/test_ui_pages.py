@@ -6,6 +6,9 @@ from numbers copied into the test. Widgets are found by key (:mod:`ui.keys`).
 
 from __future__ import annotations
 
+import html
+import re
+
 import pytest
 import yaml
 from streamlit.testing.v1 import AppTest
@@ -15,6 +18,7 @@ from tests.test_ui_app import (
     click,
     expected_ranking,
     go,
+    htmls,
     impossible_priors,
     open_app,
     ranking,
@@ -25,6 +29,7 @@ from tests.test_ui_app import (
 from toe_twitch import ToeTwitchModel, load_model
 from toe_twitch.priors import DEFAULT_PRIORS_PATH, with_values
 from toe_twitch.ui import keys, loaders, widgets
+from toe_twitch.ui.text import cause_name
 from toe_twitch.ui.views import tune
 from toe_twitch.vignettes import evaluate, load_vignettes
 
@@ -76,7 +81,7 @@ def test_a_valid_edit_is_used_on_every_page():
     go(at, "explore")
     tuned = ToeTwitchModel.from_priors(with_values(m.priors, {HYPNIC_ADULT: high}))
     assert ranking(at) == expected_ranking({"age_group": "adult"}, tuned)
-    assert "tuned priors" in texts(at)
+    assert "tuned priors (1 edit to the shipped priors" in "".join(htmls(at))
 
 
 def test_a_refused_value_is_marked_and_the_value_in_force_shown():
@@ -163,14 +168,25 @@ def test_the_same_file_chosen_again_after_going_back_is_used_again():
 
 def test_one_causes_view_names_its_parameters_without_repeating_the_cause():
     """In one cause's view every row is that cause's, so the narrow pinned column starts
-    with what tells the rows apart; the mixed view keeps the cause's short name first."""
+    with what tells the rows apart; the mixed view leads with the cause's name."""
     at = open_app(page="tune")
-    assert grid(at).loc[HYPNIC_ADULT, "parameter"].startswith("Hypnic jerks · ")
+    assert grid(at).loc[HYPNIC_ADULT, "parameter"].startswith("Hypnic (hypnagogic) jerks · ")
     at.selectbox(key=keys.TUNE_FILTER).set_value("cause:hypnic_jerk").run()
     rerun(at)
-    table = grid(at)
-    assert set(table["cause"]) == {table.loc[HYPNIC_ADULT, "cause"]}
-    assert table.loc[HYPNIC_ADULT, "parameter"] == "prevalence, adult (18 to 59)"
+    assert grid(at).loc[HYPNIC_ADULT, "parameter"] == "prevalence, adult (18 to 59)"
+
+
+def test_a_cause_has_one_name_on_the_tune_page():
+    """The grid, the view list and the ranking call a cause by the same name: the one
+    every page uses (text.cause_name), never a second, shorter one."""
+    m = load_model()
+    at = open_app(page="tune")
+    name = cause_name(m, "benign_cramp")
+    rows = grid(at)
+    cramp = [p for p in rows.index if tune.cause_of(p) == "benign_cramp"]
+    assert cramp and all(rows.loc[p, "parameter"].startswith(f"{name} · ") for p in cramp)
+    assert f"Everything about {name}" in at.selectbox(key=keys.TUNE_FILTER).options
+    assert not any("Benign cramp" in label for label in rows["parameter"])
 
 
 def test_the_definitions_are_shown_on_the_tune_page():
@@ -207,13 +223,29 @@ def test_the_whole_network_and_a_node_table():
 
 
 # ---------------------------------------------------------------- Validation
+def cards(at: AppTest) -> dict[str, tuple[str, str]]:
+    """The score cards of the Validation page: ``{label: (value, what it is out of)}``."""
+    body = next(b for b in htmls(at) if 'class="tt-cards"' in b)
+    found = re.findall(
+        r'tt-card-label">([^<]*)</span><span class="tt-card-value">([^<]*)</span>'
+        r'<span class="tt-card-of">([^<]*)</span>',
+        body,
+    )
+    return {html.unescape(k): (html.unescape(v), html.unescape(o)) for k, v, o in found}
+
+
 def test_the_shipped_vignettes_are_scored_as_evaluate_scores_them():
+    """Each card shows the score as evaluate computes it and how many vignettes it is out of."""
     m = load_model()
     summary = evaluate(m, load_vignettes()).summary
     at = open_app(page="validation")
-    metrics = {x.label: x.value for x in at.metric}
-    assert metrics["First cause as expected"] == f"{summary['top1_accuracy']:.1%}"
-    assert metrics["Under-triaged"] == str(summary["under_triaged"])
+    shown = cards(at)
+    assert shown["First cause as expected"] == (
+        f"{summary['top1_accuracy']:.1%}",
+        f"of {summary['top1_judged']} vignettes that name a first cause",
+    )
+    assert shown["Urgency as expected"][1] == f"of all {summary['vignettes']} vignettes scored"
+    assert shown["Under-triaged"][0] == str(summary["under_triaged"])
 
 
 def vignette_file(findings_list: list[dict[str, str]]) -> bytes:
@@ -242,7 +274,7 @@ def test_an_upload_with_impossible_rows_skips_them_by_id(monkeypatch):
         [{"leg_pain": "present"}, {"fever": "present"}, {"onset_falling_asleep": "present"}]
     )
     upload(at, keys.VALIDATION_UPLOAD, "mine.yaml", data)
-    assert {x.label: x.value for x in at.metric}["Urgency as expected"] == "100.0%"
+    assert cards(at)["Urgency as expected"][0] == "100.0%"
     assert any("could not be scored" in e.value for e in at.error)
     assert "case-1" in at.code[0].value
     at.toggle(key=keys.VALIDATION_MISSES).set_value(True).run()

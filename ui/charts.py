@@ -56,7 +56,34 @@ CSS = f"""
 .tt-details summary:focus-visible {{ outline: 2px solid {BAR_COLOUR}; outline-offset: 2px; }}
 .tt-table {{ display: grid; overflow-x: auto; font-size: .9rem; }}
 .tt-table [role="rowgroup"], .tt-table [role="row"] {{ display: contents; }}
-.tt-table [role="row"] > div {{ border-bottom: 1px solid #e5e7eb; padding: .3rem .5rem; }}
+.tt-table [role="row"] > div {{ border-bottom: 1px solid #e5e7eb; padding: .3rem .5rem;
+  min-width: 0; overflow-wrap: anywhere; }}
+.tt-cards {{ list-style: none; margin: 0 0 .5rem 0 !important; padding: 0 !important;
+  display: grid; grid-template-columns: repeat(auto-fill, minmax(12rem, 1fr)); gap: .75rem; }}
+.tt-cards li.tt-card {{ margin: 0 !important; padding: .6rem .8rem; border: 1px solid #d1d5db;
+  border-radius: .5rem; display: flex; flex-direction: column; gap: .15rem; }}
+.tt-card-label {{ font-size: .9rem; color: #374151; line-height: 1.25; }}
+.tt-card-value {{ font-size: 1.75rem; font-weight: 600; font-variant-numeric: tabular-nums; }}
+.tt-card-of {{ font-size: .82rem; color: #4b5563; line-height: 1.25; }}
+.tt-matrix-wrap {{ overflow: auto; max-height: 75vh; border: 1px solid #e5e7eb;
+  border-radius: .5rem; }}
+.tt-matrix-wrap:focus-visible {{ outline: 2px solid {BAR_COLOUR}; outline-offset: 2px; }}
+.tt-matrix {{ display: grid; font-size: .85rem; width: max-content; }}
+.tt-matrix [role="rowgroup"], .tt-matrix [role="row"] {{ display: contents; }}
+.tt-matrix [role="row"] > div {{ border-bottom: 1px solid #ffffff; border-right: 1px solid #ffffff;
+  padding: .25rem .3rem; text-align: center; font-variant-numeric: tabular-nums; }}
+.tt-matrix [role="rowheader"] {{ position: sticky; left: 0; z-index: 1; background: #ffffff;
+  text-align: left !important; border-right: 1px solid #d1d5db !important; }}
+.tt-matrix .tt-head > div {{ position: sticky; top: 0; z-index: 2; background: #ffffff;
+  font-weight: 600; border-bottom: 2px solid #d1d5db; display: flex; align-items: flex-end;
+  justify-content: center; }}
+.tt-matrix .tt-head > div:first-child {{ left: 0; z-index: 3; justify-content: flex-start; }}
+.tt-matrix .tt-head span {{ writing-mode: vertical-rl; transform: rotate(180deg);
+  max-height: 11rem; text-align: left; line-height: 1.15; }}
+.tt-matrix .tt-empty {{ color: #6b7280; }}
+.tt-facts {{ margin: 0; font-size: .92rem; }}
+.tt-facts dt {{ font-weight: 600; color: #374151; }}
+.tt-facts dd {{ margin: 0 0 .45rem 0; overflow-wrap: anywhere; white-space: pre-wrap; }}
 .tt-table .tt-head > div {{ font-weight: 600; border-bottom: 2px solid #d1d5db; }}
 .tt-compact .tt-row {{ grid-template-columns: minmax(0, 1fr) minmax(3rem, 9rem) 3.4rem;
   padding: .1rem 0; }}
@@ -130,6 +157,101 @@ def table(columns: Sequence[str], rows: Iterable[Sequence[object]], label: str) 
         f'<div class="tt-table" role="table" aria-label="{html.escape(label)}" {style}>'
         f'<div role="rowgroup">{cells(columns, True)}</div><div role="rowgroup">{body}</div></div>'
     )
+
+
+@dataclass(frozen=True)
+class Card:
+    """A score on a card: what it is, the number, and what the number is out of."""
+
+    label: str
+    value: str
+    out_of: str
+
+
+def cards(items: Sequence[Card], label: str) -> str:
+    """Score cards as a list (labels wrap, never cut; every text escaped)."""
+    body = "".join(
+        f'<li class="tt-card"><span class="tt-card-label">{html.escape(c.label)}</span>'
+        f'<span class="tt-card-value">{html.escape(c.value)}</span>'
+        f'<span class="tt-card-of">{html.escape(c.out_of)}</span></li>'
+        for c in items
+    )
+    return f'<ul class="tt-cards" aria-label="{html.escape(label)}">{body}</ul>'
+
+
+#: The matrix's colour scale: no link (white) to the strongest (a deep blue).
+MATRIX_LOW = (243, 246, 251)
+MATRIX_HIGH = (11, 61, 122)
+
+
+def _luminance(rgb: tuple[int, int, int]) -> float:
+    def channel(c: int) -> float:
+        c = c / 255
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (channel(c) for c in rgb)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def strength_colours(x: float) -> tuple[str, str]:
+    """Background and text colour of a cell of strength ``x`` in [0, 1]: the background
+    from white to deep blue; the text black or white, whichever has the more contrast
+    (one of them always has at least 4.5:1)."""
+    x = min(max(x, 0.0), 1.0) if math.isfinite(x) else 0.0
+    rgb = tuple(round(lo + (hi - lo) * x) for lo, hi in zip(MATRIX_LOW, MATRIX_HIGH, strict=True))
+    lum = _luminance(rgb)  # type: ignore[arg-type]
+    dark = (lum + 0.05) / (_luminance((17, 24, 39)) + 0.05)
+    light = 1.05 / (lum + 0.05)
+    return "#{:02x}{:02x}{:02x}".format(*rgb), "#111827" if dark >= light else "#ffffff"
+
+
+def matrix(
+    columns: Sequence[str],
+    rows: Sequence[tuple[str, Sequence[float | None]]],
+    label: str,
+) -> str:
+    """A matrix as HTML: one row per name, one cell per column, each cell's strength as
+    its colour and as a percentage (None: no link, shown as a dash). The header and the
+    names stay in place while it scrolls; the scrolling box takes the keyboard focus."""
+    head = "".join(f'<div role="columnheader"><span>{html.escape(c)}</span></div>' for c in columns)
+    body = []
+    for name, values in rows:
+        cells = []
+        for column, v in zip(columns[1:], values, strict=True):
+            if v is None:
+                cells.append(
+                    f'<div role="cell" class="tt-empty" title="{html.escape(column)}: no link">–</div>'
+                )
+                continue
+            bg, fg = strength_colours(v)
+            cells.append(
+                f'<div role="cell" style="background:{bg};color:{fg}" '
+                f'title="{html.escape(name)} ← {html.escape(column)}: {percent(v)}">{percent(v)}</div>'
+            )
+        body.append(
+            f'<div role="row"><div role="rowheader">{html.escape(name)}</div>{"".join(cells)}</div>'
+        )
+    style = f"grid-template-columns: minmax(11rem, 18rem) repeat({len(columns) - 1}, minmax(3.2rem, 4.2rem))"
+    return (
+        f'<div class="tt-matrix-wrap" tabindex="0" role="region" aria-label="{html.escape(label)}">'
+        f'<div class="tt-matrix" role="table" aria-label="{html.escape(label)}" style="{style}">'
+        f'<div role="rowgroup"><div role="row" class="tt-head">{head}</div></div>'
+        f'<div role="rowgroup">{"".join(body)}</div></div></div>'
+    )
+
+
+def note(text: str) -> str:
+    """A line of small grey text, shown exactly as written (a file's name stays plain:
+    a caption would read it as Markdown)."""
+    return f'<p class="tt-note">{html.escape(text)}</p>'
+
+
+def facts(pairs: Iterable[tuple[str, str]], label: str) -> str:
+    """Terms and their values as a definition list (every value escaped)."""
+    body = "".join(
+        f"<dt>{html.escape(term)}</dt><dd>{html.escape(value)}</dd>" for term, value in pairs
+    )
+    return f'<dl class="tt-facts" aria-label="{html.escape(label)}">{body}</dl>'
 
 
 def ranking_bars(

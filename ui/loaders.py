@@ -240,9 +240,16 @@ class ReportCache:
                 rows -= len(evicted.rows)
 
     def pending(self, key: tuple[str, str], start: Callable[[], Future]) -> Future:
-        """The job scoring this file (started once, even if several runs ask for it)."""
+        """The job scoring this file (started once, even if several runs ask for it; a
+        job whose process ended, failed or was cancelled is started again)."""
         with self._lock:
             future = self._pending.get(key)
+            if (
+                future is not None
+                and future.done()
+                and (future.cancelled() or future.exception() is not None)
+            ):
+                future = None
             if future is None:
                 future = start()
                 self._pending[key] = future

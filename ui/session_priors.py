@@ -17,7 +17,8 @@ import streamlit as st
 
 from toe_twitch import PriorsError, ToeTwitchError, ToeTwitchModel
 from toe_twitch.priors import PriorsFile, iter_parameters, with_values
-from toe_twitch.ui import keys, loaders
+from toe_twitch.ui import charts, keys, loaders
+from toe_twitch.ui.text import plural
 
 #: Source named in the message of a refused edit (``edited priors: path: rule``).
 EDIT_SOURCE = "edited priors"
@@ -45,14 +46,23 @@ class SessionPriors:
     def is_shipped(self) -> bool:
         return self.key == loaders.shipped_key()
 
+    @property
+    def base_is_shipped(self) -> bool:
+        return self.base_key == loaders.shipped_key()
+
     def describe(self) -> str:
         """``the shipped priors``, ``your tuned priors (2 edits to …)`` and the like."""
         if self.is_shipped and not self.edits:
             return "the shipped priors"
         if not self.edits:
             return f"the priors of the {self.base_label}"
-        n = len(self.edits)
-        return f"your tuned priors ({n} edit{'s' if n != 1 else ''} to the {self.base_label})"
+        return f"your tuned priors ({plural(len(self.edits), 'edit')} to the {self.base_label})"
+
+
+def show_in_use(sp: SessionPriors, lead: str = "These results use") -> None:
+    """One grey line naming the priors in use. It may name an uploaded file, so it is
+    shown exactly as written (a caption would read the name as Markdown: a link, colour)."""
+    st.html(charts.note(f"{lead} {sp.describe()}."))
 
 
 def current(session: Mapping[str, Any] | None = None) -> SessionPriors:

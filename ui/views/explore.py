@@ -289,7 +289,7 @@ def results(model: ToeTwitchModel, evidence: dict[str, str]) -> Callable[[], Non
         answered = bool(evidence)
         widgets.banner(model, d, answered)
         if not sp.is_shipped or sp.edits:
-            st.caption(f":material/tune: These results use {sp.describe()}.")
+            session_priors.show_in_use(sp)
         if d.urgency == "emergency":
             return None
         widgets.unanswered_flags_note(d)

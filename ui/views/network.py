@@ -1,9 +1,11 @@
 """Network: how the model is built, one cause at a time (legible on a phone), or whole.
 
 For one cause: what makes it more likely (its risk factors' odds ratios), how common it
-is at each age, and what it produces (its findings' link probabilities), as bar lists.
-The whole network is a picture (Graphviz, drawn in the browser), best on a large screen.
-Any node's table can be shown as well.
+is at each age, and what it produces (its findings' link probabilities), as bar lists,
+and on request as a picture. The whole network is a cause x finding matrix of link
+probabilities (strength as colour and as a number), filtered by cause, kind of finding
+and strength: the picture of all of it was a tangle of some 200 arcs. Any node's table
+can be shown as well.
 """
 
 from __future__ import annotations
@@ -19,9 +21,16 @@ from toe_twitch import ToeTwitchModel
 from toe_twitch.priors import AGE_FINDING
 from toe_twitch.ui import answers, charts, keys, session_priors, widgets
 from toe_twitch.ui.text import AGE_LABELS, cause_name, percent
+from toe_twitch.vocabulary import GROUPS
 
 WHOLE = "__whole__"
 CPT_ROWS = 64
+#: The matrix's filters (widget keys).
+MATRIX_CAUSES = "net_matrix_causes"
+MATRIX_GROUP = "net_matrix_group"
+MATRIX_MIN = "net_matrix_min"
+#: Weakest link shown, as offered by the filter.
+STRENGTHS = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5)
 
 
 def odds_bars(model: ToeTwitchModel, cause: str) -> list[charts.Bar]:
@@ -84,6 +93,91 @@ def one_cause(model: ToeTwitchModel, cause: str) -> None:
     st.html(charts.bar_list(link_bars(model, cause), "Link probabilities of its findings"))
 
 
+def link_strengths(model: ToeTwitchModel) -> dict[str, dict[str, float]]:
+    """``{finding: {cause: link probability}}`` as the priors give them; a link given per
+    age group counts with its largest value."""
+    strengths: dict[str, dict[str, float]] = {}
+    for finding, spec in model.priors.findings.items():
+        strengths[finding] = {
+            cause: link.value
+            if hasattr(link, "value")
+            else max(getattr(link, age).value for age in type(link).model_fields)
+            for cause, link in spec.links.items()
+        }
+    return strengths
+
+
+def finding_group(model: ToeTwitchModel, finding: str) -> str:
+    return model.vocabulary.findings[finding].group or "when"
+
+
+def matrix_rows(
+    model: ToeTwitchModel, causes: list[str], group: str, weakest: float
+) -> list[tuple[str, list[float | None]]]:
+    """The matrix's rows: each finding of the group with a link of at least ``weakest``
+    to one of the causes; a cell is None where there is no such link."""
+    rows = []
+    for finding, links in link_strengths(model).items():
+        if finding not in model.structure.findings:
+            continue
+        if group != "all" and finding_group(model, finding) != group:
+            continue
+        cells = [
+            links.get(c) if (links.get(c) or 0) >= max(weakest, 1e-12) else None for c in causes
+        ]
+        if any(v is not None for v in cells):
+            label = charts.node_label(model, finding)
+            if model.vocabulary.findings[finding].red_flag:
+                label = f"{label} (emergency sign)"
+            rows.append((label, cells))
+    return rows
+
+
+def whole_network(model: ToeTwitchModel) -> None:
+    """Every cause against every finding it can produce, filtered."""
+    groups = [
+        "all",
+        *(g for g in GROUPS if any(finding_group(model, f) == g for f in model.structure.findings)),
+    ]
+    left, middle, right = st.columns([3, 2, 2])
+    causes = left.multiselect(
+        "Causes",
+        list(model.causes),
+        default=list(model.causes),
+        format_func=lambda c: cause_name(model, c),
+        key=MATRIX_CAUSES,
+    )
+    group = middle.selectbox(
+        "Findings",
+        groups,
+        format_func=lambda g: "All findings" if g == "all" else GROUPS[g],
+        key=MATRIX_GROUP,
+    )
+    weakest = right.select_slider(
+        "Weakest link shown", STRENGTHS, format_func=lambda x: "any" if x == 0 else percent(x),
+        key=MATRIX_MIN,
+    )  # fmt: skip
+    if not causes:
+        st.caption("Choose at least one cause.")
+        return
+    rows = matrix_rows(model, causes, group, weakest)
+    st.caption(
+        "Each cell: the chance that the cause, when present, produces the finding by itself "
+        "(the link probability; the largest over the age groups where it depends on age). "
+        "Darker is stronger; a dash, no link. Scroll the matrix sideways on a small screen."
+    )
+    if not rows:
+        st.caption("No finding has a link that strong to these causes.")
+        return
+    st.html(
+        charts.matrix(
+            ["Finding", *(cause_name(model, c) for c in causes)],
+            rows,
+            "Link probability of each cause (columns) to each finding (rows)",
+        )
+    )
+
+
 def cpt_frame(model: ToeTwitchModel, node: str) -> tuple[pd.DataFrame, int]:
     """P(node | parents): one row per age group and combination of the parents' states
     (parent ``i`` present when bit ``i`` of the combination is set, as the tables store
@@ -132,18 +226,14 @@ def render() -> None:
         "Show",
         options,
         format_func=lambda c: (
-            "The whole network (a picture, best on a large screen)"
+            "Every cause and finding: a matrix of link strengths"
             if c == WHOLE
             else f"One cause: {cause_name(model, c)}"
         ),
         key=keys.NETWORK_FOCUS,
     )
     if focus == WHOLE:
-        st.caption(
-            "Line width: the link probability (cause to finding) or the size of the odds ratio "
-            "(risk factor to cause); dashed, an odds ratio below 1; red, the emergency signs."
-        )
-        st.graphviz_chart(charts.network_dot(model), width="stretch")
+        whole_network(model)
     else:
         one_cause(model, focus)
         if st.toggle("Show it as a picture", key=keys.NETWORK_PICTURE):

@@ -19,6 +19,8 @@ import yaml
 from toe_twitch import ImpossibleEvidenceError, PriorsError, ToeTwitchError, ToeTwitchModel
 from toe_twitch.priors import (
     DEFINITIONS,
+    JUDGEMENT_PREFIX,
+    MAX_SOURCE_CHARS,
     definition_key,
     iter_parameters,
     parse_priors_text,
@@ -52,9 +54,14 @@ SHARED = {
     "findings": "(all) leaks",
 }
 EDITABLE = "value"
-#: The parameter (pinned) and its value first: on a phone they are what fits.
-COLUMNS = ["parameter", "value", "check", "low", "high", "cause", "kind", "source", "path"]
+#: The parameter (pinned) and its value first: on a phone they are what fits. The cause's
+#: name leads the parameter's (one name per cause, the one every page uses).
+COLUMNS = ["parameter", "value", "check", "low", "high", "kind", "source", "path"]
 REFUSED_MARK = "✗ refused"
+#: The row whose full label, numbers and source stand beside the grid.
+DETAIL = "tune_detail"
+#: Rows of the table of numbers that differ from the shipped priors drawn at most.
+MAX_DIFF_ROWS = 40
 
 
 def editor_key(version: int, view: str) -> str:
@@ -107,10 +114,12 @@ def parameter_label(model: ToeTwitchModel, path: str) -> str:
     return "threshold for seeing a doctor"
 
 
-def short_cause(model: ToeTwitchModel, cause: str) -> str:
-    """The cause's short name for a table: ``PLMD``, ``Hypnic jerks``, ``Deficiency``."""
-    short = model.vocabulary.causes[cause].short.removeprefix("a ").removeprefix("an ")
-    return short[:1].upper() + short[1:]
+def row_label(model: ToeTwitchModel, path: str, with_cause: bool = True) -> str:
+    """A row's label in words, led by its cause's name (the one every page uses):
+    ``Hypnic (hypnagogic) jerks · prevalence, adult (18 to 59)``."""
+    cause = cause_of(path)
+    lead = f"{cause_name(model, cause)} · " if with_cause and cause in model.causes else ""
+    return lead + parameter_label(model, path)
 
 
 def one_cause(view: str) -> bool:
@@ -130,7 +139,8 @@ def in_view(path: str, view: str) -> bool:
 def parameter_table(
     model: ToeTwitchModel, sp: SessionPriors, view: str, refused: dict[str, tuple[object, str]]
 ) -> pd.DataFrame:
-    """The parameters in view, grouped by cause (then the shared ones), values in force."""
+    """The parameters in view, grouped by cause (then the shared ones), values in force;
+    rows of refused edits first, so that the fresh grid shows them."""
     order = {c: i for i, c in enumerate(model.causes)}
     sections = list(SECTIONS)
     values = {**session_priors.base_values(sp.base), **sp.edits}
@@ -143,17 +153,8 @@ def parameter_table(
         tried = refused.get(p.path)
         rows.append(
             {
-                "cause": cause_name(model, cause)
-                if cause in model.causes
-                else SHARED.get(section, section),
-                # The cause's short name leads only where rows of several causes mix
-                # (in one cause's view it would fill the narrow pinned column).
-                "parameter": (
-                    f"{short_cause(model, cause)} · "
-                    if cause in model.causes and not one_cause(view)
-                    else ""
-                )
-                + parameter_label(model, p.path),
+                # In one cause's view the name would fill the narrow pinned column.
+                "parameter": row_label(model, p.path, with_cause=not one_cause(view)),
                 "value": float(values[p.path]),
                 "check": f"{REFUSED_MARK}: {plain(tried[0], 16)}"
                 if tried
@@ -161,9 +162,12 @@ def parameter_table(
                 "low": p.low,
                 "high": p.high,
                 "kind": p.kind,
-                "source": p.source,
+                "source": plain(p.source, 300),
                 "path": p.path,
-                "_order": (0, order[cause]) if cause in order else (1, sections.index(section)),
+                "_order": (
+                    p.path not in refused,
+                    (0, order[cause]) if cause in order else (1, sections.index(section)),
+                ),
             }
         )
     rows.sort(key=lambda r: r["_order"])
@@ -183,8 +187,66 @@ def view_label(model: ToeTwitchModel, view: str) -> str:
     return "All parameters, grouped by cause"
 
 
+def draw_grid(table: pd.DataFrame, view: str) -> pd.DataFrame:
+    """The editable grid (only the value column can change); returns what it holds."""
+    version = st.session_state.get(keys.TUNE_EDITOR_VERSION, 0)
+    edited = st.data_editor(
+        table,
+        key=editor_key(version, view),
+        hide_index=True,
+        width="stretch",
+        height=380,
+        disabled=[c for c in COLUMNS if c != EDITABLE],
+        column_config={
+            "parameter": st.column_config.TextColumn("parameter", width=230, pinned=True),
+            "value": st.column_config.NumberColumn(
+                "value ✎", format="plain", width=90,
+                help="The number the model uses. Keep it within low and high, and within "
+                "the bounds of its kind (a probability stays between 0 and 1).",
+            ),
+            "check": st.column_config.TextColumn("check", width=130),
+            "low": st.column_config.NumberColumn("low", format="plain", width=70),
+            "high": st.column_config.NumberColumn("high", format="plain", width=70),
+            "kind": st.column_config.TextColumn("kind", width=110),
+            "source": st.column_config.TextColumn("source", width="large"),
+            "path": st.column_config.TextColumn("path", width="medium"),
+        },
+    )  # fmt: skip
+    st.caption(
+        "Only the **value ✎** column can be edited (double-click or Enter on a cell, type, "
+        "Enter). Each edit is checked at once with the rules of `toe-twitch validate-priors`. "
+        "Choose a row under **Row in full** to read its whole label and source."
+    )
+    return edited
+
+
+def apply_grid(sp: SessionPriors, edited: pd.DataFrame) -> None:
+    """Check what the grid holds against the edits in use; on a change, keep the valid
+    edits, mark the refused ones, bring the changed row into the detail, and rerun."""
+    base = session_priors.base_values(sp.base)
+    wanted = dict(sp.edits)
+    touched = []
+    for path, value in zip(edited["path"], edited["value"], strict=True):
+        number = session_priors.as_number(value)
+        if path in base and number == base[path]:
+            if wanted.pop(path, None) is not None:
+                touched.append(path)
+        elif number != wanted.get(path):
+            wanted[path] = value
+            touched.append(path)
+    if not touched:
+        return
+    refused_before = bool(st.session_state.get(keys.PRIORS_REFUSED))
+    outcome = session_priors.resolve_edits(sp.base, sp.edits, wanted)
+    session_priors.store_edits(outcome)
+    if outcome.refused or refused_before:
+        _bump_editor()  # a fresh grid: values in force, refused rows first and marked
+    st.session_state[DETAIL] = next(iter(outcome.refused), touched[-1])
+    st.rerun()
+
+
 def draw_editor(model: ToeTwitchModel, sp: SessionPriors) -> None:
-    """The table, and beside it what became of the last edits."""
+    """The table, and beside it the chosen row in full and what became of the edits."""
     options = view_options(model)
     if st.session_state.get(keys.TUNE_FILTER) not in options:
         st.session_state[keys.TUNE_FILTER] = "all"
@@ -198,56 +260,39 @@ def draw_editor(model: ToeTwitchModel, sp: SessionPriors) -> None:
     draw_definitions(sp, view)
     refused = dict(st.session_state.get(keys.PRIORS_REFUSED, {}))
     table = parameter_table(model, sp, view, refused)
-    version = st.session_state.get(keys.TUNE_EDITOR_VERSION, 0)
     grid, side = st.columns([2, 1], gap="medium")  # the grid as wide as the status allows
     with grid:
-        edited = st.data_editor(
-            table,
-            key=editor_key(version, view),
-            hide_index=True,
-            width="stretch",
-            height=380,
-            disabled=[c for c in COLUMNS if c != EDITABLE],
-            # One cause's view: its name would repeat in every row; the source moves up.
-            column_order=[c for c in COLUMNS if not (c == "cause" and one_cause(view))],
-            column_config={
-                "cause": st.column_config.TextColumn("cause", width=160),
-                "parameter": st.column_config.TextColumn("parameter", width=230, pinned=True),
-                "value": st.column_config.NumberColumn(
-                    "value ✎", format="plain", width=90,
-                    help="The number the model uses. Keep it within low and high, and within "
-                    "the bounds of its kind (a probability stays between 0 and 1).",
-                ),
-                "check": st.column_config.TextColumn("check", width=130),
-                "low": st.column_config.NumberColumn("low", format="plain", width=70),
-                "high": st.column_config.NumberColumn("high", format="plain", width=70),
-                "kind": st.column_config.TextColumn("kind", width=110),
-                "source": st.column_config.TextColumn("source", width="large"),
-                "path": st.column_config.TextColumn("path", width="medium"),
-            },
-        )  # fmt: skip
-        st.caption(
-            "Only the **value ✎** column can be edited (double-click or Enter on a cell, type, "
-            "Enter). Each edit is checked at once with the rules of `toe-twitch validate-priors`."
-        )
-    base = session_priors.base_values(sp.base)
-    wanted = dict(sp.edits)
-    changed = False
-    for path, value in zip(edited["path"], edited["value"], strict=True):
-        number = session_priors.as_number(value)
-        if path in base and number == base[path]:
-            changed |= wanted.pop(path, None) is not None
-        elif number != wanted.get(path):
-            wanted[path] = value
-            changed = True
-    if changed:
-        outcome = session_priors.resolve_edits(sp.base, sp.edits, wanted)
-        session_priors.store_edits(outcome)
-        if outcome.refused:
-            _bump_editor()  # the table shows the values in force, refused cells marked
-        st.rerun()
+        edited = draw_grid(table, view)
+    apply_grid(sp, edited)
     with side:
+        draw_detail(model, sp, list(table["path"]))
         draw_status(model, sp, refused)
+
+
+def draw_detail(model: ToeTwitchModel, sp: SessionPriors, paths: list[str]) -> None:
+    """One row in full: what the grid cuts (its label and source) and its numbers."""
+    if not paths:
+        return
+    if st.session_state.get(DETAIL) not in paths:
+        st.session_state[DETAIL] = paths[0]
+    path = st.selectbox("Row in full", paths, format_func=lambda p: row_label(model, p), key=DETAIL)
+    ref = next(p for p in iter_parameters(sp.base) if p.path == path)
+    shipped = session_priors.base_values(loaders.shipped_model().priors).get(path)
+    now = sp.edits.get(path, ref.value)
+    facts = [
+        ("Parameter", row_label(model, path)),
+        (
+            "Value in force",
+            f"{now:g}" + (f" (edited; was {ref.value:g})" if path in sp.edits else ""),
+        ),
+        ("Plausible range", f"{ref.low:g} to {ref.high:g} ({ref.kind})"),
+        ("Source", plain(ref.source, 2000)),
+    ]
+    if shipped is not None and not sp.is_shipped and shipped != now:
+        facts.insert(2, ("Shipped value", f"{shipped:g}"))
+    facts.append(("Path in the file", path))
+    with st.container(key="tune_detail_box", border=True):
+        st.html(charts.facts(facts, "The chosen row in full"))
 
 
 def draw_status(
@@ -258,12 +303,14 @@ def draw_status(
         n = len(refused)
         st.error(
             f"**{plural(n, 'edit')} not applied**: {'they break' if n > 1 else 'it breaks'} a "
-            "rule of the priors. The model keeps the value in force (marked ✗ in the table).",
+            "rule of the priors. The model keeps the value in force (marked ✗ at the top of "
+            "the table).",
             icon=":material/block:",
         )
         st.code(
             "\n".join(
-                f"{path}: tried {plain(tried, 24)}, kept {values.get(path, float('nan')):g}\n  {plain(message, 400)}"
+                f"{row_label(model, path)}: tried {plain(tried, 24)}, kept "
+                f"{values.get(path, float('nan')):g}\n  {plain(message, 400)}"
                 for path, (tried, message) in refused.items()
             ),
             language=None,
@@ -275,7 +322,7 @@ def draw_status(
         st.html(
             charts.table(
                 ["parameter", "was", "now"],
-                [(p, f"{base[p]:g}", f"{v:g}") for p, v in sp.edits.items()],
+                [(row_label(model, p), f"{base[p]:g}", f"{v:g}") for p, v in sp.edits.items()],
                 "Edits in use",
             )
         )
@@ -353,7 +400,51 @@ def draw_case_effect(before: ToeTwitchModel, after: ToeTwitchModel, tuned: bool)
         )
     )
     if not tuned:
-        st.caption("No edits yet: before and after are the same.")
+        st.caption("Nothing differs from the shipped priors: before and after are the same.")
+
+
+def differences(sp: SessionPriors) -> list[tuple[str, float, float]]:
+    """``(path, shipped value, value in force)`` of every number that differs from the
+    shipped priors (an uploaded file's own changes and the edits on the page)."""
+    shipped = session_priors.base_values(loaders.shipped_model().priors)
+    now = session_priors.base_values(sp.priors)
+    return [(p, shipped[p], v) for p, v in now.items() if p in shipped and shipped[p] != v]
+
+
+def draw_differences(model: ToeTwitchModel, sp: SessionPriors) -> None:
+    changed = differences(sp)
+    if not changed:
+        return
+    n = len(changed)
+    st.markdown(
+        f"**{plural(n, 'number')} {'differs' if n == 1 else 'differ'} from the shipped priors**"
+    )
+    st.html(
+        charts.table(
+            ["parameter", "shipped", "now"],
+            [
+                (row_label(model, p), f"{was:g}", f"{now:g}")
+                for p, was, now in changed[:MAX_DIFF_ROWS]
+            ],
+            "Numbers that differ from the shipped priors",
+        )
+    )
+    if n > MAX_DIFF_ROWS:
+        st.caption(f"The first {MAX_DIFF_ROWS} of {n}; the grid above shows every number.")
+
+
+def draw_effects(sp: SessionPriors) -> None:
+    """Before (the shipped priors) and after (the priors in use: an uploaded file and the
+    edits on the page), on the current case and on the shipped vignettes."""
+    st.header("What the edits change", anchor=False)
+    after = session_priors.session_model()
+    st.html(charts.note(f"Before: the shipped priors. After: {sp.describe()}."))
+    draw_differences(after, sp)
+    left, right = st.columns(2, gap="large")
+    with left:
+        draw_case_effect(loaders.shipped_model(), after, not sp.is_shipped)
+    with right:
+        draw_vignette_effect(sp, loaders.shipped_model(), after)
 
 
 def _score(summary: dict, key: str) -> str:
@@ -362,9 +453,10 @@ def _score(summary: dict, key: str) -> str:
 
 
 def draw_vignette_effect(sp: SessionPriors, before: ToeTwitchModel, after: ToeTwitchModel) -> None:
+    """The shipped vignettes scored with the shipped priors (before) and these (after)."""
     st.subheader("The shipped vignettes", anchor=False)
     try:
-        a = loaders.shipped_report(before, sp.base_key)
+        a = loaders.shipped_report(before, loaders.shipped_key())
         b = loaders.shipped_report(after, sp.key)
     except ToeTwitchError as exc:
         st.error("The vignettes could not be scored with these priors.", icon=":material/block:")
@@ -414,18 +506,41 @@ def slug(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.")[:60] or "priors"
 
 
+def edited_source(was: float, source: str, shipped: bool) -> str:
+    """The source of a number edited on the page: the edit (who and when are not known),
+    then the source it replaces, cut to the longest source a file may hold. It begins
+    as an expert judgement, which an edit is, so the file's counts stay true."""
+    where = "shipped source" if shipped else "source in the file it started from"
+    text = (
+        f"{JUDGEMENT_PREFIX} edited on the page from {was:g}; {where}: {' '.join(source.split())}"
+    )
+    return text if len(text) <= MAX_SOURCE_CHARS else text[: MAX_SOURCE_CHARS - 1] + "…"
+
+
+def _set_source(data: dict, path: str, source: str) -> None:
+    node = data
+    for part in path.split("."):
+        node = node[part]
+    node["source"] = source
+
+
 def priors_yaml(sp: SessionPriors, name: str, note: str) -> str:
-    """The session's priors as a YAML file, with ``name`` and the note as ``description``."""
-    base = session_priors.base_values(sp.base)
+    """The session's priors as a YAML file, with ``name`` and the note as ``description``;
+    each edited number says so in its source."""
+    base = {p.path: p for p in iter_parameters(sp.base)}
     header = [
         "# Priors of the toe-twitching model, saved from the Tune priors page.",
-        f"# Started from the {sp.base_label}.",
+        f"# Started from the {plain(sp.base_label, 120)}.",
     ]
     if sp.edits:
         header.append("# Edits (path: was -> now):")
-        header += [f"#   {p}: {base[p]:g} -> {v:g}" for p, v in sp.edits.items()]
+        header += [f"#   {p}: {base[p].value:g} -> {v:g}" for p, v in sp.edits.items()]
     header.append("# Check it with: toe-twitch validate-priors FILE")
     data = priors_to_data(sp.priors)
+    for path in sp.edits:
+        _set_source(
+            data, path, edited_source(base[path].value, base[path].source, sp.base_is_shipped)
+        )
     data["name"] = " ".join(name.split())[:200] or sp.priors.name
     data["description"] = " ".join(note.split())[:5000] or sp.priors.description
     body = yaml.safe_dump(
@@ -460,7 +575,10 @@ def load_upload(name: str, data: bytes) -> None:
     _bump_editor()
     count = sum(1 for _ in iter_parameters(priors))
     dropped = (
-        f" Your {plural(edits_before, 'earlier edit')} were set aside." if edits_before else ""
+        f" Your {plural(edits_before, 'earlier edit')} {'was' if edits_before == 1 else 'were'} "
+        "set aside."
+        if edits_before
+        else ""
     )
     st.session_state[keys.TUNE_NAME] = slug(f"{priors.name}-tuned")
     st.session_state[keys.PRIORS_UPLOAD_MESSAGE] = (
@@ -544,7 +662,11 @@ def draw_download(sp: SessionPriors) -> None:
         type="primary",
     )
     # The note is the user's words: shown as plain text, never as Markdown.
-    st.text(f"Note in the file: {plain(' '.join(note.split()), 120)}" if note.strip() else "No note in the file.")
+    st.text(
+        f"Note in the file: {plain(' '.join(note.split()), 120)}"
+        if note.strip()
+        else "No note in the file."
+    )
     st.caption(
         "Use the file with `toe-twitch diagnose --priors FILE`, or load it here later. "
         "The shipped priors/default.yaml is never changed."
@@ -563,23 +685,21 @@ def render() -> None:
     counts = source_counts(sp.base)
     st.caption(
         ":material/lock: Your edits stay in this browser session and apply to every page of "
-        f"it; nobody else sees them. Starting point: the {plain(sp.base_label, 100)} "
-        f"({counts['cited']} numbers cite a published figure, {counts['definition']} follow from a "
-        f"definition, {counts['judged']} are expert judgement)."
+        "it; nobody else sees them."
+    )
+    # The starting point may name an uploaded file: shown as written, never as Markdown.
+    st.html(
+        charts.note(
+            f"Starting point: the {sp.base_label} ({counts['cited']} numbers cite a published "
+            f"figure, {counts['definition']} follow from a definition, {counts['judged']} are "
+            "expert judgement)."
+        )
     )
     widgets.case_line(session_priors.session_model(), st.session_state[keys.PAGES]["explore"])
     model = session_priors.session_model()
     draw_editor(model, sp)
     st.divider()
-    sp = session_priors.current()
-    st.header("What the edits change", anchor=False)
-    left, right = st.columns(2, gap="large")
-    with left:
-        draw_case_effect(
-            session_priors.base_model(), session_priors.session_model(), bool(sp.edits)
-        )
-    with right:
-        draw_vignette_effect(sp, session_priors.base_model(), session_priors.session_model())
+    draw_effects(session_priors.current())
     st.divider()
     st.header("Save or load", anchor=False)
     left, right = st.columns(2, gap="large")
