@@ -49,7 +49,7 @@ from __future__ import annotations
 
 import functools
 import itertools
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from toe_twitch.vocabulary import Vocabulary
@@ -93,73 +93,81 @@ class Urgency:
     unanswered_red_flags: tuple[str, ...]
     red_flags_present: tuple[str, ...]
 
-    @property
-    def emergency_outside_listed_causes(self) -> bool:
-        """A red flag is present: the emergency may lie outside the listed causes."""
-        return bool(self.red_flags_present)
-
 
 @dataclass(frozen=True)
 class Rule:
-    """A floor: when ``applies`` (to the answers given "yes" and the age group) holds,
-    the level is at least ``level``."""
+    """A floor, as data: when every clause of ``when`` holds (one of its findings answered
+    "yes") in one of ``ages`` (empty: any age, answered or not), the level is at least
+    ``level``. Only "yes" answers and the age count, so answering more can never lower it.
+    """
 
     code: str
     level: str
-    applies: Callable[[frozenset[str], str | None], bool]
+    when: tuple[tuple[str, ...], ...]
     text: str
     source: str
+    ages: tuple[str, ...] = ()
+
+    def applies(self, present: frozenset[str], age: str | None) -> bool:
+        if self.ages and age not in self.ages:
+            return False
+        return all(any(f in present for f in clause) for clause in self.when)
+
+    def triggers(self) -> list[dict[str, str]]:
+        """Every smallest set of answers that sets it off (one finding of each clause, in
+        each of its ages): what the exhaustive tests start from."""
+        rows = []
+        for age in self.ages or (None,):
+            for choice in itertools.product(*self.when):
+                row = dict.fromkeys(choice, "present")
+                rows.append({**row, "age_group": age} if age else row)
+        return rows
 
 
-def _any(*findings: str) -> Callable[[frozenset[str], str | None], bool]:
-    return lambda present, age: any(f in present for f in findings)
+def _any(*findings: str) -> tuple[tuple[str, ...], ...]:
+    return (findings,)
 
 
-def _infant_with(*also: str) -> Callable[[frozenset[str], str | None], bool]:
-    def applies(present: frozenset[str], age: str | None) -> bool:
-        warning = age == "infant" and any(f in present for f in INFANT_WARNING)
-        return warning and all(f in present for f in also)
-
-    return applies
+def _both(first: tuple[str, ...], second: tuple[str, ...]) -> tuple[tuple[str, ...], ...]:
+    return (first, second)
 
 
-def _both(first: tuple[str, ...], second: tuple[str, ...]) -> Callable[[frozenset[str], str | None], bool]:
-    return lambda present, age: any(f in present for f in first) and any(f in present for f in second)
-
-
-def _infant_and(*findings: str) -> Callable[[frozenset[str], str | None], bool]:
-    return lambda present, age: age == "infant" and any(f in present for f in findings)
+INFANT = ("infant",)
 
 
 RULES: tuple[Rule, ...] = (
     Rule(
-        "floor.infant_fever", "emergency", _infant_and("fever"),
+        "floor.infant_fever", "emergency", _any("fever"),
         "A baby with a fever and twitching or jerks needs to be seen urgently, now: a fever "
         "of 38 °C or more in a baby under 3 months is an emergency, and jerks with a fever "
         "can be a seizure.",
         "NICE NG143, Fever in under 5s (red: 38 °C or more under 3 months); Healthier "
         "Together (NHS), seizures with fever",
+        ages=INFANT,
     ),
     Rule(
-        "floor.infant_weak_feeding", "emergency", _infant_with("weak_feeding"),
+        "floor.infant_weak_feeding", "emergency", _both(INFANT_WARNING, ("weak_feeding",)),
         "A baby who is weak, floppy or twitching all over and also feeds weakly needs "
         "emergency care now.",
         "Queensland Children's Health: a floppy infant with breathing or swallowing "
         "difficulty goes to the emergency department",
+        ages=INFANT,
     ),
     Rule(
-        "floor.infant_weakness", "see_doctor", _infant_with(),
+        "floor.infant_weakness", "see_doctor", _any(*INFANT_WARNING),
         "A baby who is weak, floppy or twitching all over needs a doctor's assessment "
         "soon (conditions such as spinal muscular atrophy are treatable when found early).",
         "AAP (Noritz et al., Pediatrics 2013); Queensland Children's Health floppy infant guidance",
+        ages=INFANT,
     ),
     Rule(
-        "floor.infant_twitching", "see_doctor", lambda present, age: age == "infant",
+        "floor.infant_twitching", "see_doctor", (),
         "A baby's twitching or jerks should be checked by a doctor. Most are harmless sleep "
         "jerks that stop at once when the baby wakes, but a doctor should confirm it.",
         "Benign neonatal sleep myoclonus is often mistaken for seizures (35% of reported "
         "newborns were given anti-epileptic drugs: Alfonso; case series of 18, PMID "
         "19380069); AAP (Noritz et al., Pediatrics 2013) for twitching with weakness",
+        ages=INFANT,
     ),
     Rule(
         "floor.hot_swollen_joint", "see_doctor", _any("hot_swollen_joint"),
@@ -253,45 +261,60 @@ RULES: tuple[Rule, ...] = (
 )
 
 
-def rule_reasons(evidence: Mapping[str, str], vocab: Vocabulary) -> list[Reason]:
-    """Every floor the answers trigger (red flags first), with no probability used."""
-    present = frozenset(f for f, s in evidence.items() if s == "present")
-    age = evidence.get("age_group")
-    reasons = [
-        Reason(
+def red_flag_rules(vocab: Vocabulary) -> tuple[Rule, ...]:
+    """One emergency rule per red flag of the vocabulary (each alone means emergency)."""
+    return tuple(
+        Rule(
             f"red_flag.{f}",
             "emergency",
+            ((f,),),
             f"Emergency sign: {vocab.findings[f].label.lower()}. This needs emergency care now.",
-            "Cleveland Clinic, Numbness: when to call the doctor; Mayo Clinic",
+            "Cleveland Clinic, Numbness: when to call the doctor; Mayo Clinic; Healthier "
+            "Together (NHS), seizures",
         )
         for f in vocab.red_flags
-        if f in present
-    ]
-    reasons += [
-        Reason(rule.code, rule.level, rule.text, rule.source)
-        for rule in RULES
-        if rule.applies(present, age)
-    ]
-    return reasons
+    )
+
+
+def all_rules(vocab: Vocabulary) -> tuple[Rule, ...]:
+    """The red flags, then the floors: every rule that sets a least level."""
+    return (*red_flag_rules(vocab), *RULES)
+
+
+def _present(evidence: Mapping[str, str]) -> frozenset[str]:
+    return frozenset(f for f, s in evidence.items() if s == "present")
+
+
+def rule_reasons(evidence: Mapping[str, str], vocab: Vocabulary) -> list[Reason]:
+    """Every rule the answers set off (red flags first), with no probability used."""
+    present, age = _present(evidence), evidence.get("age_group")
+    return [Reason(r.code, r.level, r.text, r.source) for r in all_rules(vocab)
+            if r.applies(present, age)]
 
 
 def rule_level(evidence: Mapping[str, str], vocab: Vocabulary) -> str:
-    """The least level the floors allow for these answers (the level of :func:`rule_reasons`)."""
-    present = frozenset(f for f, s in evidence.items() if s == "present")
-    return _floor_level(present, evidence.get("age_group"), tuple(vocab.red_flags))
+    """The least level the rules allow for these answers (the level of :func:`rule_reasons`)."""
+    return _rule_level(_present(evidence), evidence.get("age_group"), all_rules(vocab))
 
 
 @functools.lru_cache(maxsize=8192)  # what-if asks it for every answer to every question
-def _floor_level(present: frozenset[str], age: str | None, red_flags: tuple[str, ...]) -> str:
-    if any(f in present for f in red_flags):
-        return "emergency"
-    best = "self_care"
-    for rule in RULES:
-        if RANK[rule.level] > RANK[best] and rule.applies(present, age):
-            best = rule.level
-            if best == "emergency":
-                break
-    return best
+def _rule_level(present: frozenset[str], age: str | None, rules: tuple[Rule, ...]) -> str:
+    levels = [r.level for r in rules if r.applies(present, age)]
+    return max(levels, key=RANK.__getitem__, default="self_care")
+
+
+def _serious(
+    posteriors: Sequence[Mapping[str, float]], thresholds: Mapping[str, float]
+) -> list[tuple[str, float, float, bool]]:
+    """The serious causes at or above their thresholds: (cause, probability, threshold,
+    reached with these answers (False: only in a variant without a warning sign))."""
+    main = posteriors[0] if posteriors else {}
+    hits = []
+    for cause, threshold in thresholds.items():
+        p = main.get(cause, 0.0)
+        if p >= threshold or any(v.get(cause, 0.0) >= threshold for v in posteriors[1:]):
+            hits.append((cause, p, threshold, p >= threshold))
+    return hits
 
 
 def urgency_level(
@@ -300,18 +323,17 @@ def urgency_level(
     thresholds: Mapping[str, float],
     vocab: Vocabulary,
 ) -> str:
-    """``assess(...).level`` without writing the reasons (what-if asks it for every answer).
+    """``assess(...).level`` without writing the reasons (what-if asks it for every answer):
+    the same rules and the same threshold check, so the two cannot differ."""
+    return raised(rule_level(evidence, vocab), bool(_serious(posteriors, thresholds)))
 
-    The floors' level, raised to "see a doctor" when a serious cause reaches its threshold
-    in the evidence or in a variant; tests hold it equal to :func:`assess`.
-    """
-    level = rule_level(evidence, vocab)
-    if RANK[level] >= RANK["see_doctor"]:
-        return level
-    for posterior in posteriors:
-        if any(posterior.get(c, 0.0) >= t for c, t in thresholds.items()):
-            return "see_doctor"
-    return level
+
+def raised(floor: str, serious_cause_reached: bool) -> str:
+    """The rules' level, raised to "see a doctor" when a serious cause reached its
+    threshold (the one place this step is written; the analyses call it per draw)."""
+    if serious_cause_reached and RANK[floor] < RANK["see_doctor"]:
+        return "see_doctor"
+    return floor
 
 
 def threshold_variants(evidence: Mapping[str, str]) -> list[dict[str, str]]:
@@ -335,6 +357,24 @@ def threshold_variants(evidence: Mapping[str, str]) -> list[dict[str, str]]:
     return variants
 
 
+def _threshold_reason(cause: str, p: float, threshold: float, reached: bool,
+                      vocab: Vocabulary) -> Reason:
+    name = vocab.causes[cause].label
+    if reached:
+        return Reason(
+            f"threshold.{cause}", "see_doctor",
+            f"A doctor should check for {name}: your answers make it about "
+            f"{p:.0%} likely, and from {threshold:.0%} on it needs a doctor's look.",
+            "priors file: urgency.serious_cause_threshold",
+        )
+    return Reason(
+        f"threshold.{cause}", "see_doctor",
+        f"{name} reaches its {threshold:.0%} threshold when fever or tiredness is "
+        "left out; a warning sign never lowers the advice.",
+        "the source article: fatigue or fever are warning signs",
+    )
+
+
 def assess(
     evidence: Mapping[str, str],
     posteriors: Sequence[Mapping[str, float]],
@@ -349,30 +389,8 @@ def assess(
     "see a doctor"; notes are added for self care and for red flags.
     """
     reasons = rule_reasons(evidence, vocab)
-    main = posteriors[0] if posteriors else {}
-    for cause, threshold in thresholds.items():
-        p = main.get(cause, 0.0)
-        name = vocab.causes[cause].label
-        if p >= threshold:
-            reasons.append(
-                Reason(
-                    f"threshold.{cause}",
-                    "see_doctor",
-                    f"A doctor should check for {name}: your answers make it about "
-                    f"{p:.0%} likely, and from {threshold:.0%} on it needs a doctor's look.",
-                    "priors file: urgency.serious_cause_threshold",
-                )
-            )
-        elif any(v.get(cause, 0.0) >= threshold for v in posteriors[1:]):
-            reasons.append(
-                Reason(
-                    f"threshold.{cause}",
-                    "see_doctor",
-                    f"{name} reaches its {threshold:.0%} threshold when fever or tiredness is "
-                    "left out; a warning sign never lowers the advice.",
-                    "the source article: fatigue or fever are warning signs",
-                )
-            )
+    reasons += [_threshold_reason(cause, p, t, reached, vocab)
+                for cause, p, t, reached in _serious(posteriors, thresholds)]
     level = max((r.level for r in reasons), key=RANK.__getitem__, default="self_care")
     flags = tuple(f for f in vocab.red_flags if evidence.get(f) == "present")
     unanswered = tuple(f for f in vocab.red_flags if f not in evidence)

@@ -18,6 +18,7 @@ from toe_twitch.urgency import (
     RANK,
     RULES,
     WARNING_SIGNS,
+    all_rules,
     assess,
     rule_level,
     rule_reasons,
@@ -84,6 +85,23 @@ def test_every_floor_holds_for_every_combination_of_other_answers_in_every_age_g
             assert RANK[d.urgency] >= RANK[least], (name, d.evidence, d.urgency)
             checked += 1
     assert checked == len(ages) * 2 ** len([f for f in OTHERS if f not in trigger])
+
+
+@pytest.mark.parametrize("rule", all_rules(load_vocabulary()), ids=lambda r: r.code)
+def test_every_trigger_of_every_rule_holds_its_level_whatever_else_is_answered(model, rule):
+    """Derived from the rules table itself, so a new rule is covered the day it is added:
+    each smallest set of answers that sets the rule off (one finding of each clause, in
+    each age group it names, or all four), with every combination of six other answers."""
+    others = OTHERS[:6]
+    for trigger in rule.triggers():
+        for age in [trigger["age_group"]] if "age_group" in trigger else AGES:
+            base = {**trigger, "age_group": age}
+            rows = []
+            for states in itertools.product(("absent", "present"), repeat=len(others)):
+                rows.append({**dict(zip(others, states, strict=True)), **base})
+            for d in model.diagnose_batch(rows):
+                assert RANK[d.urgency] >= RANK[rule.level], (rule.code, d.evidence)
+                assert rule.code in [r.code for r in d.reasons]
 
 
 @pytest.mark.parametrize("flag", load_vocabulary().red_flags)
