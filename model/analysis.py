@@ -20,7 +20,7 @@ import numpy as np
 
 from toe_twitch.errors import ImpossibleEvidenceError, ToeTwitchError
 from toe_twitch.priors import Parameter, definition_key
-from toe_twitch.urgency import RANK, rule_level, threshold_variants, urgency_level
+from toe_twitch.urgency import RANK, raised, rule_level, threshold_variants, urgency_level
 
 if TYPE_CHECKING:
     from toe_twitch.core import LookAhead, ToeTwitchModel
@@ -402,10 +402,7 @@ def vignette_sensitivity(model: ToeTwitchModel, vignettes) -> list[VignetteFlip]
             continue
         floor = rule_level(evidence, model.vocabulary)
         passes = (marginals[:, serious] >= all_theta[:, threshold_columns]).any(axis=1)
-        levels = [
-            floor if floor == "emergency" or not p else max(floor, "see_doctor", key=RANK.__getitem__)
-            for p in passes
-        ]
+        levels = [raised(floor, bool(p)) for p in passes]
         tops = [
             None if bad else model.causes[int(np.argmax(row))]
             for row, bad in zip(marginals, impossible, strict=True)
