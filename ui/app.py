@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from toe_twitch.ui import answers, keys, link_check, loaders, session_priors, widgets
+from toe_twitch.ui import answers, keys, link_check, loaders, reconnect, session_priors, widgets
 from toe_twitch.ui.views import explore, guided, network, tune, validation
 
 #: Words in a browser's User-Agent that mean a phone (Mozilla's advice: "Mobi").
@@ -59,6 +59,7 @@ def main() -> None:
     page = st.navigation(list(nav.values()), position="top")
     page.run()
     answers.sync_link()
+    reconnect.watch()
     link_check.check_long_link(model)  # last: its script loads after the page is drawn
     loaders.freeze_the_heap()
 

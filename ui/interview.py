@@ -4,15 +4,20 @@ The order is fixed for safety, then chosen by the model:
 
 1. the emergency signs, all on one screen ("Do any of these apply?");
 2. the age group (several causes depend on it);
-3. one question at a time, the one with the largest expected information gain
-   (:func:`model.next_questions`) among those still worth asking, and only questions
-   that apply at the person's age (``applies_to`` in the vocabulary).
+3. the health history, on one screen ("Does any of this apply to you?"): the findings
+   the vocabulary marks ``health_screen`` that are asked at that age;
+4. one question at a time, only questions asked at the person's age (``applies_to`` in
+   the vocabulary): first those expected to tell the causes apart, by expected
+   information gain (:func:`toe_twitch.next_questions`); then the checks that are worth
+   asking only because an answer could change the urgency or the advice. A person is
+   asked first about what most likely fits them, and every safety check still comes.
 
 A question is *worth asking* while one of its possible answers would change the urgency,
-or while its answers are expected to move some cause (or the "none of these causes"
-share) by at least :data:`STOP_SHIFT`: the sum over its answers of P(answer) times the
-largest change that answer makes. The interview stops when no question is worth asking
-(:data:`STOP_RULE`).
+while its answer could change the advice shown (:func:`toe_twitch.advice.advice_questions`,
+unless the level is already an emergency), or while its answers are expected to move
+some cause (or the "none of these causes" share) by at least :data:`STOP_SHIFT`: the sum
+over its answers of P(answer) times the largest change that answer makes. The interview
+stops when no question is worth asking (:data:`STOP_RULE`).
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from toe_twitch import Diagnosis, ToeTwitchModel, next_questions, what_if
+from toe_twitch.advice import advice_questions
 from toe_twitch.analysis import Question, WhatIf
 from toe_twitch.core import LookAhead
 from toe_twitch.priors import AGE_FINDING
@@ -30,25 +36,40 @@ from toe_twitch.priors import AGE_FINDING
 #: Expected move (probability, 0 to 1) below which a question is not worth asking.
 STOP_SHIFT = 0.08
 STOP_RULE = (
-    "The questions stop when no remaining question could change the advice on urgency, "
-    f"and none is expected to move any cause (or the share of “none of these causes”) by "
-    f"{STOP_SHIFT * 100:.0f} percentage points or more."
+    "The questions stop when no remaining question could change the advice on urgency "
+    "or the home advice shown to you, and none is expected to move any cause (or the "
+    f"share of “none of these causes”) by {STOP_SHIFT * 100:.0f} percentage points or more."
 )
 
 EMERGENCY = "emergency"
 RED_FLAGS = "red_flags"
 AGE = "age"
+HISTORY = "history"
 QUESTION = "question"
 DONE = "done"
+#: The screens before the one-at-a-time questions (counted apart in the progress line).
+FIRST_SCREENS = (RED_FLAGS, AGE, HISTORY)
 
 
 @dataclass(frozen=True)
 class Candidate:
-    """A question still worth asking, and why."""
+    """A question still worth asking, and why.
+
+    ``raised_by``: ``(answer, level)``, an answer that would make the urgency more urgent
+    than now, and the most urgent such level; ``changes_advice``: its answer could change
+    the home advice shown.
+    """
 
     question: Question
     changes_urgency: bool
     expected_shift: float
+    raised_by: tuple[str, str] | None = None
+    changes_advice: bool = False
+
+    @property
+    def safety_check(self) -> bool:
+        """Worth asking only because an answer could change the urgency or the advice."""
+        return self.expected_shift < STOP_SHIFT and (self.changes_urgency or self.changes_advice)
 
 
 @dataclass(frozen=True)
@@ -83,6 +104,40 @@ def open_questions(
     ]
 
 
+def health_screen(model: ToeTwitchModel, evidence: Mapping[str, str]) -> list[str]:
+    """The health-history findings asked at the answered age, in vocabulary order."""
+    return [
+        f
+        for f in model.vocabulary.health_screen
+        if f in model.states and applies(model, f, evidence)
+    ]
+
+
+def _answer_effects(
+    model: ToeTwitchModel, variants: list[WhatIf], now: np.ndarray, level: str
+) -> tuple[bool, tuple[str, str] | None, float]:
+    """Whether an answer changes the level, the answer that raises it most (and to what),
+    and the expected largest move of a cause."""
+    order = {c: i for i, c in enumerate(model.causes)}
+    rank = {u: i for i, u in enumerate(model.vocabulary.urgency)}
+    changes = False
+    raised_by = None
+    shift = 0.0
+    for w in variants:
+        if not w.possible:
+            continue
+        changes |= w.urgency != level
+        top = rank[raised_by[1]] if raised_by else rank[level]
+        if rank[w.urgency] > top:
+            raised_by = (w.state, w.urgency)
+        after = np.zeros(len(model.causes) + 1)
+        for cause, p in w.ranking:
+            after[order[cause]] = p
+        after[-1] = w.no_listed_cause
+        shift += w.probability * float(np.abs(after - now).max())
+    return changes, raised_by, shift
+
+
 def candidates(
     model: ToeTwitchModel,
     evidence: Mapping[str, str],
@@ -92,9 +147,8 @@ def candidates(
     everything: bool = False,
     what_ifs: list[WhatIf] | None = None,
 ) -> list[Candidate]:
-    """The open questions, best first; only those worth asking unless ``everything``.
-
-    ``ahead`` and ``what_ifs`` (of the same answers) are reused when given.
+    """The open questions, by expected information gain; only those worth asking unless
+    ``everything``. ``ahead`` and ``what_ifs`` (of the same answers) are reused when given.
     """
     evidence = dict(evidence)
     open_now = set(open_questions(model, evidence, skipped))
@@ -106,25 +160,26 @@ def candidates(
     for w in what_ifs if what_ifs is not None else what_if(model, evidence, ahead=ahead):
         answers.setdefault(w.finding, []).append(w)
     now = np.append(ahead.current, ahead.current_no_listed_cause)
-    order = {c: i for i, c in enumerate(model.causes)}
+    advice = set()
+    if diagnosis.urgency != "emergency":
+        advice = set(advice_questions(evidence, model.vocabulary))
     found = []
     for q in ranked:
         if q.finding not in open_now:
             continue
-        changes_urgency = False
-        shift = 0.0
-        for w in answers.get(q.finding, []):
-            if not w.possible:
-                continue
-            changes_urgency |= w.urgency != diagnosis.urgency
-            after = np.zeros(len(model.causes) + 1)
-            for cause, p in w.ranking:
-                after[order[cause]] = p
-            after[-1] = w.no_listed_cause
-            shift += w.probability * float(np.abs(after - now).max())
-        if everything or changes_urgency or shift >= STOP_SHIFT:
-            found.append(Candidate(q, changes_urgency, shift))
+        changes_urgency, raised_by, shift = _answer_effects(
+            model, answers.get(q.finding, []), now, diagnosis.urgency
+        )
+        changes_advice = q.finding in advice
+        if everything or changes_urgency or changes_advice or shift >= STOP_SHIFT:
+            found.append(Candidate(q, changes_urgency, shift, raised_by, changes_advice))
     return found
+
+
+def asking_order(found: list[Candidate]) -> list[Candidate]:
+    """The questions that tell causes apart first (by information gain), then the checks
+    asked for safety alone (:attr:`Candidate.safety_check`), each group in its own order."""
+    return sorted(found, key=lambda c: c.safety_check)
 
 
 def plan(
@@ -143,5 +198,41 @@ def plan(
         return Plan(RED_FLAGS)
     if AGE_FINDING in model.states and AGE_FINDING not in evidence and AGE_FINDING not in skipped:
         return Plan(AGE)
+    if any(f not in evidence and f not in skipped for f in health_screen(model, evidence)):
+        return Plan(HISTORY)
     found = candidates(model, evidence, skipped, diagnosis, ahead, everything=more)
-    return Plan(QUESTION, found) if found else Plan(DONE)
+    return Plan(QUESTION, asking_order(found)) if found else Plan(DONE)
+
+
+def questions_asked(
+    model: ToeTwitchModel, evidence: Mapping[str, str], skipped: Collection[str]
+) -> int:
+    """How many one-at-a-time questions are answered (or "Don't know"): every answer that
+    is not the age, an emergency sign or on the health-history screen."""
+    first = {AGE_FINDING, *model.vocabulary.red_flags, *model.vocabulary.health_screen}
+    return sum(f not in first for f in [*evidence, *skipped])
+
+
+def why_we_ask(model: ToeTwitchModel, candidate: Candidate) -> str:
+    """Why a question is asked, in the person's words and without alarm: what it tells
+    apart (unless it is asked for safety alone), what an answer would change in the
+    advice, and for a safety check how often people with these answers say No; never
+    which serious cause a safety check looks for."""
+    q = candidate.question
+    if q.red_flag:
+        return f"Why we ask: it {q.reason}."
+    parts = [] if candidate.safety_check else [f"it {q.reason}"]
+    if candidate.raised_by is not None:
+        state, level = candidate.raised_by
+        said = {"present": "a Yes", "absent": "a No"}.get(state, "one answer")
+        label = model.vocabulary.urgency[level].label
+        parts.append(f"{said} would change the advice to “{label}”")
+    elif candidate.changes_urgency:
+        parts.append("an answer would change the advice on urgency")
+    if candidate.changes_advice:
+        parts.append("the answer changes which home advice suits you")
+    text = "Why we ask: " + "; ".join(parts or [f"it {q.reason}"]) + "."
+    no = q.predictive.get("absent")
+    if candidate.safety_check and no is not None and no >= 0.5:
+        text += f" Most people with answers like yours say No (about {no:.0%})."
+    return text

@@ -24,6 +24,8 @@ LINK_READ = "link_read"
 LINK_NOTES = "link_notes"
 #: The in-browser check of links longer than Streamlit keeps (see :mod:`ui.link_check`).
 LINK_CHECK = "link_check"
+#: The browser's watch for a restarted server (see :mod:`ui.reconnect`).
+RECONNECT = "reconnect_watch"
 #: Set once an over-long link's report has been used.
 LINK_CHECKED = "link_checked"
 #: This session's last request for 90% ranges (cancelled when the answers change first).
@@ -73,9 +75,11 @@ NETWORK_PICTURE = "net_picture"
 NETWORK_NODE = "net_node"
 WHY_CAUSE = "why_cause"
 WHAT_IF_FINDING = "what_if_finding"
-SHOW_RANGES = "show_ranges"
 RED_FLAGS_NONE = "iv_none"
 RED_FLAGS_UNSURE = "iv_unsure"
+HISTORY_NONE = "iv_history_none"
+HISTORY_UNSURE = "iv_history_unsure"
+HISTORY_CONTINUE = "iv_history_continue"
 INTERVIEW_BACK = "iv_back"
 INTERVIEW_RESTART = "iv_restart"
 INTERVIEW_MORE_BUTTON = "iv_more"
@@ -100,6 +104,11 @@ def interview_answer_key(finding: str, state: str) -> str:
 def red_flag_key(finding: str) -> str:
     """A red flag's box on the interview's first screen: ``rf_fever``."""
     return f"rf_{finding}"
+
+
+def history_key(finding: str) -> str:
+    """A box on the interview's health-history screen: ``hs_diabetes``."""
+    return f"hs_{finding}"
 
 
 def ask_key(finding: str) -> str:

@@ -3,10 +3,11 @@
 Streamlit drops a query string of more than 1,000 parameters (or 512 Ki characters)
 entirely, noting it only in the server's log, so the page would open as if the link had
 no answers. This small component reads the address bar in the browser instead; when
-the link is over the limit it sends back how long it was and, of its parameters, at most
-:data:`MAX_KEPT` whose name is a question of the page and whose value is short (plain
-data; the page checks them like any link). Nothing else is sent, and it sends nothing
-for an ordinary link.
+the link is over the limit it sends back how long it was, every emergency sign the link
+names (read first, wherever it stands in the link: a cut link must never show an urgency
+lower than its signs demand), and of its other parameters at most :data:`MAX_KEPT` whose
+name is a question of the page and whose value is short (plain data; the page checks
+them like any link). Nothing else is sent, and it sends nothing for an ordinary link.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from toe_twitch.ui.text import plural
 
 MAX_KEPT = 200
 MAX_VALUE_CHARS = 40
+#: Different values of one emergency sign sent back (more would only say "conflicting").
+MAX_FLAG_VALUES = 3
 
 _JS = """
 export default function (component) {
@@ -35,9 +38,10 @@ export default function (component) {
   const fields = search.slice(1).split("&");
   if (fields.length <= data.max_fields && search.length <= data.max_chars) return;
   const wanted = new Set(data.questions);
+  const signs = new Set(data.red_flags);
   const kept = [];
+  const flags = new Map();
   for (const field of fields) {
-    if (kept.length >= data.max_kept) break;
     const at = field.indexOf("=");
     if (at < 0) continue;
     let name, value;
@@ -47,9 +51,18 @@ export default function (component) {
     } catch (e) {
       continue;
     }
-    if (wanted.has(name) && value.length <= data.max_value) kept.push([name, value]);
+    if (value.length > data.max_value) continue;
+    if (signs.has(name)) {
+      const values = flags.get(name) || new Set();
+      if (values.size < data.max_flag_values) values.add(value);
+      flags.set(name, values);
+    } else if (wanted.has(name) && kept.length < data.max_kept) {
+      kept.push([name, value]);
+    }
   }
-  setStateValue("report", { fields: fields.length, chars: search.length, kept: kept });
+  const flagged = [];
+  for (const [name, values] of flags) for (const v of values) flagged.push([name, v]);
+  setStateValue("report", { fields: fields.length, chars: search.length, kept: kept, flags: flagged });
 }
 """
 
@@ -68,6 +81,8 @@ def check_long_link(model: ToeTwitchModel) -> None:
         key=keys.LINK_CHECK,
         data={
             "questions": list(model.states),
+            "red_flags": list(model.vocabulary.red_flags),
+            "max_flag_values": MAX_FLAG_VALUES,
             "max_fields": CLIENT_STATE_QUERY_STRING_MAX_FIELDS,
             "max_chars": CLIENT_STATE_QUERY_STRING_MAX_LENGTH,
             "max_kept": MAX_KEPT,
@@ -82,17 +97,30 @@ def check_long_link(model: ToeTwitchModel) -> None:
         use_report(report, model)
 
 
+def _pairs(report: Mapping[str, Any], model: ToeTwitchModel) -> dict[str, list[str]]:
+    """The report's parameters, checked for shape and length: every emergency sign first
+    (at most :data:`MAX_FLAG_VALUES` values each), then at most :data:`MAX_KEPT` others."""
+    params: dict[str, list[str]] = {}
+    red = set(model.vocabulary.red_flags)
+    flags = report.get("flags") or []
+    kept = report.get("kept") or []
+    for pairs, limit, is_flag in (
+        (flags, len(red) * MAX_FLAG_VALUES, True),
+        (kept, MAX_KEPT, False),
+    ):
+        for pair in pairs[:limit] if isinstance(pairs, list) else []:
+            if isinstance(pair, list | tuple) and len(pair) == 2:
+                name, value = str(pair[0]), str(pair[1])[:MAX_VALUE_CHARS]
+                if (name in red) == is_flag:
+                    params.setdefault(name, []).append(value)
+    return params
+
+
 def use_report(report: Mapping[str, Any], model: ToeTwitchModel) -> None:
     """Take the valid answers out of an over-long link and say what happened."""
     fields = int(report.get("fields") or 0)
     chars = int(report.get("chars") or 0)
-    kept = report.get("kept") or []
-    params: dict[str, list[str]] = {}
-    for pair in kept[:MAX_KEPT]:
-        if isinstance(pair, list | tuple) and len(pair) == 2:
-            name, value = str(pair[0]), str(pair[1])[:MAX_VALUE_CHARS]
-            params.setdefault(name, []).append(value)
-    reading = answers.read_link(params, model)
+    reading = answers.read_link(_pairs(report, model), model)
     if not st.session_state.get(keys.ANSWERS):
         st.session_state[keys.ANSWERS] = dict(reading.answers)
         st.session_state[keys.SKIPPED] = list(reading.skipped)
@@ -105,8 +133,9 @@ def use_report(report: Mapping[str, Any], model: ToeTwitchModel) -> None:
     answers.add_link_notes(
         [
             f"The link was too long ({over}; the page reads at most "
-            f"{CLIENT_STATE_QUERY_STRING_MAX_FIELDS:,} parameters). "
-            f"Answers taken from it: {len(reading.answers)}; the rest was ignored.",
+            f"{CLIENT_STATE_QUERY_STRING_MAX_FIELDS:,} parameters). Every emergency sign in "
+            f"it was read; answers taken from it: {len(reading.answers)}; the rest was "
+            "ignored. Check the answers below.",
             *reading.notes,
         ]
     )

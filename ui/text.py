@@ -114,6 +114,11 @@ def finding_label(model: ToeTwitchModel, finding: str) -> str:
     return model.vocabulary.findings[finding].label
 
 
+def finding_question(model: ToeTwitchModel, finding: str) -> str:
+    """The finding asked as a question, in the person's words ("Do you have a fever?")."""
+    return model.vocabulary.findings[finding].question
+
+
 def cause_label(model: ToeTwitchModel, cause: str) -> str:
     return model.vocabulary.causes[cause].label
 

@@ -58,12 +58,31 @@ PAGE_CSS = f"""<style>
 [data-testid="stCaptionContainer"], [data-testid="stCaptionContainer"] p {{ color: #4b5563 !important; }}
 [class*="st-key-iv_"] button {{ min-height: 3.1rem; font-size: 1.1rem; }}
 [class*="st-key-iv_"] button p {{ font-size: 1.1rem; }}
-.st-key-link_check {{ display: none; }}
+.st-key-link_check, .st-key-reconnect_watch {{ display: none; }}
 [data-testid="stFileUploaderDropzoneInstructions"] span {{ display: none; }}
 [data-testid="stFileUploaderDropzoneInstructions"] > div::after {{
   content: "YAML, at most 1 MB"; font-size: .85rem; color: #4b5563; }}
-[class*="st-key-rf_"] p {{ font-size: 1rem; }}
-[class*="st-key-rf_"] label {{ min-height: 2.2rem; align-items: center; }}
+[class*="st-key-rf_"] p, [class*="st-key-hs_"] p {{ font-size: 1rem; }}
+/* Tap targets of at least 44 px (WCAG 2.5.5): the boxes' whole rows, the sidebar control. */
+[class*="st-key-rf_"] label, [class*="st-key-hs_"] label {{ min-height: 44px; align-items: center;
+  width: 100%; }}
+[data-testid="stExpandSidebarButton"], [data-testid="stSidebarCollapseButton"] button {{
+  min-width: 44px !important; min-height: 44px !important; }}
+/* An answer button keeps the focus into the next question (for the keyboard); without a
+   keyboard that focus, or a finger's lingering hover, must not look like a choice. */
+[class*="st-key-iv_"] button[data-testid="stBaseButton-secondary"]:focus:not(:focus-visible):not(:active) {{
+  border-color: rgba(49, 51, 63, 0.2); color: inherit; background-color: transparent; }}
+@media (hover: none) {{
+  [class*="st-key-iv_"] button[data-testid="stBaseButton-secondary"]:hover:not(:active):not(:focus-visible) {{
+    border-color: rgba(49, 51, 63, 0.2); color: inherit; background-color: transparent; }}
+}}
+[data-testid="stPageLink"] p {{ white-space: normal; }}
+.tt-caution {{ color: #7c2d12; font-size: .9rem; margin: .1rem 0 .4rem 0; }}
+.tt-caution::before {{ content: "⚠ "; }}
+.tt-tip {{ margin: 0 0 .6rem 0; }}
+.tt-left-out {{ background: #fff7ed; border-left: 4px solid #c2410c; border-radius: .25rem;
+  padding: .4rem .75rem; margin: 0 0 .75rem 0; }}
+.tt-left-out p, .tt-left-out ul {{ margin: 0; }}
 @media (min-width: 1024px) {{
   .st-key-results_panel {{ position: sticky; top: 3.75rem; max-height: calc(100vh - 4.5rem);
     overflow-y: auto; padding-right: .5rem; }}
@@ -167,6 +186,53 @@ def next_steps_html(d: Diagnosis) -> str:
     return '<h2 class="tt-heading">What to do</h2>' + "".join(parts)
 
 
+#: The kinds of advice item, as the page heads them.
+ADVICE_KINDS = {
+    "remedy": "Home remedies",
+    "exercise": "Toe exercises",
+    "prevention": "Prevention tips",
+}
+
+
+def _advice_item_html(item: Any) -> str:
+    """One tip: its title and text, its steps, then its caution and notes, each in plain
+    words under it."""
+    head = f"<strong>{html.escape(item.title)}.</strong> " if item.title else ""
+    parts = [f"<p>{head}{html.escape(item.text.strip())}</p>"]
+    if item.steps:
+        parts.append("<ol>" + "".join(f"<li>{html.escape(s)}</li>" for s in item.steps) + "</ol>")
+    for line in (item.caution, *item.notes):
+        if line:
+            parts.append(f'<p class="tt-caution">{html.escape(line)}</p>')
+    return f'<div class="tt-tip">{"".join(parts)}</div>'
+
+
+def advice_html(d: Diagnosis) -> str:
+    """The home advice of the diagnosis, as :func:`toe_twitch.advice.advice_for` checked it
+    for these answers: one folded section per kind of tip, each caution under its tip, and
+    what was left out for this person in one short note. Empty for an emergency."""
+    a = d.advice
+    if not a.items and not a.withheld_lines:
+        return ""
+    title = "Meanwhile, at home" if d.urgency == "see_doctor" else "What you can do at home"
+    parts = [f'<h2 class="tt-heading">{title}</h2>']
+    notes = [*a.withheld_lines, *a.general_notes]
+    if notes:
+        parts.append(
+            '<div class="tt-left-out" role="note"><p><strong>Left out for you</strong></p><ul>'
+            + "".join(f"<li>{html.escape(line)}</li>" for line in notes)
+            + "</ul></div>"
+        )
+    parts.append('<div class="tt-details">')
+    for kind, heading in ADVICE_KINDS.items():
+        items = a.of_kind(kind)
+        if items:
+            body = "".join(_advice_item_html(i) for i in items)
+            parts.append(f"<details><summary>{heading} ({len(items)})</summary>{body}</details>")
+    parts.append("</div>")
+    return "".join(parts)
+
+
 def unanswered_flags_note(d: Diagnosis) -> None:
     if any(r.code == NOTE_UNANSWERED_FLAGS for r in d.reasons):
         n = len(d.unanswered_red_flags)
@@ -262,9 +328,10 @@ def ranked_with_ranges(
 
     The ranges come from :func:`model.uncertainty` in the worker process. ``finish``
     waits for them at most :data:`RANGES_INLINE_WAIT` (giving way to any newer click);
-    later than that (a busy worker), the note says so and offers to show them, and the
-    next answer shows them anyway: nothing waits on them, and nothing runs on a timer.
-    ``extra`` is added to the note.
+    later than that (a busy worker), the note says they are being computed and a small
+    fragment looks every :data:`RANGES_LOOK_SECONDS` whether they have come, and then
+    draws the page again with them (:func:`_ranges_watch`): the note never stays wrong
+    while the page is open. ``extra`` is added to the note.
     """
     if d.red_flags_present:
         emergency_instead_of_ranking(d)
@@ -282,7 +349,8 @@ def ranked_with_ranges(
     )
     st.session_state[keys.PENDING_RANGES] = future
     slot = st.empty()
-    slot.html(ranking_html(model, d, answered, None, note=ranking_note(None, True) + extra))
+    waiting = ranking_html(model, d, answered, None, note=ranking_note(None, True) + extra)
+    slot.html(waiting)
 
     def finish() -> None:
         ready = wait_for(future, RANGES_INLINE_WAIT)
@@ -292,16 +360,22 @@ def ranked_with_ranges(
             )
             return
         with slot.container():
-            st.html(ranking_html(model, d, answered, None, note=ranking_note(None, True) + extra))
-            st.button(
-                "Show the 90% ranges",
-                key=keys.SHOW_RANGES,
-                icon=":material/refresh:",
-                type="tertiary",
-                help="They are still being computed; the next answer shows them too.",
-            )
+            _ranges_watch(future, waiting)
 
     return finish
+
+
+#: How often an open page looks whether its 90% ranges have come (seconds).
+RANGES_LOOK_SECONDS = 1.0
+
+
+@st.fragment(run_every=RANGES_LOOK_SECONDS)
+def _ranges_watch(future: Future, waiting: str) -> None:
+    """The ranking while its ranges are computed; once they have come (or the work has
+    ended otherwise), the page is drawn again, which shows them and ends this watch."""
+    if future.done():
+        st.rerun()
+    st.html(waiting)
 
 
 def _nothing() -> None:

@@ -24,7 +24,7 @@ from toe_twitch.ui.text import (
     bits,
     cause_label,
     cause_name,
-    finding_label,
+    finding_question,
     percent,
     plural,
     points,
@@ -80,7 +80,7 @@ def question_list(model: ToeTwitchModel, evidence: dict[str, str]) -> None:
         for f in findings:
             key = keys.question_key(f)
             st.session_state[key] = _widget_value(f)
-            label = finding_label(model, f)
+            label = finding_question(model, f)
             if f == AGE_FINDING:
                 st.selectbox(
                     label,
@@ -119,13 +119,14 @@ def ask_next(model: ToeTwitchModel, found: list[interview.Candidate]) -> None:
     for c in found:
         q = c.question
         st.segmented_control(
-            f"{q.label} (it {q.reason})",
+            finding_question(model, q.finding),
             ANSWER_OPTIONS,
             format_func=answer_label,
             key=keys.ask_key(q.finding),
             on_change=_answered_here,
             args=(q.finding,),
         )
+        st.caption(interview.why_we_ask(model, c))
     st.html(
         '<div class="tt-details"><details><summary>Details: information gain</summary>'
         + charts.table(
@@ -190,7 +191,7 @@ def what_if_view(model: ToeTwitchModel, view: CaseView) -> None:
     st.selectbox(
         "If you answered…",
         open_now,
-        format_func=lambda f: finding_label(model, f),
+        format_func=lambda f: finding_question(model, f),
         key=keys.WHAT_IF_FINDING,
     )
     now = d.probabilities
@@ -232,40 +233,21 @@ def _details(summary: str, body: str) -> str:
     return f"<details><summary>{html.escape(summary)}</summary>{body}</details>"
 
 
-def _items(lines: list[str], ordered: bool = False) -> str:
-    tag = "ol" if ordered else "ul"
-    return f"<{tag}>" + "".join(f"<li>{html.escape(line)}</li>" for line in lines) + f"</{tag}>"
-
-
 def advice(model: ToeTwitchModel, d: Diagnosis) -> None:
-    """The article's advice and what each cause means, as one element of folded sections."""
-    a = d.advice
-    title = "Meanwhile, at home" if d.urgency == "see_doctor" else "What you can do at home"
-    parts = [
-        widgets.next_steps_html(d),
-        f'<h2 class="tt-heading">{title}</h2><div class="tt-details">',
-    ]
-    if a.home_remedies:
-        parts.append(_details("Home remedies", _items([f"{t}. {x}" for t, x in a.home_remedies])))
-    if a.exercises:
-        body = "".join(
-            f"<p><strong>{html.escape(e.title)}</strong></p>" + _items(list(e.steps), True)
-            for e in a.exercises
-        )
-        parts.append(_details(f"{len(a.exercises)} toe exercises", body))
-    if a.walking_on_sand:
-        parts.append(_details("Walking on sand", f"<p>{html.escape(a.walking_on_sand)}</p>"))
-    if a.prevention:
-        parts.append(_details("Prevention tips", _items(list(a.prevention))))
+    """The home advice checked for these answers (:func:`ui.widgets.advice_html`) and
+    what each cause means, as one element. "What to do" is shown once, after the ranking."""
     causes = "".join(
         f"<p><strong>{html.escape(model.vocabulary.causes[c].label)}</strong> · {percent(p)} · "
         f"{times(d.relative_to_prior.get(c))} than before any answer<br>"
         f"{html.escape(model.vocabulary.causes[c].seed.strip())}</p>"
         for c, p in d.ranking
     )
-    parts.append(_details("What each cause means", causes))
-    parts.append("</div>")
-    st.html("".join(parts))
+    st.html(
+        widgets.advice_html(d)
+        + '<div class="tt-details">'
+        + _details("What each cause means", causes)
+        + "</div>"
+    )
 
 
 def results(model: ToeTwitchModel, evidence: dict[str, str]) -> Callable[[], None] | None:

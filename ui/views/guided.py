@@ -24,6 +24,15 @@ from toe_twitch.ui.text import answer_label, bits, finding_label, percent
 #: The answers offered for a yes/no question, in order, and their button keys' suffix.
 YES_NO = ("present", "absent")
 TOP_SHOWN = 3
+UNSURE_OF_THE_SIGNS = (
+    "Not sure? If any of these might be happening now, call emergency services (911, 999 "
+    "or 112): they would rather check. If you are only unsure what a sign means, go on: "
+    "the results will remind you of these signs."
+)
+SKIPPED_SIGNS = (
+    "You were not sure about the emergency signs. If any of them might be happening now, "
+    "call emergency services (911, 999 or 112)."
+)
 
 
 def _answer(finding: str, state: str) -> None:
@@ -41,6 +50,14 @@ def _unsure_of_the_signs(flags: list[str]) -> None:
 def _tick_sign(finding: str) -> None:
     ticked = st.session_state.get(keys.red_flag_key(finding))
     answers.answer({finding: "present" if ticked else "absent"})
+
+
+def _history_done(findings: list[str], rest: str) -> None:
+    """The health screen's answers as one step: a ticked box is a Yes, the others
+    ``rest`` ("absent" on Continue or None of these, "unknown" on I'm not sure)."""
+    answers.answer(
+        {f: "present" if st.session_state.get(keys.history_key(f)) else rest for f in findings}
+    )
 
 
 def _more() -> None:
@@ -73,12 +90,43 @@ def red_flag_screen(model: ToeTwitchModel, evidence: dict[str, str], skipped: li
         width="stretch",
         icon=":material/check:",
     )
+    st.caption(UNSURE_OF_THE_SIGNS)
     st.button(
         "I'm not sure",
         key=keys.RED_FLAGS_UNSURE,
         on_click=_unsure_of_the_signs,
         args=(flags,),
         width="stretch",
+    )
+
+
+def history_screen(model: ToeTwitchModel, findings: list[str]) -> None:
+    """ "Does any of this apply to you?": the health history that changes the advice a
+    person may be given (or the urgency), answered together as one step."""
+    st.header("Does any of this apply to you?", anchor=False)
+    st.caption(
+        "Tick each that applies. Some home advice is not right with these (heat with "
+        "diabetes, sports drinks with kidney disease), so we ask before giving it."
+    )
+    for f in findings:
+        st.checkbox(finding_label(model, f), key=keys.history_key(f))
+    ticked = any(st.session_state.get(keys.history_key(f)) for f in findings)
+    st.button(
+        "Continue" if ticked else "None of these",
+        key=keys.HISTORY_CONTINUE if ticked else keys.HISTORY_NONE,
+        on_click=_history_done,
+        args=(findings, "absent"),
+        type="primary",
+        width="stretch",
+        icon=":material/arrow_forward:" if ticked else ":material/check:",
+    )
+    st.button(
+        "I'm not sure",
+        key=keys.HISTORY_UNSURE,
+        on_click=_history_done,
+        args=(findings, UNKNOWN),
+        width="stretch",
+        help="A ticked box still counts; the others are left unanswered.",
     )
 
 
@@ -108,8 +156,8 @@ def age_screen(model: ToeTwitchModel) -> None:
 def question_screen(model: ToeTwitchModel, plan: interview.Plan) -> None:
     q: Question = plan.question
     candidate = plan.candidates[0]
-    st.header(q.label, anchor=False)
-    st.caption(f"Why we ask: it {q.reason}.")
+    st.header(model.vocabulary.findings[q.finding].question, anchor=False)
+    st.caption(interview.why_we_ask(model, candidate))
     states = model.states[q.finding]
     choices = YES_NO if tuple(sorted(states)) == ("absent", "present") else states
     # The same keys on every question: after a key press the focus stays on the buttons.
@@ -143,18 +191,28 @@ def question_screen(model: ToeTwitchModel, plan: interview.Plan) -> None:
             )
         if candidate.changes_urgency:
             lines.append("- One of its answers would change the advice on urgency.")
+        if candidate.changes_advice:
+            lines.append("- Its answer could change the home advice shown.")
         st.markdown("\n".join(lines))
 
 
-def progress(plan: interview.Plan) -> None:
-    """How far along: screens answered, and roughly how many are still worth asking."""
-    done = len(st.session_state.get(keys.HISTORY, []))
-    if plan.step == interview.AGE:
-        text, left = f"Step {done + 1}: age", 8
+def progress(model: ToeTwitchModel, plan: interview.Plan, evidence: dict[str, str]) -> None:
+    """Where the person is, saying only what is known: the first screens by name, then
+    the number of this question (how many more depends on the answers)."""
+    if plan.step in interview.FIRST_SCREENS:
+        done = interview.FIRST_SCREENS.index(plan.step)
+        names = ["Emergency signs", "Age", "Health history"]
+        text = " · ".join(
+            f"{name} ✓" if i < done else (f"**{name}**" if i == done else name)
+            for i, name in enumerate(names)
+        )
     else:
-        left = len(plan.candidates)
-        text = f"Question {done + 1} · up to {left} more could still matter"
-    st.progress(done / (done + left) if done + left else 1.0, text=text)
+        n = interview.questions_asked(model, evidence, answers.skipped()) + 1
+        text = (
+            f"**Question {n}.** The questions stop as soon as no answer could change the "
+            "advice or the picture much."
+        )
+    st.caption(text)
 
 
 def emergency_screen() -> None:
@@ -166,8 +224,9 @@ def done_screen(
 ) -> Callable[[], None]:
     st.header("That is enough questions for a fair picture", anchor=False)
     st.caption(interview.STOP_RULE)
+    widgets.unanswered_flags_note(d)
     finish = widgets.ranked_with_ranges(model, d, evidence, answered=True)
-    st.html(widgets.next_steps_html(d))
+    st.html(widgets.next_steps_html(d) + widgets.advice_html(d))
     explore_page = st.session_state.get(keys.PAGES, {}).get("explore")
     left, right = st.columns(2)
     left.button(
@@ -240,11 +299,15 @@ def interview_screen() -> None:
         finish = done_screen(model, d, evidence)
     else:
         if plan.step != interview.RED_FLAGS:  # the first screen: as short as it can be
-            progress(plan)
+            if any(f in skipped for f in model.vocabulary.red_flags):
+                st.warning(SKIPPED_SIGNS, icon=":material/flag:")
+            progress(model, plan, evidence)
         if plan.step == interview.RED_FLAGS:
             red_flag_screen(model, evidence, skipped)
         elif plan.step == interview.AGE:
             age_screen(model)
+        elif plan.step == interview.HISTORY:
+            history_screen(model, interview.health_screen(model, evidence))
         else:
             question_screen(model, plan)
     nav_buttons()
