@@ -29,7 +29,7 @@ from tests.test_ui_app import (
 from toe_twitch import ToeTwitchModel, load_model
 from toe_twitch.priors import DEFAULT_PRIORS_PATH, with_values
 from toe_twitch.ui import keys, loaders, widgets
-from toe_twitch.ui.text import cause_name
+from toe_twitch.ui.text import cause_name, percent
 from toe_twitch.ui.views import tune
 from toe_twitch.vignettes import evaluate, load_vignettes
 
@@ -166,6 +166,108 @@ def test_the_same_file_chosen_again_after_going_back_is_used_again():
     assert any("This file was not used" in e.value for e in at.error), texts(at)
 
 
+def clinic_file(changes: dict[str, float]) -> bytes:
+    """The shipped priors with some values changed, as an uploaded file would hold them."""
+    from tests.conftest import edited_priors
+    from toe_twitch.priors import priors_to_data
+
+    data = priors_to_data(edited_priors(changes))
+    data["name"] = "clinic"
+    return yaml.safe_dump(data, sort_keys=False).encode()
+
+
+def test_an_uploaded_file_is_compared_with_the_shipped_priors():
+    """After a file is loaded (no edit yet), "What the edits change" lists the file's own
+    changes against the shipped priors, by label, and the case before and after differ."""
+    m = load_model()
+    high = next(p.high for p in m.structure.parameters if p.path == HYPNIC_ADULT)
+    at = open_app({"age_group": "adult"}, page="tune")
+    upload(at, keys.TUNE_UPLOAD, "clinic.yaml", clinic_file({HYPNIC_ADULT: high}))
+    page = "".join(htmls(at))
+    assert 'aria-label="Numbers that differ from the shipped priors"' in page
+    assert html.escape(tune.row_label(m, HYPNIC_ADULT)) in page and HYPNIC_ADULT not in page
+    assert "1 number differs from the shipped priors" in texts(at)
+    assert "Nothing differs from the shipped priors" not in texts(at)
+    assert "Before: the shipped priors. After: the priors of the uploaded file clinic.yaml." in page
+
+
+def test_the_edits_in_use_are_listed_by_label_not_by_path():
+    m = load_model()
+    high = next(p.high for p in m.structure.parameters if p.path == HYPNIC_ADULT)
+    at = open_app(page="tune")
+    edit_value(at, HYPNIC_ADULT, high)
+    table = next(b for b in htmls(at) if 'aria-label="Edits in use"' in b)
+    assert html.escape(tune.row_label(m, HYPNIC_ADULT)) in table
+    assert HYPNIC_ADULT not in table
+
+
+def test_a_refused_row_comes_first_and_is_shown_in_full():
+    """After a refused edit the fresh grid starts with the refused row (in sight), and the
+    row's full label, range and source stand beside the grid."""
+    m = load_model()
+    ref = next(p for p in m.structure.parameters if p.path == LINK)
+    at = open_app(page="tune")
+    edit_value(at, LINK, 1.7)
+    assert at.data_editor[0].value["path"].iloc[0] == LINK
+    assert at.selectbox(key=tune.DETAIL).value == LINK
+    detail = next(b for b in htmls(at) if "The chosen row in full" in b)
+    assert html.escape(tune.row_label(m, LINK)) in detail
+    assert f"{ref.low:g} to {ref.high:g}" in detail
+    assert html.escape(" ".join(ref.source.split())) in detail
+
+
+def test_a_copy_records_each_edit_in_its_source():
+    """The downloaded copy says, beside an edited number, that it was edited on the page
+    and from what, keeping the shipped source; the copy is a valid priors file."""
+    from toe_twitch.priors import iter_parameters, parse_priors_text
+    from toe_twitch.ui import session_priors
+
+    m = load_model()
+    ref = next(p for p in m.structure.parameters if p.path == HYPNIC_ADULT)
+    at = open_app(page="tune")
+    edit_value(at, HYPNIC_ADULT, ref.high)
+    text = tune.priors_yaml(session_priors.current(at.session_state), "copy", "")
+    copy = {p.path: p for p in iter_parameters(parse_priors_text(text, "copy.yaml"))}
+    assert copy[HYPNIC_ADULT].value == ref.high
+    assert copy[HYPNIC_ADULT].source.startswith(
+        f"expert judgement: edited on the page from {ref.value:g}; shipped source: "
+    )
+    assert " ".join(ref.source.split()) in copy[HYPNIC_ADULT].source
+    assert copy[LINK].source == next(p.source for p in m.structure.parameters if p.path == LINK)
+
+
+def test_one_earlier_edit_set_aside_is_said_in_the_singular():
+    m = load_model()
+    high = next(p.high for p in m.structure.parameters if p.path == HYPNIC_ADULT)
+    at = open_app(page="tune")
+    edit_value(at, HYPNIC_ADULT, high)
+    upload(at, keys.TUNE_UPLOAD, "clinic.yaml", clinic_file({}))
+    assert "Your 1 earlier edit was set aside." in texts(at)
+
+
+HOSTILE_NAMES = (
+    "[Official priors](https:example.org).yaml",
+    ":red[**Emergency - call 911 now**].yaml",
+)
+
+
+@pytest.mark.parametrize("name", HOSTILE_NAMES)
+def test_an_uploaded_files_name_never_reaches_markdown(name):
+    """A file's name is shown only where Markdown is never read (plain text, escaped
+    HTML): on Tune, on All questions (the priors in use) and on Validation."""
+    at = open_app(page="tune")
+    upload(at, keys.TUNE_UPLOAD, name, clinic_file({}))
+    assert not session_is_shipped(at), texts(at)
+    for page in ("tune", "explore", "validation"):
+        go(at, page)
+        rerun(at)
+        markdown = [e.value for kind in (at.markdown, at.caption, at.title, at.header,
+                                         at.subheader, at.info, at.success, at.warning,
+                                         at.error) for e in kind]  # fmt: skip
+        assert not any("Official priors" in t or "911" in t for t in markdown), page
+        assert any(html.escape(name) in b for b in htmls(at)) or name in [t.value for t in at.text]
+
+
 def test_one_causes_view_names_its_parameters_without_repeating_the_cause():
     """In one cause's view every row is that cause's, so the narrow pinned column starts
     with what tells the rows apart; the mixed view leads with the cause's name."""
@@ -210,12 +312,63 @@ def test_the_network_shows_one_cause_by_default():
     )
 
 
-def test_the_whole_network_and_a_node_table():
-    """The whole network is a picture; a node's table lists its parents' states."""
+def matrix_cells(at: AppTest) -> tuple[list[str], dict[str, list[str]]]:
+    """The matrix's column headers and ``{row name: cell texts}``."""
+    body = next(b for b in htmls(at) if 'class="tt-matrix"' in b)
+    heads = [html.unescape(h) for h in re.findall(r'role="columnheader"><span>([^<]*)<', body)]
+    rows = {}
+    for row in re.findall(r'<div role="row">(.*?)</div></div>(?=<div role="row">|</div>)', body):
+        name = html.unescape(re.search(r'role="rowheader">([^<]*)<', row).group(1))
+        rows[name] = [html.unescape(c) for c in re.findall(r'role="cell"[^>]*>([^<]*)<', row)]
+    return heads, rows
+
+
+def test_the_whole_network_is_a_matrix_of_link_strengths():
+    """Every cause against every finding: a cell holds the link probability the priors
+    give (the largest over the age groups), a dash where there is no link."""
     from toe_twitch.ui.views.network import WHOLE
 
+    m = load_model()
     at = open_app(page="network")
     at.selectbox(key=keys.NETWORK_FOCUS).set_value(WHOLE).run()
+    assert not at.get("graphviz_chart")
+    heads, rows = matrix_cells(at)
+    assert heads == ["Finding", *(cause_name(m, c) for c in m.causes)]
+    leg_pain = rows[m.vocabulary.findings["leg_pain"].label]
+    links = m.priors.findings["leg_pain"].links
+    plmt = links["plmt"]
+    expected = (
+        plmt.value
+        if hasattr(plmt, "value")
+        else max(getattr(plmt, a).value for a in type(plmt).model_fields)
+    )
+    assert leg_pain[m.causes.index("plmt")] == percent(expected)
+    assert all(leg_pain[i] == "–" for i, c in enumerate(m.causes) if c not in links)
+
+
+def test_the_matrix_filters_by_cause_and_strength():
+    from toe_twitch.ui.views import network
+
+    m = load_model()
+    at = open_app(page="network")
+    at.selectbox(key=keys.NETWORK_FOCUS).set_value(network.WHOLE).run()
+    at.multiselect(key=network.MATRIX_CAUSES).set_value(["plmd", "als"]).run()
+    at.select_slider(key=network.MATRIX_MIN).set_value(0.3).run()
+    heads, rows = matrix_cells(at)
+    assert heads == ["Finding", cause_name(m, "plmd"), cause_name(m, "als")]
+    strengths = network.link_strengths(m)
+    expected = {
+        f for f in m.structure.findings
+        if any(strengths[f].get(c, 0) >= 0.3 for c in ("plmd", "als"))
+    }  # fmt: skip
+    assert len(rows) == len(expected) > 0
+    for cells in rows.values():
+        assert all(c == "–" or float(c.rstrip("%")) >= 30 for c in cells)
+
+
+def test_one_cause_keeps_its_picture_and_a_node_its_table():
+    at = open_app(page="network")
+    at.toggle(key=keys.NETWORK_PICTURE).set_value(True).run()
     assert at.get("graphviz_chart")
     at.selectbox(key=keys.NETWORK_NODE).set_value("plmt").run()
     table = at.dataframe[0].value
@@ -290,3 +443,61 @@ def test_a_bad_vignette_file_lists_its_problems_and_shows_the_shipped_ones():
     assert len(at.code[0].value.splitlines()) == widgets.SHOWN_PROBLEMS
     assert "The shipped vignettes (model/data/vignettes.yaml)" in [t.value for t in at.text]
     assert_fine(at)
+
+
+def test_the_results_table_shows_marks_in_words_and_the_story_early():
+    """The judgements read as a sign and a word (colour is not the only carrier), and the
+    urgency and the story come before the long columns."""
+    from toe_twitch.ui.views import validation
+
+    at = open_app(page="validation")
+    table = at.dataframe[0].value
+    assert list(table.columns) == validation.TABLE_COLUMNS
+    assert list(table.columns).index("story") < list(table.columns).index("expected")
+    assert set(table["top-1"]) <= {"✓ yes", "✗ no", "–"}
+    assert validation._mark_colour("✗ no") and validation._mark_colour("✓ yes")
+
+
+def test_a_killed_worker_offers_to_score_the_file_again(monkeypatch):
+    """The worker process is killed while it holds the uploaded file: the page says the
+    scoring stopped (not that the priors are at fault) and "Score the file again" scores it."""
+    import multiprocessing
+    import os
+    import signal
+    import threading
+    import time
+
+    from toe_twitch.ui.views import validation
+
+    at = open_app(page="validation")
+    busy = loaders.worker().submit(time.sleep, 600)  # the file waits behind this job
+    submitted = threading.Event()
+    real = loaders.Worker.submit
+
+    def submit(self, function, *args):
+        future = real(self, function, *args)
+        if function.__name__ == "score_vignette_text":
+            submitted.set()
+        return future
+
+    monkeypatch.setattr(loaders.Worker, "submit", submit)
+
+    def kill_when_the_file_is_queued() -> None:
+        submitted.wait(120)
+        for child in multiprocessing.active_children():
+            os.kill(child.pid, signal.SIGKILL)
+
+    killer = threading.Thread(target=kill_when_the_file_is_queued)
+    killer.start()
+    file = ("mine.yaml", vignette_file([{"leg_pain": "present"}]), "application/x-yaml")
+    at.file_uploader(key=keys.VALIDATION_UPLOAD).set_value(file).run()  # one run, no more
+    killer.join()
+    assert busy.exception() is not None
+    shown = texts(at)
+    assert "scoring of this file stopped before it finished" in shown
+    assert "shipped priors" not in " ".join(w.value for w in at.warning)
+    assert not any("Something went wrong" in e.value for e in at.error)
+    monkeypatch.setattr(loaders.Worker, "submit", real)
+    click(at, validation.RETRY)
+    assert "From the uploaded file: mine.yaml" in [t.value for t in at.text]
+    assert cards(at)["Urgency as expected"][1] == "of all 1 vignette scored"
