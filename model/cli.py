@@ -22,7 +22,7 @@ from typing import Any
 
 from toe_twitch.advice import Advice
 from toe_twitch.core import DISCLAIMER, NO_LISTED_CAUSE_LABEL, Diagnosis, load_model, suggest
-from toe_twitch.errors import InputFileError, OutputWriteError, ToeTwitchError
+from toe_twitch.errors import InputFileError, OutputExistsError, OutputWriteError, ToeTwitchError
 from toe_twitch.interop import FORMATS, export_network, format_for_path
 from toe_twitch.priors import iter_parameters, load_priors, source_counts
 from toe_twitch.safe_text import for_terminal
@@ -68,18 +68,66 @@ def say(text: object = "", *, err: bool = False, flush: bool = False) -> None:
             raise OutputWriteError(exc) from None
 
 
+def _finding_id(name: str) -> str:
+    """The finding a name on the command line means: ids match whatever the case
+    (``Leg_Pain`` is ``leg_pain``), as answers do (``YES`` is ``yes``)."""
+    findings = load_vocabulary().findings
+    if name in findings:
+        return name
+    lowered = name.lower()
+    return lowered if lowered in findings else name
+
+
+def _example_answer(word: str) -> str:
+    """A ``FINDING=STATE`` example for a word given without ``=`` (``fever`` ->
+    ``fever=yes``; ``age_group`` -> ``age_group=adult``; a misspelt name -> its closest
+    finding)."""
+    vocab = load_vocabulary()
+    answerable = [f for f, x in vocab.findings.items() if not x.implicit]
+    fid = _finding_id(word.strip())
+    if fid not in answerable:
+        labels = {f: vocab.findings[f].label for f in answerable}
+        fid = suggest(word, answerable, labels) or "leg_pain"
+    states = vocab.findings[fid].states
+    return f"{fid}=yes" if states == BINARY_STATES else f"{fid}={states[min(2, len(states) - 1)]}"
+
+
+def _check_ages(evidence: dict[str, str]) -> None:
+    """Refuse a question the page asks only at some ages (the vocabulary's ``applies_to``,
+    such as a baby's feeding) answered for another age group."""
+    age = evidence.get("age_group")
+    if age is None:
+        return
+    for fid in evidence:
+        finding = load_vocabulary().findings.get(fid)
+        if finding is not None and finding.applies_to and age not in finding.applies_to:
+            asked = " or ".join(finding.applies_to)
+            raise ToeTwitchError(
+                f"finding {fid!r} ({finding.label}) is asked only for age_group {asked}, "
+                f"not for age_group={age}; leave it out, or give the age group it is about"
+            )
+
+
 def parse_findings(pairs: Sequence[str]) -> dict[str, str]:
-    """``FINDING=STATE`` words as an evidence dict; ``yes``/``no`` mean present/absent."""
+    """``FINDING=STATE`` words as an evidence dict; ``yes``/``no`` mean present/absent.
+
+    Finding names and states match whatever their case (``Leg_Pain=YES``). A question
+    asked only at some ages (``weak_feeding``, for a baby) is refused for another
+    ``age_group``.
+    """
     evidence: dict[str, str] = {}
     for pair in pairs:
         if "=" not in pair:
             raise ToeTwitchError(
-                f"finding {pair!r} must be written FINDING=STATE, e.g. leg_pain=yes "
+                f"finding {pair!r} must be written FINDING=STATE, e.g. {_example_answer(pair)} "
                 "(see toe-twitch findings)"
             )
-        key, raw = (part.strip() for part in pair.split("=", 1))
+        name, raw = (part.strip() for part in pair.split("=", 1))
+        key = _finding_id(name)
         value = STATE_WORDS.get(raw.lower(), raw)
         finding = load_vocabulary().findings.get(key)
+        if finding is not None and value not in finding.states and raw.lower() in finding.states:
+            value = raw.lower()
         if finding is not None and finding.states == BINARY_STATES and value not in finding.states:
             raise ToeTwitchError(
                 f"finding {key!r} is answered {raw!r}; answer yes or no (or present/absent), "
@@ -88,7 +136,28 @@ def parse_findings(pairs: Sequence[str]) -> dict[str, str]:
         if key in evidence and evidence[key] != value:
             raise ToeTwitchError(f"finding {key!r} is given twice with different states")
         evidence[key] = value
+    _check_ages(evidence)
     return evidence
+
+
+#: Labels longer than this lose their bracketed examples in tables (as on the page).
+SHORT_NAME_CHARS = 40
+
+
+def cause_name(cause: str) -> str:
+    """A cause's name as the page shows it in tables: its label, without a long list of
+    examples in brackets (``Poor blood circulation``, ``Periodic limb movement disorder
+    (PLMD)``)."""
+    label = load_vocabulary().causes[cause].label
+    if len(label) > SHORT_NAME_CHARS and label.endswith(")") and " (" in label:
+        return label[: label.rindex(" (")]
+    return label
+
+
+def cause_short(cause: str) -> str:
+    """A cause's short name for narrow columns (``benign cramp``, ``PLMD``, ``deficiency``)."""
+    short = load_vocabulary().causes[cause].short
+    return short.removeprefix("a ").removeprefix("an ")
 
 
 def _bar(p: float, width: int = 20) -> str:
@@ -140,17 +209,32 @@ def format_diagnosis(d: Diagnosis) -> str:
             88,
         )
     else:
-        lines.append(f"{'cause':<26} {'probability':>11}  {'':20}  {'vs before':>9}")
+        names = {cause: cause_name(cause) for cause, _ in d.ranking}
+        w = max(26, *(len(n) for n in names.values()))
+        lines.append(f"{'cause':<{w}} {'probability':>11}  {'':20}  {'vs before':>9}")
         rel = d.relative_to_prior
         for cause, p in d.ranking:
-            lines.append(f"{cause:<26} {p:>10.1%}  {_bar(p)}  {_times(rel[cause])}")
+            lines.append(f"{names[cause]:<{w}} {p:>10.1%}  {_bar(p)}  {_times(rel[cause])}")
         before = d.prior_no_listed_cause
         ratio = d.no_listed_cause / before if before > 0 else None
         lines.append(
-            f"{'(none listed)':<26} {d.no_listed_cause:>10.1%}  "
+            f"{'(none listed)':<{w}} {d.no_listed_cause:>10.1%}  "
             f"{_bar(d.no_listed_cause)}  {_times(ratio)}"
         )
         lines.append(f"  (none listed) = {NO_LISTED_CAUSE_LABEL.lower()}")
+        lines += textwrap.wrap(
+            "  vs before = the probability now divided by the probability before any answer "
+            "(toe twitching alone): 3.00x is three times as likely, 0.50x half as likely. "
+            "Several causes can be present at once, so the probabilities do not add up to 100%.",
+            88, subsequent_indent="  ",
+        )
+        if "age_group" not in d.evidence:
+            lines += textwrap.wrap(
+                "  No age group given: these average over all age groups (infant, child, "
+                "adult, older adult), weighted by their share of the population and how "
+                "well they fit the answers; add age_group=... for one age group.",
+                88, subsequent_indent="  ",
+            )
     lines.append("")
     lines += advice_lines(d.advice)
     lines.append("")
@@ -215,6 +299,18 @@ def _cmd_findings(args) -> int:
     return 0
 
 
+#: What the marks and counts of ``toe-twitch evaluate`` mean (docs/vignette-format.md).
+EVALUATE_LEGEND = (
+    "Legend: ok = as the vignette expects; MISS = not as it expects; - = not judged (the",
+    "  vignette lists no cause for that column). top1: the first cause is one the vignette",
+    "  names; top3: EVERY cause the vignette lists is among the three likeliest (all of",
+    "  them, not just one); ok (last column): the urgency is one the vignette accepts.",
+    "  UNDER-TRIAGED / under-triaged N: the urgency is below the lowest level the vignette",
+    "  accepts; (emergencies M): how many of those expected an emergency, the worst error.",
+    "  top-1 and top-3 are shares of the vignettes judged (of N); skipped ones are not scored.",
+)
+
+
 def _cmd_evaluate(args) -> int:
     from toe_twitch.vignettes import evaluate, load_vignettes
 
@@ -231,7 +327,7 @@ def _cmd_evaluate(args) -> int:
     for r in evaluation.results:
         top, p = r.diagnosis.ranking[0]
         say(
-            f"{for_terminal(r.vignette.id, keep_newlines=False):<44} {top:<17} {p:>6.1%}  {mark[r.top1_ok]:>4} {mark[r.top3_ok]:>4}  "
+            f"{for_terminal(r.vignette.id, keep_newlines=False):<44} {cause_short(top):<17} {p:>6.1%}  {mark[r.top1_ok]:>4} {mark[r.top3_ok]:>4}  "
             f"{r.diagnosis.urgency:<11} {mark[r.urgency_ok]}{'  UNDER-TRIAGED' if r.under_triaged else ''}"
         )
     for skipped in evaluation.skipped:
@@ -241,6 +337,9 @@ def _cmd_evaluate(args) -> int:
     def pct(x):
         return "n/a" if x is None else f"{x:.1%}"
 
+    say()
+    for line in EVALUATE_LEGEND:
+        say(line)
     say()
     say(
         f"{s['vignettes']} vignettes: top-1 {pct(s['top1_accuracy'])} (of {s['top1_judged']}), "
@@ -272,6 +371,8 @@ def _cmd_export(args) -> int:
     model = load_model(args.priors)
     try:
         path = export_network(model, args.out, args.format, overwrite=args.force)
+    except OutputExistsError as exc:  # the message names --force and the Python keyword
+        raise OutputExistsError(str(exc).replace(" (overwrite=True from Python)", "")) from None
     except ToeTwitchError:
         raise
     except OSError as exc:  # the write itself failed: no permission, disk full, read-only
@@ -369,43 +470,89 @@ def _cmd_serve(args) -> int:
 FILE_COMPLETION = {"bash": "_shtab_compgen_files", "zsh": "_files", "tcsh": "f"}
 
 
+#: Help shared by every command that takes ``--priors``.
+PRIORS_HELP = (
+    "priors YAML file to use instead of the shipped priors (priors/default.yaml); a network "
+    "file (.bif, .xmlbif, .xdsl, .net, .uai) also works, for inference only"
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="toe-twitch",
-        description="Differential likelihoods for toe twitching. " + DISCLAIMER,
+        description="Differential likelihoods for toe twitching: ranks twelve possible causes "
+        "by probability from your answers and says how urgently to seek care. " + DISCLAIMER,
+        epilog="Every command takes --help. --json gives machine-readable output, errors "
+        "included; every command exits 0 on success and 2 on bad input.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     p = sub.add_parser(
         "diagnose",
-        help="rank the causes for a set of findings",
-        description="Rank the causes of toe twitching for the findings given. " + DISCLAIMER,
-        epilog="Findings are written FINDING=STATE; present/absent findings take yes or no "
-        "(leg_pain=yes fever=no), age_group takes infant, child, adult or older_adult. "
-        "List every finding with: toe-twitch findings",
+        help="rank the causes for a set of answers and say how urgently to seek care",
+        description="Rank the causes of toe twitching for the answers given: P(cause present "
+        "| answers) for each cause and 'vs before' (how many times as likely as before any "
+        "answer), the urgency and why, and the article's advice. Without age_group the "
+        "numbers average over all age groups. " + DISCLAIMER,
+        epilog="Answers are written FINDING=STATE; present/absent findings take yes or no "
+        "(leg_pain=yes fever=no), age_group takes infant, child, adult or older_adult; names "
+        "and states match whatever their case. A question asked only for a baby is refused "
+        "for another age group. List every finding with: toe-twitch findings",
     )
-    parser.answers_action = p.add_argument("findings", nargs="*", metavar="FINDING=STATE")
+    parser.answers_action = p.add_argument(
+        "findings", nargs="*", metavar="FINDING=STATE",
+        help="an answer, e.g. age_group=adult leg_pain=yes; a finding left out is unknown",
+    )
+    p.add_argument("--priors", metavar="FILE", help=PRIORS_HELP).complete = FILE_COMPLETION
     p.add_argument(
-        "--priors",
-        metavar="FILE",
-        help="priors file (default: the shipped priors), or a network file for inference only",
-    ).complete = FILE_COMPLETION
-    p.add_argument("--json", action="store_true", help="print one JSON object")
+        "--json", action="store_true",
+        help="print one JSON object (cause ids, probabilities, urgency, reasons, advice)",
+    )
     p.set_defaults(func=_cmd_diagnose)
-    p = sub.add_parser("findings", help="list every finding with its states, label and group")
-    p.add_argument("--json", action="store_true", help="print a JSON list")
+    p = sub.add_parser(
+        "findings",
+        help="list every finding with its states, label and group",
+        description="List every question the model takes, by group: its id (the FINDING of "
+        "FINDING=STATE), its states (yes/no for present/absent) and its label.",
+    )
+    p.add_argument(
+        "--json", action="store_true",
+        help="print a JSON list (id, label, states, group, role, the age groups it is asked for)",
+    )
     p.set_defaults(func=_cmd_findings)
-    p = sub.add_parser("evaluate", help="score the model on a vignette file")
+    p = sub.add_parser(
+        "evaluate",
+        help="score the model on a vignette file (top-1, top-3, urgency, under-triage)",
+        description="Score the model on clinical vignettes (format: docs/vignette-format.md): "
+        "one line per vignette with its first cause and a mark per check, a legend, then the "
+        "shares. top-3 counts only when every cause the vignette lists is among the three "
+        "likeliest; under-triaged means an urgency below the lowest the vignette accepts.",
+    )
     p.add_argument(
         "vignettes", metavar="VIGNETTES.yaml", nargs="?", default=None,
         help="vignette file (default: the shipped vignettes)",
     )
-    p.add_argument("--priors", metavar="FILE").complete = FILE_COMPLETION
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--priors", metavar="FILE", help=PRIORS_HELP).complete = FILE_COMPLETION
+    p.add_argument(
+        "--json", action="store_true",
+        help="print one JSON object: every result (cause ids, marks), the skipped and the summary",
+    )
     p.set_defaults(func=_cmd_evaluate)
-    p = sub.add_parser("validate-priors", help="check a priors file and list every problem")
-    p.add_argument("file", metavar="FILE").complete = FILE_COMPLETION
-    p.add_argument("--json", action="store_true", help="errors as one JSON object")
+    p = sub.add_parser(
+        "validate-priors",
+        help="check a priors file and list every problem",
+        description="Check a priors file against the schema (every number inside its "
+        "plausible range, with a source; no unknown or missing keys) and list every problem "
+        "by field, exit status 2; a valid file is counted: parameters, causes, findings and "
+        "how many numbers cite a published figure.",
+    )
+    p.add_argument(
+        "file", metavar="FILE", help="the priors YAML file (a copy of priors/default.yaml)",
+    ).complete = FILE_COMPLETION
+    p.add_argument(
+        "--json", action="store_true",
+        help="print errors as one JSON object (file, and each problem's location and rule)",
+    )
     p.set_defaults(func=_cmd_validate)
     p = sub.add_parser(
         "export",
@@ -420,15 +567,20 @@ def build_parser() -> argparse.ArgumentParser:
         choices=list(FORMATS),
         help="file format (default: from the extension of OUT)",
     )
-    p.add_argument("--priors", metavar="FILE", help="priors (or network) file to export").complete = FILE_COMPLETION
+    p.add_argument(
+        "--priors", metavar="FILE",
+        help="priors (or network) file to export instead of the shipped priors",
+    ).complete = FILE_COMPLETION
     p.add_argument("--force", action="store_true", help="replace OUT if it exists")
     p.set_defaults(func=_cmd_export)
     p = sub.add_parser(
         "serve",
         help="start the page (on this machine only unless --address says otherwise)",
-        description="Start the Streamlit page from the installed package. " + DISCLAIMER,
+        description="Start the page (Streamlit) from the installed package, on "
+        "http://127.0.0.1:8501 unless --address or --port say otherwise; Ctrl+C stops it. "
+        + DISCLAIMER,
     )
-    p.add_argument("--port", type=int, default=8501, help="port (default 8501)")
+    p.add_argument("--port", type=int, default=8501, help="port to listen on (default 8501)")
     p.add_argument(
         "--address", default="127.0.0.1",
         help="address to listen on (default 127.0.0.1: this machine only)",
@@ -442,7 +594,7 @@ def build_parser() -> argparse.ArgumentParser:
         "'toe-twitch completion zsh > \"${fpath[1]}/_toe-twitch\"'. It completes the commands, "
         "their options and every FINDING=STATE answer.",
     )
-    p.add_argument("shell", choices=["bash", "zsh", "tcsh"])
+    p.add_argument("shell", choices=["bash", "zsh", "tcsh"], help="the shell to complete for")
     p.set_defaults(func=_cmd_completion)
     return parser
 
