@@ -269,10 +269,12 @@ def test_an_uploaded_files_name_never_reaches_markdown(name):
 
 
 def test_one_causes_view_names_its_parameters_without_repeating_the_cause():
-    """In one cause's view every row is that cause's, so the narrow pinned column starts
-    with what tells the rows apart; the mixed view leads with the cause's name."""
+    """The narrow pinned column starts with what tells neighbouring rows apart (the
+    parameter), then the cause's name; in one cause's view the name is not repeated."""
     at = open_app(page="tune")
-    assert grid(at).loc[HYPNIC_ADULT, "parameter"].startswith("Hypnic (hypnagogic) jerks · ")
+    assert grid(at).loc[HYPNIC_ADULT, "parameter"] == (
+        "prevalence, adult (18 to 59) · Hypnic (hypnagogic) jerks"
+    )
     at.selectbox(key=keys.TUNE_FILTER).set_value("cause:hypnic_jerk").run()
     rerun(at)
     assert grid(at).loc[HYPNIC_ADULT, "parameter"] == "prevalence, adult (18 to 59)"
@@ -286,7 +288,7 @@ def test_a_cause_has_one_name_on_the_tune_page():
     name = cause_name(m, "benign_cramp")
     rows = grid(at)
     cramp = [p for p in rows.index if tune.cause_of(p) == "benign_cramp"]
-    assert cramp and all(rows.loc[p, "parameter"].startswith(f"{name} · ") for p in cramp)
+    assert cramp and all(rows.loc[p, "parameter"].endswith(f" · {name}") for p in cramp)
     assert f"Everything about {name}" in at.selectbox(key=keys.TUNE_FILTER).options
     assert not any("Benign cramp" in label for label in rows["parameter"])
 

@@ -57,9 +57,10 @@ CSS = f"""
 .tt-table {{ display: grid; overflow-x: auto; font-size: .9rem; }}
 .tt-table [role="rowgroup"], .tt-table [role="row"] {{ display: contents; }}
 .tt-table [role="row"] > div {{ border-bottom: 1px solid #e5e7eb; padding: .3rem .5rem;
-  min-width: 0; overflow-wrap: anywhere; }}
+  min-width: 0; overflow-wrap: break-word; }}
+.tt-table [role="rowheader"] {{ overflow-wrap: anywhere; }}
 .tt-cards {{ list-style: none; margin: 0 0 .5rem 0 !important; padding: 0 !important;
-  display: grid; grid-template-columns: repeat(auto-fill, minmax(12rem, 1fr)); gap: .75rem; }}
+  display: grid; grid-template-columns: repeat(auto-fill, minmax(10rem, 13rem)); gap: .75rem; }}
 .tt-cards li.tt-card {{ margin: 0 !important; padding: .6rem .8rem; border: 1px solid #d1d5db;
   border-radius: .5rem; display: flex; flex-direction: column; gap: .15rem; }}
 .tt-card-label {{ font-size: .9rem; color: #374151; line-height: 1.25; }}
@@ -68,7 +69,8 @@ CSS = f"""
 .tt-matrix-wrap {{ overflow: auto; max-height: 75vh; border: 1px solid #e5e7eb;
   border-radius: .5rem; }}
 .tt-matrix-wrap:focus-visible {{ outline: 2px solid {BAR_COLOUR}; outline-offset: 2px; }}
-.tt-matrix {{ display: grid; font-size: .85rem; width: max-content; }}
+.tt-matrix {{ display: grid; font-size: .85rem; width: max-content;
+  grid-template-columns: minmax(11rem, 18rem) repeat(var(--tt-columns), minmax(3.2rem, 4.2rem)); }}
 .tt-matrix [role="rowgroup"], .tt-matrix [role="row"] {{ display: contents; }}
 .tt-matrix [role="row"] > div {{ border-bottom: 1px solid #ffffff; border-right: 1px solid #ffffff;
   padding: .25rem .3rem; text-align: center; font-variant-numeric: tabular-nums; }}
@@ -80,10 +82,11 @@ CSS = f"""
 .tt-matrix .tt-head > div:first-child {{ left: 0; z-index: 3; justify-content: flex-start; }}
 .tt-matrix .tt-head span {{ writing-mode: vertical-rl; transform: rotate(180deg);
   max-height: 11rem; text-align: left; line-height: 1.15; }}
+.tt-matrix .tt-head > div:first-child span {{ writing-mode: horizontal-tb; transform: none; }}
 .tt-matrix .tt-empty {{ color: #6b7280; }}
-.tt-facts {{ margin: 0; font-size: .92rem; }}
-.tt-facts dt {{ font-weight: 600; color: #374151; }}
-.tt-facts dd {{ margin: 0 0 .45rem 0; overflow-wrap: anywhere; white-space: pre-wrap; }}
+.tt-facts {{ margin: 0 !important; padding: 0 !important; font-size: .92rem; }}
+.tt-facts dt {{ font-weight: 600; color: #374151; margin: 0 !important; padding: 0 !important; }}
+.tt-facts dd {{ margin: 0 0 .45rem 0 !important; padding: 0 !important; overflow-wrap: anywhere; }}
 .tt-table .tt-head > div {{ font-weight: 600; border-bottom: 2px solid #d1d5db; }}
 .tt-compact .tt-row {{ grid-template-columns: minmax(0, 1fr) minmax(3rem, 9rem) 3.4rem;
   padding: .1rem 0; }}
@@ -92,6 +95,9 @@ CSS = f"""
   .tt-compact .tt-row {{ grid-template-columns: minmax(0, 1fr) 4.5rem 3.2rem; gap: .1rem .5rem; }}
   .tt-bars:not(.tt-compact) .tt-row {{ grid-template-columns: 1fr 5.5rem; }}
   .tt-bars:not(.tt-compact) .tt-name {{ grid-column: 1 / span 2; }}
+  .tt-cards {{ grid-template-columns: repeat(2, minmax(0, 1fr)); gap: .5rem; }}
+  .tt-card-value {{ font-size: 1.4rem; }}
+  .tt-matrix {{ grid-template-columns: 8.5rem repeat(var(--tt-columns), 3.2rem); font-size: .8rem; }}
 }}
 """
 
@@ -143,7 +149,8 @@ def table(columns: Sequence[str], rows: Iterable[Sequence[object]], label: str) 
     """A small table as HTML (every cell escaped), laid out with CSS grid and ARIA table
     roles: an HTML ``<table>`` would make the browser load Streamlit's data-grid code."""
     columns = list(columns)
-    style = f'style="grid-template-columns: minmax(7rem, 2fr) repeat({len(columns) - 1}, minmax(3rem, 1fr))"'
+    # Words are never cut in the other columns (a long id in the first may be).
+    style = f'style="grid-template-columns: minmax(7rem, 2fr) repeat({len(columns) - 1}, minmax(min-content, 1fr))"'
 
     def cells(row: Sequence[object], header: bool) -> str:
         out = []
@@ -231,7 +238,7 @@ def matrix(
         body.append(
             f'<div role="row"><div role="rowheader">{html.escape(name)}</div>{"".join(cells)}</div>'
         )
-    style = f"grid-template-columns: minmax(11rem, 18rem) repeat({len(columns) - 1}, minmax(3.2rem, 4.2rem))"
+    style = f"--tt-columns: {len(columns) - 1}"
     return (
         f'<div class="tt-matrix-wrap" tabindex="0" role="region" aria-label="{html.escape(label)}">'
         f'<div class="tt-matrix" role="table" aria-label="{html.escape(label)}" style="{style}">'

@@ -122,6 +122,14 @@ def row_label(model: ToeTwitchModel, path: str, with_cause: bool = True) -> str:
     return lead + parameter_label(model, path)
 
 
+def grid_label(model: ToeTwitchModel, path: str, with_cause: bool = True) -> str:
+    """A row's label in the grid: what the number is first, then its cause's name (the
+    narrow pinned column shows the beginning, which tells neighbouring rows apart)."""
+    cause = cause_of(path)
+    tail = f" · {cause_name(model, cause)}" if with_cause and cause in model.causes else ""
+    return parameter_label(model, path) + tail
+
+
 def one_cause(view: str) -> bool:
     """Whether the view shows one cause's parameters only (so its name need not repeat)."""
     return view.partition(":")[0] == "cause"
@@ -153,8 +161,7 @@ def parameter_table(
         tried = refused.get(p.path)
         rows.append(
             {
-                # In one cause's view the name would fill the narrow pinned column.
-                "parameter": row_label(model, p.path, with_cause=not one_cause(view)),
+                "parameter": grid_label(model, p.path, with_cause=not one_cause(view)),
                 "value": float(values[p.path]),
                 "check": f"{REFUSED_MARK}: {plain(tried[0], 16)}"
                 if tried

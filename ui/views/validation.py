@@ -162,7 +162,7 @@ def draw_table(model: ToeTwitchModel, rows: list[Row]) -> None:
             "top-1": st.column_config.TextColumn(width=70),
             "top-3": st.column_config.TextColumn(width=70),
             "urgency ok": st.column_config.TextColumn(width=90),
-            "urgency": st.column_config.TextColumn(width=150),
+            "urgency": st.column_config.TextColumn(width=190),
             "under-triaged": st.column_config.TextColumn(width=100),
             "story": st.column_config.TextColumn(width=420),
         },
