@@ -304,3 +304,19 @@ def test_not_sure_of_the_emergency_signs_says_what_to_do():
     click(at, keys.RED_FLAGS_UNSURE)
     assert screen(at) == interview.AGE
     assert any("not sure about the emergency signs" in w.value for w in at.warning)
+
+
+def test_the_browsers_back_button_undoes_an_answer(model):
+    """Every answer is a new link in the browser's history; going back to the earlier
+    link (the browser's Back) undoes that answer, as the page's own Back does."""
+    at = open_app(history_none("adult"), page="questions")
+    first, link_before = question(at), dict(at.query_params)
+    click(at, "iv_present")
+    assert question(at) != first
+    at.query_params.clear()
+    at.query_params.update(link_before)
+    rerun(at)
+    assert question(at) == first
+    assert at.session_state[keys.ANSWERS] == history_none("adult")
+    click(at, keys.INTERVIEW_BACK)  # the page's own Back goes on from there
+    assert screen(at) == interview.HISTORY

@@ -218,9 +218,37 @@ def link_params(session: Mapping[str, Any] | None = None) -> dict[str, str]:
     return params
 
 
+def _address_bar() -> dict[str, str]:
+    return {k: v for k, v in st.query_params.to_dict().items() if k not in RESERVED_PARAMS}
+
+
 def sync_link() -> None:
-    """Make the address bar hold exactly this case (written only when it differs)."""
+    """Make the address bar hold exactly this case (written only when it differs; each
+    change is a new entry of the browser's history, so its Back button undoes it)."""
     wanted = link_params()
-    current = {k: v for k, v in st.query_params.to_dict().items() if k not in RESERVED_PARAMS}
+    current = _address_bar()
     if current != wanted or list(current) != list(wanted):
         st.query_params.from_dict(wanted)
+    st.session_state[keys.LINK_SYNCED] = wanted
+
+
+def follow_browser(model: ToeTwitchModel, session: MutableMapping[str, Any] | None = None) -> None:
+    """The browser's Back or Forward button brought back an earlier link of this session:
+    the answers become that link's (one step of Back when it is exactly that)."""
+    session = st.session_state if session is None else session
+    synced = session.get(keys.LINK_SYNCED)
+    now = _address_bar()
+    if synced is None or now == synced:
+        return
+    reading = read_link(_link_params(), model)
+    wanted = {**reading.answers, **{f: UNKNOWN for f in reading.skipped}}
+    trial = {k: session.get(k) for k in (keys.ANSWERS, keys.SKIPPED, keys.HISTORY)}
+    back(trial)
+    if link_params(trial) == wanted:
+        back(session)
+    else:
+        session[keys.ANSWERS] = dict(reading.answers)
+        session[keys.SKIPPED] = list(reading.skipped)
+        session[keys.HISTORY] = history_from_link(model, [*reading.answers, *reading.skipped])
+        session[keys.INTERVIEW_MORE] = False
+    session[keys.LINK_SYNCED] = now

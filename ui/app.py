@@ -54,6 +54,7 @@ def main() -> None:
     keys.init_session_state()
     model = session_priors.session_model()
     answers.load_link_once(model)
+    answers.follow_browser(model)
     nav = pages()
     st.session_state[keys.PAGES] = nav
     page = st.navigation(list(nav.values()), position="top")

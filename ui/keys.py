@@ -20,6 +20,9 @@ SKIPPED = "skipped"
 HISTORY = "interview_history"
 #: Set once this session's link has been read (the first run).
 LINK_READ = "link_read"
+#: The answers as this session last wrote them into the address bar: a run that finds
+#: another link there was sent by the browser's Back or Forward button.
+LINK_SYNCED = "link_synced"
 #: Plain-text notes about parts of the link that were not used.
 LINK_NOTES = "link_notes"
 #: The in-browser check of links longer than Streamlit keeps (see :mod:`ui.link_check`).
