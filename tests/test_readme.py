@@ -88,3 +88,19 @@ def test_the_readme_python_example_runs(workdir):
         result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                                 cwd=workdir, timeout=600)
         assert result.returncode == 0, result.stderr
+
+
+def test_the_python_api_section_says_what_the_functions_do(model):
+    """What the README says of ``next_questions`` and ``uncertainty(...).causes`` holds."""
+    from toe_twitch import next_questions, uncertainty
+
+    text = " ".join(README.read_text().split())
+    assert "every unanswered emergency sign comes first" in text
+    assert "in the vocabulary's cause order" in text
+    evidence = {"age_group": "adult", "onset_falling_asleep": "present", "persists_2_weeks": "absent"}
+    assert model.diagnose(evidence).urgency == "self_care"
+    questions = next_questions(model, evidence, k=2)
+    flags = [q for q in questions if q.red_flag]
+    assert len(flags) == len(model.vocabulary.red_flags) and questions[: len(flags)] == flags
+    u = uncertainty(model, evidence, draws=20, seed=1)
+    assert [c.cause for c in u.causes] == list(model.causes)
