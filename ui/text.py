@@ -142,3 +142,12 @@ def urgency_title(model: ToeTwitchModel, level: str) -> str:
 def plural(n: int, one: str, many: str | None = None) -> str:
     """``1 question``, ``3 questions``."""
     return f"{n:,} {one if n == 1 else (many or one + 's')}"
+
+
+def every(n: int, one: str, many: str | None = None) -> str:
+    """All of a count, in words that fit one as well: ``the 1 problem``, ``all 3 problems``.
+
+    >>> every(1, "problem"), every(3, "problem")
+    ('the 1 problem', 'all 3 problems')
+    """
+    return f"{'the' if n == 1 else 'all'} {plural(n, one, many)}"

@@ -17,7 +17,7 @@ import streamlit as st
 from toe_twitch import ToeTwitchError, ToeTwitchModel
 from toe_twitch.ui import charts, keys, loaders, session_priors, widgets
 from toe_twitch.ui.background import Row, VignetteReport
-from toe_twitch.ui.text import cause_name, plain, plural, urgency_title
+from toe_twitch.ui.text import cause_name, every, plain, plural, urgency_title
 from toe_twitch.vignettes import MAX_VIGNETTES
 
 #: Rows of the results table drawn at most (the download has them all).
@@ -198,7 +198,7 @@ def draw_report(model: ToeTwitchModel, report: VignetteReport, label: str) -> No
         st.caption("No vignette misses anything.")
     total = len(report.rows)
     st.download_button(
-        f"Download the results of {'the' if total == 1 else 'all'} {plural(total, 'vignette')} (CSV)",
+        f"Download the results of {every(total, 'vignette')} (CSV)",
         data=report.csv,
         file_name="vignette-results.csv",
         mime="text/csv",
