@@ -107,7 +107,7 @@ def test_the_phone_interview_screens(site):
     assert min(h for _, h in rows) >= TAP_PX, rows
     control = sizes(page, '[data-testid="stExpandSidebarButton"]')
     assert control and min(min(s) for s in control) >= TAP_PX, control
-    assert "call emergency services" in page.inner_text(".st-key-interview")
+    assert "call emergency services" in page.inner_text('[data-testid="stMain"]')
     assert serious_violations(page) == []
     shot(page, "phone-iv-1-signs.png")
 
@@ -125,10 +125,10 @@ def test_the_phone_interview_screens(site):
     assert "diabetes=present" in page.url and "kidney_disease=absent" in page.url
 
     first = heading(page)
-    assert "Question 1." in page.inner_text(".st-key-interview")
+    assert "Question 1." in page.inner_text('[data-testid="stMain"]')
     assert first.endswith("?")
     tap_and_wait_for_new_heading(page, ".st-key-iv_absent button")
-    text = page.inner_text(".st-key-interview")
+    text = page.inner_text('[data-testid="stMain"]')
     assert "Question 2." in text and "more could still matter" not in text
     assert page.evaluate(LOOK_JS, ".st-key-iv_absent button") == page.evaluate(
         LOOK_JS, ".st-key-iv_present button"
@@ -144,7 +144,7 @@ def test_the_phone_interview_screens(site):
         arg=first,
         timeout=load.TIMEOUT_MS,
     )
-    assert "Question 1." in page.inner_text(".st-key-interview")
+    assert "Question 1." in page.inner_text('[data-testid="stMain"]')
     assert w.errors == []
     w.close()
 
@@ -189,6 +189,10 @@ def test_the_guided_results_show_the_tips_they_speak_of(site):
     w.show(f"{base}/questions?{query}", "text=That is enough questions for a fair picture")
     wait_text(page, "Left out for you")
     assert page.locator(".tt-details summary").count() >= 2
+    page.locator(".tt-details summary", has_text="Home remedies").click()
+    assert page.locator(".tt-tip").first.is_visible()
+    page.wait_for_selector(".tt-range", timeout=load.TIMEOUT_MS)  # the note updates itself
+    assert "being computed" not in page.inner_text('[data-testid="stMain"]')
     assert serious_violations(page) == []
     shot(page, "phone-iv-4-results.png")
     assert w.errors == []

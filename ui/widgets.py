@@ -69,12 +69,13 @@ PAGE_CSS = f"""<style>
 [data-testid="stExpandSidebarButton"], [data-testid="stSidebarCollapseButton"] button {{
   min-width: 44px !important; min-height: 44px !important; }}
 /* An answer button keeps the focus into the next question (for the keyboard); without a
-   keyboard that focus, or a finger's lingering hover, must not look like a choice. */
+   keyboard that focus, or a finger's lingering hover or press, must not look like a
+   choice on the next question: the button's resting look (the light theme's). */
 [class*="st-key-iv_"] button[data-testid="stBaseButton-secondary"]:focus:not(:focus-visible):not(:active) {{
-  border-color: rgba(49, 51, 63, 0.2); color: inherit; background-color: transparent; }}
+  border-color: rgba(47, 45, 43, 0.2); color: inherit; background-color: #fff; }}
 @media (hover: none) {{
-  [class*="st-key-iv_"] button[data-testid="stBaseButton-secondary"]:hover:not(:active):not(:focus-visible) {{
-    border-color: rgba(49, 51, 63, 0.2); color: inherit; background-color: transparent; }}
+  [class*="st-key-iv_"] button[data-testid="stBaseButton-secondary"]:is(:hover, :active, :focus):not(:focus-visible) {{
+    border-color: rgba(47, 45, 43, 0.2); color: inherit; background-color: #fff; }}
 }}
 [data-testid="stPageLink"] p {{ white-space: normal; }}
 .tt-caution {{ color: #7c2d12; font-size: .9rem; margin: .1rem 0 .4rem 0; }}

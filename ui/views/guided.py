@@ -1,9 +1,11 @@
 """Guided questions: the interview, one screen at a time (the landing page on a phone).
 
-Above every screen, always: the urgency so far and the three likeliest causes with their
-bars. Then the emergency signs (one screen), the age, and one question at a time chosen
-by the model (:mod:`ui.interview`), with large Yes / No / Don't know buttons and Back,
-until the stop rule says no question is worth asking; then the full results.
+Above every screen once something is answered: the urgency so far and the three
+likeliest causes with their bars (before any answer, the emergency signs come alone).
+Then the emergency signs (one screen), the age, the health history (one screen), and one
+question at a time chosen by the model (:mod:`ui.interview`), with large Yes / No /
+Don't know buttons and Back, until the stop rule says no question is worth asking; then
+the full results with the advice checked for the person.
 
 The whole screen is one fragment: an answer redraws only it.
 """
@@ -291,7 +293,9 @@ def interview_screen() -> None:
             widgets.banner(model, d, answered=True)
         else:
             widgets.banner(model, d, answered, compact=plan.step != interview.DONE)
-            if plan.step != interview.DONE:
+            # Before any answer the first screen is only the emergency signs, so that
+            # "None of these" is within a phone's first screen; the causes come after.
+            if plan.step != interview.DONE and answered:
                 widgets.ranking(model, d, answered, top=TOP_SHOWN, heading=False, compact=True)
     if plan.step == interview.EMERGENCY:
         emergency_screen()
