@@ -426,7 +426,7 @@ def test_command_line_export_refuses_a_dangling_symbolic_link(tmp_path):
     assert_one_line_error(
         result,
         "toe-twitch: error: out.bif: a symbolic link is there (to elsewhere.bif); replace it "
-        "with --force (overwrite=True from Python): the link itself is replaced, what it "
+        "with --force: the link itself is replaced, what it "
         "points to is left as it is",
     )
     assert os.readlink(tmp_path / "out.bif") == "elsewhere.bif"

@@ -90,7 +90,7 @@ def test_missing_extra_and_renamed_keys_are_named(data):
     except PriorsError as exc:
         assert exc.problems and all(p.rule for p in exc.problems)
     else:  # only optional entries may be dropped without error
-        optional_parent = len(path) >= 2 and path[-2] in ("links", "risk_factors", "serious_cause_threshold")
+        optional_parent = len(path) >= 2 and path[-2] in ("links", "risk_factors")
         assert action == "drop" and (
             path[-1] in ("name", "description") or optional_parent
             or (path[0] == "causes" and path[-1] == "risk_factors")
@@ -179,3 +179,39 @@ def test_any_data_shape_as_a_vignette_file_is_rejected_cleanly(tmp_path_factory,
         load_vignettes(path)
     except VignetteError:
         pass
+
+
+def test_an_uploaded_priors_file_with_a_key_twice_is_refused_with_its_line():
+    """The page's upload reads through the same loader: the second ``value`` is named."""
+    text = DEFAULT_PRIORS_PATH.read_text().replace("{value: 0.05,", "{value: 0.05, value: 0.5,", 1)
+    with pytest.raises(PriorsError) as info:
+        parse_priors_text(text, source="upload.yaml")
+    line = next(i for i, row in enumerate(text.splitlines(), 1) if "value: 0.5," in row)
+    assert str(info.value).endswith(
+        f"upload.yaml: line {line}: duplicate key 'value' (first given on line {line}); each key "
+        "may appear only once in a mapping, or the last one would silently win"
+    )
+
+
+def test_an_uploaded_vignette_file_with_a_finding_twice_is_refused():
+    from toe_twitch.vignettes import parse_vignettes_text
+
+    text = (
+        "vignettes:\n- id: a\n  findings:\n    leg_pain: present\n    leg_pain: absent\n"
+        "  expect: {urgency: [self_care]}\n"
+    )
+    with pytest.raises(VignetteError, match=r"upload\.yaml: line 5: duplicate key 'leg_pain' "
+                       r"\(first given on line 4\)"):
+        parse_vignettes_text(text, source="upload.yaml")
+
+
+@pytest.mark.parametrize(
+    ("typed", "read"),
+    [("010", "010"), ("1:20", "1:20"), ("0x6", "0x6"), ("0b110", "0b110"), ("1_0", "1_0"),
+     (".inf", ".inf"), ("-.inf", "-.inf"), (".nan", ".nan"), ("0o7", "0o7"),
+     ("10", 10), ("-3", -3), ("0.05", 0.05), ("5e-2", 0.05), ("1.0e-05", 1e-05), (".5", 0.5)],
+)
+def test_only_plain_decimals_are_read_as_numbers(typed, read):
+    """YAML 1.1's other number forms stay the text typed (a number field then refuses it)."""
+    data, problems = parse_yaml_text(f"x: {typed}\n")
+    assert problems == [] and data["x"] == read and type(data["x"]) is type(read)
