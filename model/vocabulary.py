@@ -1,9 +1,10 @@
 """The vocabulary: ids of every cause, finding, state and urgency level.
 
-The project keeps its own copy (``model/data/vocabulary.yaml``) of the shared contract,
-so it runs without ``../shared``; it adds findings of its own (never renaming or dropping
-one of the contract's) and, for every finding, the group it is asked in.
-``tests/test_vocabulary.py`` checks the copy against the shared file.
+The ids live in ``model/data/vocabulary.yaml``: the contract's base ids, fixed when the
+project started, plus findings of its own (never renaming or dropping one of the
+contract's) and, for every finding, the group it is asked in.
+``tests/test_vocabulary.py`` checks it against the base ids kept in
+``tests/data/contract_ids.yaml``.
 """
 
 from __future__ import annotations
