@@ -23,8 +23,18 @@ import threading
 import types
 from collections import OrderedDict
 from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import Future
+
+try:
+    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
+except RuntimeError as exc:
+    # Importing the process pool registers an exit handler, which Python refuses once it
+    # is shutting down: the server was stopped while a first page was loading. Nothing
+    # is left to serve, so this page's run ends quietly instead of printing a traceback.
+    if "after shutdown" not in str(exc):
+        raise
+    raise SystemExit(0) from None
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
