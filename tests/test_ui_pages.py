@@ -503,3 +503,33 @@ def test_a_killed_worker_offers_to_score_the_file_again(monkeypatch):
     click(at, validation.RETRY)
     assert "From the uploaded file: mine.yaml" in [t.value for t in at.text]
     assert cards(at)["Urgency as expected"][1] == "of all 1 vignette scored"
+
+
+# ---------------------------------------------------------------- server
+FIRST_RUN_AT_SHUTDOWN = """
+import atexit, threading
+go, done = threading.Event(), threading.Event()
+def first_run():
+    go.wait()
+    try:
+        import toe_twitch.ui.background
+    finally:
+        print("import attempted", flush=True)
+        done.set()
+atexit.register(lambda: (go.set(), done.wait(120)))  # after threading's shutdown began
+threading.Thread(target=first_run, daemon=True).start()
+"""
+
+
+def test_a_first_run_cut_short_by_the_server_stopping_prints_no_traceback():
+    """The server stops while a first page is loading: the page's run imports the worker
+    module after Python began shutting down (Streamlit's script threads are daemons).
+    It ends quietly, without "can't register atexit after shutdown"."""
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", FIRST_RUN_AT_SHUTDOWN], capture_output=True, text=True, timeout=180
+    )
+    assert "import attempted" in done.stdout
+    assert done.stderr == ""
