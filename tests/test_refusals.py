@@ -432,3 +432,27 @@ def test_direction_controls_are_taken_out_of_a_source(tmp_path):
     path.write_text(with_urgency(block))
     source = load_priors(path).urgency.serious_cause_threshold["als"].source
     assert source == "Smith et al. 0202 ,lanruoJ (cited)"
+
+
+def _results_line_with_weaker_priors() -> None:
+    """A page drawing the line under the results for priors whose Parkinson's threshold
+    is raised within its shipped range (as an uploaded file or an edit would)."""
+    from toe_twitch.priors import iter_parameters, load_priors, with_values
+    from toe_twitch.ui import session_priors
+
+    path = "urgency.serious_cause_threshold.parkinsons"
+    shipped = load_priors()
+    high = next(p.high for p in iter_parameters(shipped) if p.path == path)
+    weaker = with_values(shipped, {path: high})
+    session_priors.show_in_use(session_priors.SessionPriors(weaker, "key", "uploaded file x.yaml"))
+
+
+def test_the_page_says_when_the_priors_in_use_weaken_a_safety_rule():
+    from streamlit.testing.v1 import AppTest
+
+    page = AppTest.from_function(_results_line_with_weaker_priors, default_timeout=60).run()
+    assert not page.exception
+    [warning] = page.warning
+    shown = re.sub(r"\\(.)", r"\1", warning.value)  # the Markdown escapes, as a reader sees it
+    assert shown.startswith("Weaker safety rules than the shipped priors: ")
+    assert "urgency.serious_cause_threshold.parkinsons: a weaker safety rule" in shown

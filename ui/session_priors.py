@@ -9,6 +9,7 @@ always be built again (after an eviction) from what is stored.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,7 +19,7 @@ import streamlit as st
 from toe_twitch import PriorsError, ToeTwitchError, ToeTwitchModel
 from toe_twitch.priors import PriorsFile, iter_parameters, with_values
 from toe_twitch.ui import charts, keys, loaders
-from toe_twitch.ui.text import plural
+from toe_twitch.ui.text import plain, plural
 
 #: Source named in the message of a refused edit (``edited priors: path: rule``).
 EDIT_SOURCE = "edited priors"
@@ -61,8 +62,16 @@ class SessionPriors:
 
 def show_in_use(sp: SessionPriors, lead: str = "These results use") -> None:
     """One grey line naming the priors in use. It may name an uploaded file, so it is
-    shown exactly as written (a caption would read the name as Markdown: a link, colour)."""
+    shown exactly as written (a caption would read the name as Markdown: a link, colour).
+
+    Priors that send people to a doctor later than the shipped ones (a see-a-doctor
+    threshold raised within its range, :func:`toe_twitch.priors.safety_warnings`) get a
+    warning under it, in plain text (every Markdown character escaped)."""
     st.html(charts.note(f"{lead} {sp.describe()}."))
+    weaker = sp.priors.warnings
+    if weaker:
+        text = " ".join(plain(w, 400) for w in ["Weaker safety rules than the shipped priors:", *weaker])
+        st.warning(re.sub(r"([\\`*_{}\[\]()#+\-.!|:~<>$])", r"\\\1", text), icon=":material/warning:")
 
 
 def current(session: Mapping[str, Any] | None = None) -> SessionPriors:
