@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 
 from tests.conftest import ROOT
 from tests.test_package import free_port, stop_server, wait_for_page
@@ -52,3 +53,42 @@ def test_a_second_start_works_with_the_package_index_unreachable(tmp_path):
     output = second.stdout.read()
     assert "installing the project" not in output, output
     assert "setuptools" not in output and "editable" not in output.lower(), output
+
+
+def test_the_install_stamp_calls_pip_only_when_pyproject_changes(tmp_path):
+    """``install_into_venv`` (scripts/_python.sh) against a .venv whose pip only logs its
+    calls: the first start installs and stamps, the next makes no pip call, a changed
+    pyproject.toml installs again, and the test command's install serves a start too."""
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\n")
+    (tmp_path / "scripts").mkdir()
+    (tmp_path / "scripts" / "_python.sh").write_text((ROOT / "scripts" / "_python.sh").read_text())
+    venv = tmp_path / ".venv" / "bin"
+    venv.mkdir(parents=True)
+    log = tmp_path / "pip.log"
+    (venv / "python").write_text(
+        "#!/usr/bin/env bash\n"
+        f'if [ "$1 $2" = "-m pip" ]; then echo "$*" >> {log}; exit 0; fi\n'
+        f'exec {sys.executable} "$@"\n'
+    )
+    (venv / "toe-twitch").write_text("#!/bin/sh\n")
+    for script in venv.iterdir():
+        script.chmod(0o755)
+
+    def install(extra: str) -> list[str]:
+        log.write_text("")
+        result = subprocess.run(
+            ["bash", "-c", f"set -euo pipefail; . scripts/_python.sh; install_into_venv {extra}"],
+            cwd=tmp_path, capture_output=True, text=True, timeout=60,
+            env={**os.environ, "PYTHON": sys.executable},
+        )
+        assert result.returncode == 0, result.stderr
+        return log.read_text().splitlines()
+
+    first = install("base")
+    assert first == ["-m pip install --quiet --upgrade pip", "-m pip install --quiet -e ."]
+    assert install("base") == [], "an installed .venv makes no pip call"
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\nversion = '2'\n")
+    assert install("base")[-1] == "-m pip install --quiet -e ."
+    assert install("dev")[-1] == "-m pip install --quiet -e .[dev]"
+    assert install("dev") == [] and install("base") == [], "the dev install holds the page's"
+    assert not (tmp_path / ".venv" / ".installed-base").exists()
