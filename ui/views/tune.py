@@ -282,7 +282,9 @@ def draw_detail(model: ToeTwitchModel, sp: SessionPriors, paths: list[str]) -> N
         return
     if st.session_state.get(DETAIL) not in paths:
         st.session_state[DETAIL] = paths[0]
-    path = st.selectbox("Row in full", paths, format_func=lambda p: row_label(model, p), key=DETAIL)
+    path = st.selectbox(
+        "Row in full", paths, format_func=lambda p: grid_label(model, p), key=DETAIL
+    )
     ref = next(p for p in iter_parameters(sp.base) if p.path == path)
     shipped = session_priors.base_values(loaders.shipped_model().priors).get(path)
     now = sp.edits.get(path, ref.value)
