@@ -596,7 +596,81 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("shell", choices=["bash", "zsh", "tcsh"], help="the shell to complete for")
     p.set_defaults(func=_cmd_completion)
+    _add_fit_parser(sub)
     return parser
+
+
+# ---------------------------------------------------------------- fit (issue 23)
+def _add_fit_parser(sub: Any) -> None:
+    p = sub.add_parser(
+        "fit",
+        help="learn the priors from a clinic's cases (MAP by EM, the ranges as the prior)",
+        description="Learn the numbers from a case file (CSV: one column per finding id, "
+        "yes/no or present/absent, age_group's states, empty = unknown; an optional "
+        "'diagnosis' column: confirmed causes separated by ';', 'none', or empty) with each "
+        "number's value and range as its prior, and write the result as an ordinary priors "
+        "file whose ranges are the 90%% credible intervals. OUT is replaced only with "
+        "--force, and atomically; nothing is written if the fit cannot run.",
+    )
+    p.add_argument("cases", metavar="CASES", help="case file (.csv; .parquet if pyarrow is installed)")
+    p.add_argument("--out", metavar="LEARNED.yaml", required=True, help="priors file to write")
+    p.add_argument("--priors", metavar="FILE", help="starting priors (default: the shipped ones)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--force", action="store_true", help="replace OUT if it exists")
+    p.set_defaults(func=_cmd_fit)
+
+
+def _fit_report(result: Any, out: str) -> str:
+    from toe_twitch.learning import CONFLICT_THRESHOLD
+
+    moved = result.moved()
+    state = "converged" if result.converged else "stopped at the iteration limit"
+    lines = [
+        f"learned from {result.cases_used} cases of {result.source} "
+        f"({len(result.skipped)} skipped) in {result.iterations} iterations ({state}), "
+        f"{result.seconds:.1f} s; wrote {out}",
+        f"{len(result.numbers)} numbers learned; {len(moved)} moved outside their 90% interval "
+        "or contradict their prior:",
+    ]
+    for n in moved[:30]:
+        flag = "  data contradict the prior" if n.conflict else ""
+        lines.append(f"  {n.path}: {n.before:.4g} -> {n.after:.4g} [{n.low:.4g}, {n.high:.4g}], "
+                     f"{n.cases:.0f} cases{flag}")
+    if len(moved) > 30:
+        lines.append(f"  ... and {len(moved) - 30} more (--json lists every number)")
+    for note in result.skipped[:10]:
+        lines.append(f"skipped row {note.row}{f' (id {note.label})' if note.label else ''}: {note.reason}")
+    if result.conflicting_cases:
+        shown = ", ".join(f"row {c.row} ({c.conflict:.1f})" for c in result.conflicting_cases[:10])
+        lines.append(f"{len(result.conflicting_cases)} cases fit the learned model badly "
+                     f"(conf(e) above {CONFLICT_THRESHOLD:.2f}): {shown}")
+    return "\n".join(lines)
+
+
+def _cmd_fit(args: argparse.Namespace) -> int:
+    from toe_twitch.learning import check_output, fit, read_cases, write_learned
+
+    check_output(args.out, overwrite=args.force)  # refuse before a long fit
+    model = load_model(args.priors)
+    model.require_priors("learning from cases")
+    cases = read_cases(args.cases, model)
+
+    def progress(iteration: int, change: float) -> None:
+        if sys.stderr.isatty():
+            say(f"iteration {iteration}: largest change {change:.4g}", err=True, flush=True)
+
+    result = fit(cases, model, progress=progress)
+    try:
+        write_learned(result, args.out, overwrite=args.force)
+    except ToeTwitchError:
+        raise
+    except OSError as exc:
+        raise ToeTwitchError(f"{args.out}: cannot write the file: {exc.strerror or exc}") from None
+    if args.json:
+        say(json.dumps({**result.to_dict(), "out": str(args.out)}, indent=2))
+    else:
+        say(_fit_report(result, str(args.out)))
+    return 0
 
 
 def _answer_words() -> list[str]:
