@@ -537,7 +537,7 @@ class ToeTwitchModel:
         """
         rows = evidences if isinstance(evidences, Encoded) else self.encode(evidences)
         result = self.engine.query(rows, joint=True)
-        joint = np.nan_to_num(result.joint[..., self._state_order], nan=0.0)
+        joint = result.joint[..., self._state_order]  # the engine leaves impossible rows 0
         return Posteriors(result.marginals, result.no_listed_cause, result.log_evidence, joint)
 
     @cached_property
