@@ -248,32 +248,31 @@ def served_on(port: int, log: Path):
             process.wait(timeout=10)
 
 
-def test_an_open_page_picks_up_again_after_the_server_restarts(tmp_path):
+def test_an_open_page_picks_up_again_after_the_server_restarts(site, tmp_path):
     """The server stops and starts again under an open interview: the page draws itself
     again by itself (no reload), with the answers of its link, and the next tap counts
     (without the watch, the new server drops it: it knows no fragment of the old one)."""
-    require_browser("playwright.sync_api")
+    _, browser = site  # the module's chromium; this test serves the page itself
     port = load.free_port()
     log = tmp_path / "server.log"
-    with load.chromium() as browser:
-        w = Watched(browser, load.PHONE, phone=True)
-        page = w.page
-        with served_on(port, log) as base:
-            # Opened from a link: the last run is a full run, after which the browser
-            # asks nothing of a new server when it reconnects (after an answer it would).
-            w.show(f"{base}/questions?{RED_FLAGS_NONE}", ".st-key-iv_age_group_adult button")
-        marker = page.evaluate("() => (window.__ttMarker = 1)")  # no reload: it stays
-        with served_on(port, log):
-            page.wait_for_function(
-                "() => document.querySelector('[data-testid=\"stMain\"]') && "
-                "!document.querySelector('[data-stale=\"true\"]')",
-                timeout=load.TIMEOUT_MS,
-            )
-            time.sleep(8)  # the watch looks every 2 s: it has seen the server come back
-            tap_and_wait_for_new_heading(page, ".st-key-iv_age_group_adult button")
-            assert heading(page) == "Does any of this apply to you?"
-            assert "age_group=adult" in page.url
-            assert page.evaluate("() => window.__ttMarker") == marker
-            assert page.locator("#tt-reload").count() == 0
-        w.close()
+    w = Watched(browser, load.PHONE, phone=True)
+    page = w.page
+    with served_on(port, log) as base:
+        # Opened from a link: the last run is a full run, after which the browser
+        # asks nothing of a new server when it reconnects (after an answer it would).
+        w.show(f"{base}/questions?{RED_FLAGS_NONE}", ".st-key-iv_age_group_adult button")
+    marker = page.evaluate("() => (window.__ttMarker = 1)")  # no reload: it stays
+    with served_on(port, log):
+        page.wait_for_function(
+            "() => document.querySelector('[data-testid=\"stMain\"]') && "
+            "!document.querySelector('[data-stale=\"true\"]')",
+            timeout=load.TIMEOUT_MS,
+        )
+        time.sleep(8)  # the watch looks every 2 s: it has seen the server come back
+        tap_and_wait_for_new_heading(page, ".st-key-iv_age_group_adult button")
+        assert heading(page) == "Does any of this apply to you?"
+        assert "age_group=adult" in page.url
+        assert page.evaluate("() => window.__ttMarker") == marker
+        assert page.locator("#tt-reload").count() == 0
+    w.close()
     assert "Traceback" not in log.read_text()

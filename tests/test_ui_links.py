@@ -149,3 +149,24 @@ def test_a_hostile_link_on_every_page_writes_nothing():
         for bad in FORBIDDEN:
             assert bad not in shown, (page, bad)
         assert "Something went wrong" not in texts(at)
+
+
+def test_an_over_long_links_emergency_signs_are_read_wherever_they_stand():
+    """The browser's report of a link too long for Streamlit carries every emergency sign
+    apart from the first answers it keeps: 200 ordinary answers kept, then sudden
+    weakness, which the page reads and which makes the urgency an emergency. A name that
+    is not a sign cannot ride in the signs' list."""
+    from toe_twitch.ui import link_check
+
+    m = load_model()
+    report = {
+        "fields": 1201,
+        "chars": 20_000,
+        "kept": [["leg_pain", "absent"]] * link_check.MAX_KEPT,
+        "flags": [["sudden_weakness_or_paralysis", "present"], ["leg_pain", "present"]],
+    }
+    params = link_check._pairs(report, m)
+    assert params["sudden_weakness_or_paralysis"] == ["present"]
+    assert set(params["leg_pain"]) == {"absent"}
+    reading = answers.read_link(params, m)
+    assert m.diagnose(reading.answers).urgency == "emergency"

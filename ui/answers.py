@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from toe_twitch import ToeTwitchModel
 from toe_twitch.ui import keys
@@ -232,13 +233,20 @@ def sync_link() -> None:
     st.session_state[keys.LINK_SYNCED] = wanted
 
 
+def _history_navigation() -> bool:
+    """Whether this run was asked for by the browser's Back or Forward button (a click in
+    the page's navigation also comes with an empty link, and must not clear the case)."""
+    ctx = get_script_run_ctx()
+    return bool(getattr(ctx, "is_history_navigation", False))
+
+
 def follow_browser(model: ToeTwitchModel, session: MutableMapping[str, Any] | None = None) -> None:
     """The browser's Back or Forward button brought back an earlier link of this session:
     the answers become that link's (one step of Back when it is exactly that)."""
     session = st.session_state if session is None else session
     synced = session.get(keys.LINK_SYNCED)
     now = _address_bar()
-    if synced is None or now == synced:
+    if synced is None or now == synced or not _history_navigation():
         return
     reading = read_link(_link_params(), model)
     wanted = {**reading.answers, **{f: UNKNOWN for f in reading.skipped}}
