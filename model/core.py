@@ -796,7 +796,8 @@ class ToeTwitchModel:
         log_evidence = np.empty((n_e, n_b))
         for start in range(0, n_b, chunk):
             block = theta[start : start + chunk]
-            tables = build_tables(self.structure_, block, self.source, findings=needed)
+            tables = build_tables(self.structure_, block, self.source, findings=needed,
+                                  age_columns=sorted({a for *_, a in vectors}))
             engine = CauseSpace(self.structure_, tables, vectors=sorted(vectors), compiled=self.engine.compiled)
             g = len(block)
             every = rows.rows(np.repeat(np.arange(n_e), g))

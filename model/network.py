@@ -282,11 +282,13 @@ def build_tables(
     theta: np.ndarray,
     source: str = "<priors>",
     findings: Sequence[str] | None = None,
+    age_columns: Sequence[int] | None = None,
 ) -> Tables:
     """Every CPT, for each parameter vector of ``theta``.
 
     ``theta`` has shape ``(B, n_parameters)`` (or ``(n_parameters,)`` for one model).
-    ``findings`` limits the (large) finding tables to those named; the noisy-OR factors
+    ``findings`` limits the (large) finding tables to those named, and ``age_columns`` (indices
+    of the age states) their age columns (the others are left 0); the noisy-OR factors
     of every finding are always built (they are small). Raises
     :class:`~toe_twitch.errors.PriorsError` if a prevalence cannot be met by any baseline.
     """
@@ -345,6 +347,7 @@ def build_tables(
     finding: dict[str, np.ndarray] = {}
     noisy_or: dict[str, np.ndarray] = {}
     wanted = set(structure.findings if findings is None else findings)
+    kept = list(range(len(ages))) if age_columns is None else sorted(set(age_columns))
     for f in structure.findings:
         if f in structure.property_of:
             continue
@@ -354,17 +357,17 @@ def build_tables(
         factors = np.stack([1 - x for x in columns] + [1 - leak], axis=-1)  # (B, A, n+1)
         noisy_or[f] = factors[:, : len(ages)]
         if f in wanted:
-            absent = _noisy_or_absent(noisy_or[f])  # (B, A, 2**n)
-            finding[f] = np.stack([absent, 1 - absent], axis=1)
+            absent = _noisy_or_absent(noisy_or[f][:, kept])  # (B, A, 2**n)
+            finding[f] = _by_state(absent, 1 - absent, kept, len(ages))
     for f, twitching in structure.property_of.items():
         if f not in wanted:
             continue
         # P(property | twitching, causes) = P(twitching with the property) / P(twitching)
         parents = structure.finding_parents[f]
-        t = noisy_or[twitching]  # (B, A, n+1): 1 - t_c, then 1 - t_0
-        r0 = _by_age(theta, idx, f"findings.{f}.leak")[:, : len(ages)]
+        t = noisy_or[twitching][:, kept]  # (B, A, n+1): 1 - t_c, then 1 - t_0
+        r0 = _by_age(theta, idx, f"findings.{f}.leak")[:, kept]
         r = [
-            _by_age(theta, idx, f"findings.{f}.links.{c}")[:, : len(ages)]
+            _by_age(theta, idx, f"findings.{f}.links.{c}")[:, kept]
             if f"findings.{f}.links.{c}" in idx or f"findings.{f}.links.{c}.{ages[0]}" in idx
             else r0
             for c in parents
@@ -376,8 +379,19 @@ def build_tables(
         present = np.divide(with_property, twitch, out=np.broadcast_to(r0[..., None], twitch.shape).copy(),
                             where=twitch > 0)
         present = np.clip(present, 0.0, 1.0)
-        finding[f] = np.stack([1 - present, present], axis=1)
+        finding[f] = _by_state(1 - present, present, kept, len(ages))
     return Tables(age, risk_factor, cause, finding, noisy_or)
+
+
+def _by_state(absent: np.ndarray, present: np.ndarray, kept: list[int], n_ages: int) -> np.ndarray:
+    """``(B, 2, A, 2**n)`` from the two states' ``(B, len(kept), 2**n)`` tables, the
+    ages not in ``kept`` left 0."""
+    if len(kept) == n_ages:
+        return np.stack([absent, present], axis=1)
+    out = np.zeros((absent.shape[0], 2, n_ages, absent.shape[-1]))
+    out[:, 0, kept] = absent
+    out[:, 1, kept] = present
+    return out
 
 
 def _pgmpy_values(table: np.ndarray, n_binary: int) -> np.ndarray:

@@ -290,10 +290,11 @@ def test_pgmpy_inference_still_works_on_the_network(model):
 @pytest.mark.skipif(not HAVE_NUMBA, reason="numba is not installed: only the numpy path exists")
 def test_component_priors_sum_out_shared_risk_factors_exactly(model):
     """The compiled prior of each component (shared risk factors summed out early, causes
-    in the cheapest order) equals the numpy path's plain enumeration, for 30 parameter sets,
-    every age and risk factors unanswered, answered, or mixed."""
+    in the cheapest order) equals the numpy path's (the same schedule, vectorised over rows)
+    for 30 parameter sets, every age and risk factors unanswered, answered, or mixed; and
+    both equal a plain enumeration of every shared risk factor on a few rows."""
     from toe_twitch.analysis import sample_parameters
-    from toe_twitch.engine import _component_priors_numba, _component_priors_numpy
+    from toe_twitch.engine.reference import component_priors, enumerated_component_priors
     from toe_twitch.network import build_tables
 
     tables = build_tables(model.structure_, sample_parameters(model, 30, seed=2))
@@ -305,22 +306,25 @@ def test_component_priors_sum_out_shared_risk_factors_exactly(model):
     r = len(engine.risk_factors)
     evidence = np.concatenate([np.full((200, r), -1), rng.integers(0, 2, (200, r)),
                                rng.integers(-1, 2, (200, r))]).astype(np.int8)
-    for comp in engine._components:
-        fast = _component_priors_numba(engine, comp, groups, ages, evidence)
-        plain = _component_priors_numpy(engine, comp, groups, ages, evidence)
+    few = np.array([0, 1, 200, 201, 400, 401])
+    for comp in engine.components:
+        fast = engine._compiled_priors(comp, groups, ages, evidence)
+        plain = component_priors(engine, comp, groups, ages, evidence)
+        enumerated = enumerated_component_priors(engine, comp, groups[few], ages[few], evidence[few])
         # sums of non-negative terms in another order: every entry to a relative 1e-12
         assert np.all(np.abs(fast - plain) <= 1e-12 * plain + 1e-300)
+        assert np.all(np.abs(fast[few] - enumerated) <= 1e-12 * enumerated + 1e-300)
         assert np.allclose(fast[:200].sum(axis=1), 1.0, atol=1e-13)  # nothing answered: a distribution
 
 
 def test_the_cheapest_cause_order_is_found_and_used():
     """The dynamic programme over subsets beats (or ties) the file's order on the
     nine-cause component, and every order it returns is a permutation."""
-    from toe_twitch.engine import _cheapest_order
+    from toe_twitch.engine.plan import cheapest_order
 
     parents = [{"a", "b"}, {"c", "d"}, {"c", "e", "f", "d", "g"}, {"a", "e", "b", "g"},
                {"c", "e"}, {"f"}, {"h"}, {"h"}, {"f", "h", "b"}]
-    order = _cheapest_order(list(range(9)), parents)
+    order = cheapest_order(list(range(9)), parents)
     assert sorted(order) == list(range(9))
 
     def cost(order):
