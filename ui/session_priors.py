@@ -70,8 +70,12 @@ def show_in_use(sp: SessionPriors, lead: str = "These results use") -> None:
     st.html(charts.note(f"{lead} {sp.describe()}."))
     weaker = sp.priors.warnings
     if weaker:
-        text = " ".join(plain(w, 400) for w in ["Weaker safety rules than the shipped priors:", *weaker])
-        st.warning(re.sub(r"([\\`*_{}\[\]()#+\-.!|:~<>$])", r"\\\1", text), icon=":material/warning:")
+        text = " ".join(
+            plain(w, 400) for w in ["Weaker safety rules than the shipped priors:", *weaker]
+        )
+        st.warning(
+            re.sub(r"([\\`*_{}\[\]()#+\-.!|:~<>$])", r"\\\1", text), icon=":material/warning:"
+        )
 
 
 def current(session: Mapping[str, Any] | None = None) -> SessionPriors:
