@@ -22,7 +22,6 @@ uses :mod:`toe_twitch.safe_yaml`, so nothing in the file is ever executed.
 from __future__ import annotations
 
 import difflib
-import functools
 import math
 import re
 from collections.abc import Iterator
@@ -551,16 +550,27 @@ def value_problems(priors: PriorsFile) -> list[Problem]:
 THRESHOLDS = "urgency.serious_cause_threshold"
 
 
-@functools.cache
+#: The shipped thresholds once read (``"shipped"`` -> the table of :func:`shipped_thresholds`).
+_SHIPPED: dict[str, dict[str, tuple[float, float, float]]] = {}
+
+
 def shipped_thresholds() -> dict[str, tuple[float, float, float]]:
     """The see-a-doctor thresholds of the shipped priors: cause -> ``(value, low, high)``.
 
     They are the floor no priors file can go below: every serious cause listed here must
     keep its threshold, within the shipped ``[low, high]`` (a file's own range cannot
-    widen it). Read from :func:`toe_twitch.resources.default_priors_path`.
+    widen it). Read once from :func:`toe_twitch.resources.default_priors_path` (or taken
+    from the shipped file as :func:`load_priors` reads it).
     """
-    path = default_priors_path()
-    data, problems = read_yaml_file(path)
+    if "shipped" not in _SHIPPED:
+        path = default_priors_path()
+        _SHIPPED["shipped"] = _thresholds_table(*read_yaml_file(path), path)
+    return _SHIPPED["shipped"]
+
+
+def _thresholds_table(
+    data: Any, problems: list[Problem], path: Path
+) -> dict[str, tuple[float, float, float]]:
     table = _keys(data, "urgency", "serious_cause_threshold")
     try:
         return {
@@ -672,6 +682,8 @@ def load_priors(path: str | Path | None = None) -> PriorsFile:
     data, problems = read_yaml_file(path)
     if problems:
         raise PriorsError(str(path), problems)
+    if "shipped" not in _SHIPPED and path.resolve() == DEFAULT_PRIORS_PATH.resolve():
+        _SHIPPED["shipped"] = _thresholds_table(data, problems, path)  # read once, not twice
     return validate_priors_data(data, str(path))
 
 
