@@ -86,7 +86,7 @@ from scipy import optimize, special, stats
 
 from toe_twitch.core import ToeTwitchModel, suggest
 from toe_twitch.engine import Encoded
-from toe_twitch.errors import InputFileError, Problem
+from toe_twitch.errors import InputFileError, Problem, ToeTwitchError
 from toe_twitch.files import check_target, read_bounded, write_atomic
 from toe_twitch.priors import (
     AGE_FINDING,
@@ -1035,6 +1035,41 @@ def check_output(path: str | Path, *, overwrite: bool = False) -> None:
     check_target(path, overwrite=overwrite)
 
 
+# ---------------------------------------------------------------- one call for the page
+@dataclass(frozen=True)
+class LearnOutcome:
+    """A fit of an uploaded case file, with the vignette scores before and after (plain
+    data, cheap to send back from a worker process). ``problems`` is non-empty (and
+    ``result`` None) when the file could not be used."""
+
+    source: str
+    result: FitResult | None = None
+    problems: tuple[str, ...] = ()
+    scores_before: dict[str, Any] = field(default_factory=dict)
+    scores_after: dict[str, Any] = field(default_factory=dict)
+
+
+def learn_from_upload(priors: PriorsFile | None, data: bytes, name: str) -> LearnOutcome:
+    """Check and fit an uploaded case file against ``priors`` (None: the shipped ones),
+    and score the shipped vignettes with the priors before and after."""
+    from toe_twitch.core import load_model
+    from toe_twitch.vignettes import evaluate, load_vignettes
+
+    try:
+        model = load_model() if priors is None else ToeTwitchModel.from_priors(priors, "priors in use")
+        cases = parse_cases(data, name, model)
+        result = fit(cases, model)
+        learned = ToeTwitchModel.from_priors(result.priors, "learned priors")
+        vignettes = load_vignettes()
+    except InputFileError as exc:
+        return LearnOutcome(name, problems=tuple(str(p) for p in exc.problems))
+    except ToeTwitchError as exc:
+        return LearnOutcome(name, problems=(str(exc),))
+    before = evaluate(model, vignettes).summary
+    after = evaluate(learned, vignettes).summary
+    return LearnOutcome(name, result, (), dict(before), dict(after))
+
+
 # ---------------------------------------------------------------- simulated clinics
 def _draw(model: ToeTwitchModel, rng: np.random.Generator, size: int) -> dict[str, np.ndarray]:
     """Forward draws from the model's tables, kept with probability P(twitching | causes):
@@ -1090,6 +1125,33 @@ def sample_cases(model: ToeTwitchModel, n: int, *, seed: int = 0, unknown: float
     return rows
 
 
+def moved_links(model: ToeTwitchModel, count: int = 12, share: float = 0.8) -> dict[str, float]:
+    """A simulated clinic's truth: ``count`` links of the four commonest causes (the widest
+    ranges first), each moved ``share`` of the way from its value to the farther end of
+    its range. Returns ``{path: true value}``."""
+    common = sorted(model.prior, key=model.prior.get, reverse=True)[:4]
+    chosen = []
+    for p in model.structure.parameters:
+        parts = p.path.split(".")
+        if (len(parts) == 4 and parts[0] == "findings" and parts[2] == "links"
+                and parts[3] in common and parts[1] not in model.vocabulary.implicit_evidence
+                and 0 < p.value < 1 and p.low < p.high):
+            far = p.high if p.high - p.value >= p.value - p.low else p.low
+            chosen.append((abs(far - p.value), p.path, p.value + share * (far - p.value)))
+    return {path: value for _, path, value in sorted(chosen, reverse=True)[:count]}
+
+
+def model_with(model: ToeTwitchModel, changes: dict[str, float]) -> ToeTwitchModel:
+    """``model`` with some numbers replaced (each range widened to hold its new value)."""
+    data = priors_to_data(model.priors)
+    for path, value in changes.items():
+        node: Any = data
+        for part in path.split("."):
+            node = node[part]
+        node.update(value=value, low=min(node["low"], value), high=max(node["high"], value))
+    return ToeTwitchModel.from_priors(validate_priors_data(data, "<changed>"), "<changed>")
+
+
 def cases_csv(rows: list[dict[str, str]]) -> str:
     """Case-file rows (as from :func:`sample_cases`) as CSV text."""
     out = io.StringIO()
@@ -1101,7 +1163,7 @@ def cases_csv(rows: list[dict[str, str]]) -> str:
 
 __all__ = [
     "CONFLICT_THRESHOLD", "MAX_CASE_FILE_BYTES", "MAX_ITERATIONS", "SURPRISE_P", "TOLERANCE",
-    "BetaPrior", "CaseFileError", "CaseNote", "Cases", "FitResult", "LearnedNumber",
+    "BetaPrior", "CaseFileError", "CaseNote", "Cases", "FitResult", "LearnOutcome", "LearnedNumber",
     "beta_prior", "case_conflicts", "cases_csv", "check_output", "fit", "log_normal_sd",
-    "parse_cases", "read_cases", "sample_cases", "write_learned",
+    "learn_from_upload", "model_with", "moved_links", "parse_cases", "read_cases", "sample_cases", "write_learned",
 ]

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import yaml
 
-from tests.conftest import ROOT, edited_priors
+from tests.conftest import ROOT
 from toe_twitch import ToeTwitchModel, load_model
 from toe_twitch.learning import (
     MAX_CASE_FILE_BYTES,
@@ -20,6 +20,8 @@ from toe_twitch.learning import (
     beta_prior,
     cases_csv,
     fit,
+    model_with,
+    moved_links,
     parse_cases,
     sample_cases,
 )
@@ -35,26 +37,10 @@ def run(*args: str) -> subprocess.CompletedProcess:
                           text=True, cwd=ROOT, timeout=300)
 
 
-def moved_links(model: ToeTwitchModel, count: int = 12) -> dict[str, float]:
-    """``count`` links of the most common causes, each moved 80% of the way from its value
-    to the farther end of its range (the widest ranges first: room to move)."""
-    common = sorted(model.prior, key=model.prior.get, reverse=True)[:4]
-    candidates = []
-    for p in iter_parameters(model.priors):
-        parts = p.path.split(".")
-        if (parts[0] == "findings" and parts[2] == "links" and parts[3] in common
-                and parts[1] not in model.vocabulary.implicit_evidence
-                and len(parts) == 4 and 0 < p.value < 1 and p.low < p.high):
-            far = p.high if p.high - p.value >= p.value - p.low else p.low
-            candidates.append((abs(far - p.value), p.path, p.value + 0.8 * (far - p.value)))
-    candidates.sort(reverse=True)
-    return {path: value for _, path, value in candidates[:count]}
-
-
 @pytest.fixture(scope="module")
 def recovery(model):
     truth = moved_links(model)
-    true_model = ToeTwitchModel.from_priors(edited_priors(truth), "<truth>")
+    true_model = model_with(model, truth)
     rows = sample_cases(true_model, RECOVERY_CASES, seed=7, unknown=0.3, undiagnosed=0.4)
     cases = parse_cases(cases_csv(rows).encode(), "clinic.csv", model)
     return truth, fit(cases, model, tolerance=1e-2)
@@ -233,3 +219,34 @@ def test_cli_never_overwrites_without_force(tmp_path, model):
     assert "--force" in result.stderr
     assert out.read_text() == "keep me"
     assert not any(name.startswith(".learned") for name in os.listdir(tmp_path))
+
+
+# ---------------------------------------------------------------- the page
+@pytest.fixture
+def _worker_stopped():
+    yield
+    from toe_twitch.ui import loaders
+
+    loaders.worker().shutdown()
+
+
+def test_the_page_learns_from_an_upload_and_the_learned_priors_work_on_every_page(model, _worker_stopped):
+    """Tune priors: the fit runs in the worker, the moved numbers and the vignette scores
+    are shown, and after "Use" every page runs with the learned priors."""
+    from tests.test_ui_app import PAGES, click, go, open_app, rerun
+    from toe_twitch.ui import keys
+    from toe_twitch.ui.views import learn
+
+    at = open_app(page="tune")
+    text = cases_csv(sample_cases(model, 40, seed=11))
+    # The first fit starts the worker process (and waits for it): more than a page run.
+    at.file_uploader(key=learn.UPLOAD_KEY).set_value(("clinic**x**.csv", text.encode(), "text/csv"))
+    at.run(timeout=600)
+    rerun(at)
+    assert any("clinic**x**.csv: 40 cases used" in t.value for t in at.text)
+    assert any("Shipped vignettes, before → after" in m.value for m in at.markdown)
+    click(at, learn.USE_KEY)
+    assert keys.PRIORS_BASE in at.session_state
+    assert "learned from clinic**x**.csv" in at.session_state[keys.PRIORS_BASE].name
+    for page in PAGES:
+        go(at, page)

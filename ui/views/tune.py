@@ -40,6 +40,7 @@ from toe_twitch.ui.text import (
     points,
     urgency_title,
 )
+from toe_twitch.ui.views.learn import render_learn
 
 SECTIONS = {
     "age_groups": "Age groups: share of the population",
@@ -716,3 +717,5 @@ def render() -> None:
         draw_upload()
     with left:
         draw_download(session_priors.current())
+    st.divider()
+    render_learn(session_priors.current())
