@@ -343,7 +343,7 @@ def beta_prior(value: float, low: float, high: float) -> BetaPrior:
 
     >>> p = beta_prior(0.2, 0.1, 0.35)
     >>> round(p.weight)
-    34
+    25
     """
     ends = [(q, x) for q, x in ((0.05, low), (0.95, high)) if 0 < x < 1]
     if not ends or not 0 < value < 1:
