@@ -153,10 +153,11 @@ def heading_for(m: ToeTwitchModel, evidence: dict[str, str], skipped: list[str])
     d = m.diagnose(evidence)
     plan = interview.plan(m, evidence, skipped, d)
     if plan.step == interview.QUESTION:
-        return plan.question.label
+        return m.vocabulary.findings[plan.question.finding].question
     return {
         interview.RED_FLAGS: "First: is any of these happening now?",
         interview.AGE: "How old is the person with the twitching?",
+        interview.HISTORY: "Does any of this apply to you?",
         interview.DONE: "That is enough questions for a fair picture",
     }.get(plan.step, "")
 
@@ -473,10 +474,17 @@ class Session:
         self.report.clicks_ms.append(
             await self.measure(f".st-key-iv_age_group_{age} button", SCREEN_SHOWN, arg)
         )
+        screen = interview.health_screen(self.m, evidence)
+        evidence |= dict.fromkeys(screen, "absent")
+        arg = {"heading": heading_for(self.m, evidence, skipped), "param": f"{screen[-1]}=absent"}
+        self.report.clicks_ms.append(
+            await self.measure(".st-key-iv_history_none button", SCREEN_SHOWN, arg)
+        )
         for _ in range(answers):
             heading = arg["heading"]
             finding = next(
-                (f for f in self.m.findings if self.m.vocabulary.findings[f].label == heading), None
+                (f for f in self.m.findings if self.m.vocabulary.findings[f].question == heading),
+                None,
             )
             if finding is None:
                 break

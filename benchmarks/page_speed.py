@@ -40,7 +40,9 @@ DESKTOP = load.DESKTOP
 def expected_question(m, evidence: dict[str, str]) -> str | None:
     d = m.diagnose(evidence)
     plan = interview.plan(m, evidence, [], d)
-    return plan.question.label if plan.step == interview.QUESTION else None
+    if plan.step != interview.QUESTION:
+        return None
+    return m.vocabulary.findings[plan.question.finding].question
 
 
 def expected_ranking(m, evidence: dict[str, str]) -> dict[str, list[str]]:
@@ -62,6 +64,7 @@ def interview_clicks(browser, base: str, m, count: int) -> list[float]:
     """Answer "No" to ``count`` interview questions; each click's time to the next one."""
     red = {f: "absent" for f in m.vocabulary.red_flags}
     evidence = {**red, "age_group": "adult"}
+    evidence |= dict.fromkeys(interview.health_screen(m, evidence), "absent")
     context = load.new_context(browser, PHONE, phone=True)
     page = context.new_page()
     page.goto(base + "/?" + "&".join(f"{f}={s}" for f, s in evidence.items()))
@@ -72,7 +75,7 @@ def interview_clicks(browser, base: str, m, count: int) -> list[float]:
         label = expected_question(m, evidence)
         if label is None:
             break
-        finding = next(f for f in m.findings if m.vocabulary.findings[f].label == label)
+        finding = next(f for f in m.findings if m.vocabulary.findings[f].question == label)
         evidence[finding] = "absent"
         following = expected_question(m, evidence)
         if following is None:

@@ -24,6 +24,7 @@ import yaml
 
 from benchmarks import load
 from toe_twitch import load_model
+from toe_twitch.ui import interview
 from toe_twitch.vignettes import MAX_VIGNETTES, load_vignettes
 
 
@@ -57,6 +58,7 @@ class Interview:
 
     def restart(self) -> None:
         self.evidence = {f: "absent" for f in self.m.vocabulary.red_flags} | {"age_group": "adult"}
+        self.evidence |= dict.fromkeys(interview.health_screen(self.m, self.evidence), "absent")
         self.page.goto(
             self.base + "/questions?" + "&".join(f"{f}={s}" for f, s in self.evidence.items())
         )
@@ -66,7 +68,7 @@ class Interview:
     def click(self) -> float:
         heading = load.heading_for(self.m, self.evidence, [])
         finding = next(
-            (f for f in self.m.findings if self.m.vocabulary.findings[f].label == heading), None
+            (f for f in self.m.findings if self.m.vocabulary.findings[f].question == heading), None
         )
         if finding is None:
             self.restart()

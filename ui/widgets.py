@@ -66,6 +66,7 @@ PAGE_CSS = f"""<style>
 /* Tap targets of at least 44 px (WCAG 2.5.5): the boxes' whole rows, the sidebar control. */
 [class*="st-key-rf_"] label, [class*="st-key-hs_"] label {{ min-height: 44px; align-items: center;
   width: 100%; }}
+.st-key-box_list {{ gap: .25rem !important; }}
 [data-testid="stExpandSidebarButton"], [data-testid="stSidebarCollapseButton"] button {{
   min-width: 44px !important; min-height: 44px !important; }}
 /* An answer button keeps the focus into the next question (for the keyboard); without a
@@ -127,15 +128,13 @@ def banner(model: ToeTwitchModel, d: Diagnosis, answered: bool, compact: bool = 
 
     ``compact`` (above the interview's question): the level and its first reason only.
     """
+    if not answered and compact:  # above the interview's first screen: one short line
+        st.caption("How common each cause is, before any answer:")
+        return
     if not answered:
         st.info(
-            "**Answer a few questions** to see how urgent this is and which causes fit best."
-            + (
-                ""
-                if compact
-                else " Until then, the list shows how common each cause is in "
-                "people with toe twitching."
-            ),
+            "**Answer a few questions** to see how urgent this is and which causes fit best. "
+            "Until then, the list shows how common each cause is in people with toe twitching.",
             icon=":material/quiz:",
         )
         return

@@ -1,7 +1,7 @@
 """Guided questions: the interview, one screen at a time (the landing page on a phone).
 
-Above every screen once something is answered: the urgency so far and the three
-likeliest causes with their bars (before any answer, the emergency signs come alone).
+Above every screen, always: the urgency so far and the three likeliest causes with their
+bars.
 Then the emergency signs (one screen), the age, the health history (one screen), and one
 question at a time chosen by the model (:mod:`ui.interview`), with large Yes / No /
 Don't know buttons and Back, until the stop rule says no question is worth asking; then
@@ -26,6 +26,8 @@ from toe_twitch.ui.text import answer_label, bits, finding_label, percent
 #: The answers offered for a yes/no question, in order, and their button keys' suffix.
 YES_NO = ("present", "absent")
 TOP_SHOWN = 3
+#: The container of a screen's boxes (its rows are drawn close together).
+BOX_LIST = "box_list"
 UNSURE_OF_THE_SIGNS = (
     "Not sure? If any of these might be happening now, call emergency services (911, 999 "
     "or 112): they would rather check. If you are only unsure what a sign means, go on: "
@@ -75,14 +77,15 @@ def red_flag_screen(model: ToeTwitchModel, evidence: dict[str, str], skipped: li
     flags = [f for f in model.vocabulary.red_flags if f not in evidence and f not in skipped]
     st.header("First: is any of these happening now?", anchor=False)
     st.caption("Tick any that applies.")
-    for f in flags:
-        st.session_state[keys.red_flag_key(f)] = False  # unanswered (after Back, too)
-        st.checkbox(
-            finding_label(model, f),
-            key=keys.red_flag_key(f),
-            on_change=_tick_sign,
-            args=(f,),
-        )
+    with st.container(key=BOX_LIST):  # rows of 44 px, close together
+        for f in flags:
+            st.session_state[keys.red_flag_key(f)] = False  # unanswered (after Back, too)
+            st.checkbox(
+                finding_label(model, f),
+                key=keys.red_flag_key(f),
+                on_change=_tick_sign,
+                args=(f,),
+            )
     st.button(
         "None of these",
         key=keys.RED_FLAGS_NONE,
@@ -110,8 +113,9 @@ def history_screen(model: ToeTwitchModel, findings: list[str]) -> None:
         "Tick each that applies. Some home advice is not right with these (heat with "
         "diabetes, sports drinks with kidney disease), so we ask before giving it."
     )
-    for f in findings:
-        st.checkbox(finding_label(model, f), key=keys.history_key(f))
+    with st.container(key=BOX_LIST):
+        for f in findings:
+            st.checkbox(finding_label(model, f), key=keys.history_key(f))
     ticked = any(st.session_state.get(keys.history_key(f)) for f in findings)
     st.button(
         "Continue" if ticked else "None of these",
@@ -293,9 +297,7 @@ def interview_screen() -> None:
             widgets.banner(model, d, answered=True)
         else:
             widgets.banner(model, d, answered, compact=plan.step != interview.DONE)
-            # Before any answer the first screen is only the emergency signs, so that
-            # "None of these" is within a phone's first screen; the causes come after.
-            if plan.step != interview.DONE and answered:
+            if plan.step != interview.DONE:
                 widgets.ranking(model, d, answered, top=TOP_SHOWN, heading=False, compact=True)
     if plan.step == interview.EMERGENCY:
         emergency_screen()
