@@ -38,7 +38,8 @@ CELL_TIMEOUT = 240
 #: Each notebook runs in under half a minute on a 2-core machine; fail well past that.
 NOTEBOOK_LIMIT = 120
 #: The modules a notebook may import from the project (the public API).
-PUBLIC_MODULES = {"toe_twitch", "toe_twitch.analysis", "toe_twitch.vignettes", "toe_twitch.interop"}
+PUBLIC_MODULES = {"toe_twitch", "toe_twitch.analysis", "toe_twitch.vignettes", "toe_twitch.interop",
+                  "toe_twitch.learning"}
 #: Notebook metadata a clean notebook may carry.
 NOTEBOOK_METADATA = {"kernelspec", "jupytext"}
 #: Cell metadata a clean notebook may carry: jupytext's record of the blank lines that

@@ -93,6 +93,9 @@ def test_a_priors_file_with_a_hostile_name_shows_its_changes_and_its_name_as_tex
     w.show(base + "/tune?age_group=adult", '[data-testid="stDataFrame"]')
     choose_file(page, ".st-key-tune_upload input[type=file]", clinic_file(HOSTILE_NAMES[0]),
                 "Loaded this priors file")  # fmt: skip
+    page.wait_for_selector(
+        '[aria-label="Numbers that differ from the shipped priors"]', timeout=load.TIMEOUT_MS
+    )
     diff = page.locator('[aria-label="Numbers that differ from the shipped priors"]')
     assert tune.row_label(m, HYPNIC_ADULT) in diff.inner_text()
     assert HYPNIC_ADULT not in diff.inner_text()
@@ -104,6 +107,11 @@ def test_a_priors_file_with_a_hostile_name_shows_its_changes_and_its_name_as_tex
         page.get_by_role("link", name={"/tune": "Tune priors", "/explore": "All questions",
                                        "/validation": "Validation"}[path], exact=True).first.click()  # fmt: skip
         page.wait_for_selector(ready, timeout=load.TIMEOUT_MS)
+        page.wait_for_function(
+            "(n) => document.querySelector('[data-testid=\"stMain\"]').innerText.includes(n)",
+            arg=HOSTILE_NAMES[0],
+            timeout=load.TIMEOUT_MS,
+        )
         load.settle(page)
         links = page.evaluate(
             "() => [...document.querySelectorAll('[data-testid=\"stMain\"] a')].map(a => a.href)"
@@ -146,6 +154,31 @@ def test_an_alarm_written_in_a_file_name_stays_plain(site):
     w.close()
 
 
+def type_into_row(page, row: int, value: str, expected: str) -> None:
+    """Type into the value cell of a row of the Tune grid (rows and header 35 px high);
+    a grid that did not take the keys yet (still being drawn) is typed into again."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    box = page.locator('[data-testid="stDataFrame"]').first.bounding_box()
+    for attempt in range(3):
+        page.mouse.click(box["x"] + 230 + 45, box["y"] + 35 * (row + 1) + 17)
+        page.keyboard.press("Enter")
+        page.wait_for_timeout(300)
+        page.keyboard.press("Control+A")
+        page.keyboard.type(value, delay=30)
+        page.keyboard.press("Enter")
+        try:
+            page.wait_for_function(
+                "(t) => document.body.innerText.includes(t)", arg=expected, timeout=20_000
+            )
+            break
+        except PlaywrightTimeout:
+            if attempt == 2:
+                raise
+            page.keyboard.press("Escape")
+    load.settle(page)
+
+
 def test_an_edit_is_listed_by_label_without_overlap_and_a_refusal_stays_in_sight(site):
     """An accepted edit: the "Edits in use" table names the row (no path) and its cells
     do not overlap. A refused one: its row moves to the top of the fresh grid and stands
@@ -156,33 +189,9 @@ def test_an_edit_is_listed_by_label_without_overlap_and_a_refusal_stays_in_sight
     page = w.page
     w.show(base + "/tune?age_group=adult", '[data-testid="stDataFrame"]')
 
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
-
-    def type_into_row(row: int, value: str, expected: str) -> None:
-        """Type into the value cell of a row of the grid (rows and header 35 px high); a
-        grid that did not take the keys yet (still being drawn) is typed into again."""
-        box = page.locator('[data-testid="stDataFrame"]').first.bounding_box()
-        for attempt in range(3):
-            page.mouse.click(box["x"] + 230 + 45, box["y"] + 35 * (row + 1) + 17)
-            page.keyboard.press("Enter")
-            page.wait_for_timeout(300)
-            page.keyboard.press("Control+A")
-            page.keyboard.type(value, delay=30)
-            page.keyboard.press("Enter")
-            try:
-                page.wait_for_function(
-                    "(t) => document.body.innerText.includes(t)", arg=expected, timeout=20_000
-                )
-                break
-            except PlaywrightTimeout:
-                if attempt == 2:
-                    raise
-                page.keyboard.press("Escape")
-        load.settle(page)
-
     rows = [p for p in m.structure.parameters if tune.cause_of(p.path) == m.causes[0]]
     first, fourth = rows[0], rows[3]
-    type_into_row(0, f"{(first.low + first.high) / 2:g}", "1 edit in use")
+    type_into_row(page, 0, f"{(first.low + first.high) / 2:g}", "1 edit in use")
     table = page.locator('[aria-label="Edits in use"]')
     assert tune.row_label(m, first.path) in table.inner_text()
     assert first.path not in table.inner_text()
@@ -193,7 +202,7 @@ def test_an_edit_is_listed_by_label_without_overlap_and_a_refusal_stays_in_sight
            })"""
     )
     assert overlaps == []
-    type_into_row(3, "17", "not applied")
+    type_into_row(page, 3, "17", "not applied")
     top_row = page.wait_for_function(
         """() => { const cells = [...document.querySelectorAll(
                      '[data-testid="stDataFrame"] tr[aria-rowindex="2"] td')].map(c => c.innerText);
