@@ -32,6 +32,7 @@ NAMES = [
     "05_population",
     "06_interop",
     "07_calibration",
+    "08_learning",
 ]
 #: Seconds any one cell may take before the notebook fails.
 CELL_TIMEOUT = 240
