@@ -926,6 +926,22 @@ def _learned_priors(model: ToeTwitchModel, numbers: list[LearnedNumber], source:
     return validate_priors_data(data, f"<learned from {source}>")
 
 
+def _usable(model: ToeTwitchModel, cases: Cases) -> tuple[Cases, _Columns, np.ndarray, list[CaseNote]]:
+    """The first E-step over every case: the possible cases, their columns and weights,
+    and the impossible ones as notes (an error if none is possible)."""
+    columns = _Columns.of(model, cases)
+    omega, loglik = _e_step(model, cases, columns)
+    bad = np.flatnonzero(~np.isfinite(loglik))
+    if len(bad) == len(cases):
+        raise CaseFileError(cases.source, [Problem("", f"none of the {len(cases)} cases is "
+                                                   "possible under the priors; nothing learned")])
+    if not len(bad):
+        return cases, columns, omega, []
+    skipped = _skipped(model, cases, bad)
+    cases = cases.subset(np.isfinite(loglik))
+    return cases, _Columns.of(model, cases), omega, skipped
+
+
 def fit(
     cases: Cases,
     model: ToeTwitchModel,
@@ -961,17 +977,7 @@ def fit(
     values = dict(plan.start)
     k = len(model.causes)
     bits = ((np.arange(1 << k)[None, :] >> np.arange(k)[:, None]) & 1).astype(float)
-    columns = _Columns.of(model, cases)
-    omega, loglik = _e_step(model, cases, columns)  # every case: find the impossible ones
-    bad = np.flatnonzero(~np.isfinite(loglik))
-    skipped = _skipped(model, cases, bad) if len(bad) else []
-    if len(bad) == len(cases):
-        raise CaseFileError(cases.source, [Problem("", f"none of the {len(cases)} cases is "
-                                                   "possible under the priors; nothing learned")])
-    if len(bad):
-        keep = np.isfinite(loglik)
-        cases, loglik = cases.subset(keep), loglik[keep]
-        columns = _Columns.of(model, cases)
+    cases, columns, omega, skipped = _usable(model, cases)
     latent = (cases.rows.age < 0) | (cases.confirmed < 0)
     known = _known_weights(cases, columns, omega.shape[1], omega.shape[2])
     unknown_cases = cases.subset(latent)

@@ -233,15 +233,18 @@ def _worker_stopped():
 def test_the_page_learns_from_an_upload_and_the_learned_priors_work_on_every_page(model, _worker_stopped):
     """Tune priors: the fit runs in the worker, the moved numbers and the vignette scores
     are shown, and after "Use" every page runs with the learned priors."""
-    from tests.test_ui_app import PAGES, click, go, open_app, rerun
+    from streamlit.testing.v1 import AppTest
+
+    from tests.test_ui_app import APP, PAGES, click, go, rerun
     from toe_twitch.ui import keys
     from toe_twitch.ui.views import learn
 
-    at = open_app(page="tune")
+    # The fit starts the worker process and waits for it: longer than a page run.
+    at = AppTest.from_file(APP, default_timeout=600)
+    at.run()
+    go(at, "tune")
     text = cases_csv(sample_cases(model, 40, seed=11))
-    # The first fit starts the worker process (and waits for it): more than a page run.
     at.file_uploader(key=learn.UPLOAD_KEY).set_value(("clinic**x**.csv", text.encode(), "text/csv"))
-    at.run(timeout=600)
     rerun(at)
     assert any("clinic**x**.csv: 40 cases used" in t.value for t in at.text)
     assert any("Shipped vignettes, before → after" in m.value for m in at.markdown)
