@@ -448,7 +448,13 @@ def draw_effects(sp: SessionPriors) -> None:
     edits on the page), on the current case and on the shipped vignettes."""
     st.header("What the edits change", anchor=False)
     after = session_priors.session_model()
-    st.html(charts.note(f"Before: the shipped priors. After: {sp.describe()}."))
+    st.html(
+        charts.note(
+            "Before and after: the shipped priors (nothing changed yet)."
+            if sp.is_shipped
+            else f"Before: the shipped priors. After: {sp.describe()}."
+        )
+    )
     draw_differences(after, sp)
     left, right = st.columns(2, gap="large")
     with left:
