@@ -644,8 +644,8 @@ def _odds_ratio_estimate(prior_value: float, sd0: float, current: float,
     used = data.sum(axis=(1, 2)) >= 1
     n = float(data.sum())
     mu0 = math.log(prior_value)
-    if not used.any():
-        return _Estimate(current, current, current, n, 1.0, float("nan"))
+    if not used.any():  # no age group with a whole case behind it: nothing learned
+        return _Estimate(current, current, current, 0.0, 1.0, float("nan"))
     w = weight[used]
     shift = float(np.sum(w * (log_or[used] - predicted[used])) / w.sum())
     var = 1 / float(w.sum())
