@@ -57,10 +57,9 @@ from typing import Any
 
 import yaml
 
-from toe_twitch import NO_LISTED_CAUSE_LABEL, ToeTwitchModel, files, load_model
+from toe_twitch import NO_LISTED_CAUSE_LABEL, ToeTwitchModel, files, interview, load_model
 from toe_twitch.cli import serve_command
 from toe_twitch.priors import DEFAULT_PRIORS_PATH
-from toe_twitch.ui import interview
 from toe_twitch.ui.text import cause_name, percent
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -150,8 +149,7 @@ PAGE_FAILED_JS = """() => !!document.querySelector('[data-testid="stException"]'
 # ---------------------------------------------------------------- what a page must show
 def heading_for(m: ToeTwitchModel, evidence: dict[str, str], skipped: list[str]) -> str:
     """The heading of the interview's screen for these answers (as the page decides it)."""
-    d = m.diagnose(evidence)
-    plan = interview.plan(m, evidence, skipped, d)
+    plan = interview.plan(m.case(evidence), skipped)
     if plan.step == interview.QUESTION:
         return m.vocabulary.findings[plan.question.finding].question
     return {

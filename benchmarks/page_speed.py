@@ -8,7 +8,7 @@ never a downloaded browser) and measures, in the browser's own clock:
 * **first load**: from navigation to the questions and the ranking drawn, for the
   guided questions at phone size and the full list at desktop size;
 * **click to updated page**: the interview answered "No" question after question (the
-  next question expected is the one :func:`ui.interview.plan` picks for those answers),
+  next question expected is the one :func:`toe_twitch.interview.plan` picks for those answers),
   and answers in the full list (the ranking expected is the model's). The time runs from
   the click to the frame in which the page shows exactly what the model says for the new
   answers, and the address bar holds them.
@@ -29,8 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import load
-from toe_twitch import load_model
-from toe_twitch.ui import interview
+from toe_twitch import interview, load_model
 
 RESULTS = load.RESULTS
 PHONE = load.PHONE
@@ -38,8 +37,7 @@ DESKTOP = load.DESKTOP
 
 
 def expected_question(m, evidence: dict[str, str]) -> str | None:
-    d = m.diagnose(evidence)
-    plan = interview.plan(m, evidence, [], d)
+    plan = interview.plan(m.case(evidence), [])
     if plan.step != interview.QUESTION:
         return None
     return m.vocabulary.findings[plan.question.finding].question

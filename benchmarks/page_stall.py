@@ -23,8 +23,7 @@ from typing import Any
 import yaml
 
 from benchmarks import load
-from toe_twitch import load_model
-from toe_twitch.ui import interview
+from toe_twitch import interview, load_model
 from toe_twitch.vignettes import MAX_VIGNETTES, load_vignettes
 
 

@@ -23,7 +23,7 @@ from toe_twitch.priors import Parameter, definition_key
 from toe_twitch.urgency import RANK, raised, rule_level, threshold_variants, urgency_level
 
 if TYPE_CHECKING:
-    from toe_twitch.core import LookAhead, ToeTwitchModel
+    from toe_twitch.core import CheckedAnswers, LookAhead, ToeTwitchModel
 
 
 def _log_odds(p: float) -> float:
@@ -102,24 +102,61 @@ def explain(model: ToeTwitchModel, evidence: dict[str, str], cause: str) -> Expl
     P(answer | cause, rest) / P(answer | no cause, rest)). Those weights do not add up
     exactly when answers interact through other causes, so each contribution also carries
     its exact sequential (chain-rule) weight: answers added one at a time, strongest
-    first; the sequential weights sum exactly to the change in log-odds. All the rows go
-    through the engine in two batches.
+    first; the sequential weights sum exactly to the change in log-odds. The rows go
+    through the engine in two batches (a :class:`~toe_twitch.case.Case` folds them into
+    its own two).
     """
     model.check_cause(cause)
     evidence = model.check_evidence(evidence)
-    observed = list(evidence)
+    first = model.query([evidence, *leave_one_out(evidence)], names=["these answers"])
     k = model.causes.index(cause)
-    full = model.query([evidence], names=["these answers"]).marginals[0, k]
-    prior = model.prior[cause]
-    leave_one_out = [{f: s for f, s in evidence.items() if f != g} for g in observed]
-    without = model.query(leave_one_out).marginals[:, k] if observed else np.zeros(0)
-    weights = [_difference(_log_odds(full), _log_odds(w)) for w in without]
+    order, prefixes = explanation_prefixes(evidence, first.marginals[:, k])
+    chain = model.query(prefixes).marginals[:, k] if prefixes else np.zeros(0)
+    return explain_from(model, evidence, cause, first.marginals[:, k], order, chain)
+
+
+def leave_one_out(evidence: CheckedAnswers) -> list[CheckedAnswers]:
+    """The answers with each one left out in turn (in the answers' order)."""
+    return [evidence.without(f) for f in evidence]
+
+
+def _loo_weights(with_all_and_without: np.ndarray) -> list[float | None]:
+    full, without = with_all_and_without[0], with_all_and_without[1:]
+    return [_difference(_log_odds(full), _log_odds(w)) for w in without]
+
+
+def explanation_prefixes(
+    evidence: CheckedAnswers, with_all_and_without: np.ndarray
+) -> tuple[list[int], list[CheckedAnswers]]:
+    """The answers strongest first (by leave-one-out weight), and the chain of prefixes
+    whose posteriors give the sequential weights.
+
+    ``with_all_and_without`` is the cause's probability with all the answers, then with
+    each left out (the rows of :func:`leave_one_out`).
+    """
+    weights = _loo_weights(with_all_and_without)
+    observed = list(evidence)
     order = sorted(
         range(len(observed)),
         key=lambda i: (weights[i] is None, -abs(weights[i]) if weights[i] is not None else 0),
     )
-    prefixes = [{observed[j]: evidence[observed[j]] for j in order[: i + 1]} for i in range(len(order))]
-    chain = model.query(prefixes).marginals[:, k] if prefixes else np.zeros(0)
+    prefixes = [evidence.without(*(observed[j] for j in order[i + 1 :])) for i in range(len(order))]
+    return order, prefixes
+
+
+def explain_from(
+    model: ToeTwitchModel,
+    evidence: CheckedAnswers,
+    cause: str,
+    with_all_and_without: np.ndarray,
+    order: list[int],
+    chain: np.ndarray,
+) -> Explanation:
+    """The explanation from the cause's probabilities already computed: with all the
+    answers and with each left out, and along the chain of :func:`explanation_prefixes`."""
+    observed = list(evidence)
+    weights = _loo_weights(with_all_and_without)
+    prior = model.prior[cause]
     chain_log_odds = [_log_odds(prior)] + [_log_odds(c) for c in chain]
     sequential = [_difference(chain_log_odds[i + 1], chain_log_odds[i]) for i in range(len(order))]
     supporting, opposing, undefined = [], [], []
@@ -138,7 +175,8 @@ def explain(model: ToeTwitchModel, evidence: dict[str, str], cause: str) -> Expl
             supporting.append(contribution)
         else:
             opposing.append(contribution)
-    return Explanation(cause, float(prior), float(full), supporting, opposing, undefined)
+    full = float(with_all_and_without[0])
+    return Explanation(cause, float(prior), full, supporting, opposing, undefined)
 
 
 # ---------------------------------------------------------------------- what-if
@@ -160,24 +198,44 @@ class WhatIf:
     biggest_change: tuple[str, float] | None  # (cause, change in probability)
 
 
-def what_if(model: ToeTwitchModel, evidence: dict[str, str], ahead: LookAhead | None = None) -> list[WhatIf]:
+def what_if(model: ToeTwitchModel, evidence: dict[str, str]) -> list[WhatIf]:
     """Every unanswered question in every state: new ranking, urgency and biggest mover.
 
-    Computed from one :meth:`~toe_twitch.core.ToeTwitchModel.look_ahead` (and one batch for
-    the fever and tiredness variants); urgency by :func:`toe_twitch.urgency.urgency_level`, the
-    level :func:`toe_twitch.urgency.assess` gives, on each answer.
+    Computed from one :meth:`~toe_twitch.core.ToeTwitchModel.look_ahead` and one batch for
+    the fever and tiredness variants (a :class:`~toe_twitch.case.Case` shares both with
+    its other views); urgency by :func:`toe_twitch.urgency.urgency_level`, the level
+    :func:`toe_twitch.urgency.assess` gives, on each answer.
     """
     evidence = model.check_evidence(evidence)
-    ahead = ahead or model.look_ahead(evidence)
-    # the threshold variants (fever or tiredness left out) of every answer, in one batch
-    variants = [threshold_variants({**evidence, f: s}) for f, s in ahead.options]
-    flat = [v for group in variants for v in group]
+    ahead = model.look_ahead(evidence)
+    groups = what_if_variants(evidence, ahead.options)
+    flat = [v for group in groups for v in group]
     extra = model.query(flat, impossible="mark").marginals if flat else np.zeros((0, len(model.causes)))
+    return what_if_from(model, evidence, ahead, groups, extra)
+
+
+def what_if_variants(
+    evidence: CheckedAnswers, options: list[tuple[str, str]]
+) -> list[list[dict[str, str]]]:
+    """For each answer of a look-ahead (``options``), its threshold variants (fever or
+    tiredness left out or answered no), whose posteriors that answer's urgency needs."""
+    return [threshold_variants(evidence.answered(f, s)) for f, s in options]
+
+
+def what_if_from(
+    model: ToeTwitchModel,
+    evidence: CheckedAnswers,
+    ahead: LookAhead,
+    groups: list[list[dict[str, str]]],
+    extra: np.ndarray,
+) -> list[WhatIf]:
+    """The what-ifs from a look-ahead and the marginals of its :func:`what_if_variants`
+    (``extra``, the groups' rows one after another)."""
     results = []
     start = 0
     for i, (f, s) in enumerate(ahead.options):
-        block = extra[start : start + len(variants[i])]
-        start += len(variants[i])
+        block = extra[start : start + len(groups[i])]
+        start += len(groups[i])
         row = ahead.marginals[i]
         if not np.isfinite(row).all() or ahead.predictive[i] <= 0:
             results.append(WhatIf(f, s, 0.0, False, [], None, None, None))
@@ -215,24 +273,27 @@ class Question:
     moves_urgency: bool = False
 
 
-def next_questions(
-    model: ToeTwitchModel,
-    evidence: dict[str, str],
-    k: int = 5,
-    ahead: LookAhead | None = None,
-) -> list[Question]:
+def next_questions(model: ToeTwitchModel, evidence: dict[str, str], k: int = 5) -> list[Question]:
     """Rank unanswered questions by expected information gain about the causes.
 
     Uncertainty is the sum over causes (and the no-listed-cause share) of the binary
     entropy of its probability; a question's gain is the current uncertainty minus its
     expectation over the answer's predictive distribution. While the answers point to
     self care and red flags are unanswered, those come first: self care is never settled
-    before they are checked. Pass ``ahead`` to reuse a look-ahead of the same evidence.
+    before they are checked.
     """
     if isinstance(k, bool) or not isinstance(k, int) or k < 1:
         raise ToeTwitchError(f"k must be a positive whole number, got {k!r}")
     evidence = model.check_evidence(evidence)
-    ahead = ahead or model.look_ahead(evidence)
+    questions = questions_from(model, evidence, model.look_ahead(evidence))
+    if rule_level(evidence, model.vocabulary) == "self_care":  # every red flag, then k more
+        return questions[: k + sum(q.red_flag for q in questions)]
+    return questions[:k]
+
+
+def questions_from(model: ToeTwitchModel, evidence: CheckedAnswers, ahead: LookAhead) -> list[Question]:
+    """Every unanswered question from a look-ahead, best first (red flags first while the
+    answers point to self care)."""
     if not ahead.options:
         return []
     now = np.append(ahead.current, ahead.current_no_listed_cause)
@@ -272,8 +333,8 @@ def next_questions(
     questions.sort(key=lambda q: -q.gain_bits)
     flags = [q for q in questions if q.red_flag]
     if level_now == "self_care" and flags:
-        return flags + [q for q in questions if not q.red_flag][:k]
-    return questions[:k]
+        return flags + [q for q in questions if not q.red_flag]
+    return questions
 
 
 def short_name(model: ToeTwitchModel, cause: str) -> str:

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from toe_twitch.advice import Advice, advice_for
+from toe_twitch.case import Case
 from toe_twitch.engine import CauseSpace, Encoded
 from toe_twitch.errors import (
     EvidenceError,
@@ -37,6 +38,30 @@ DISCLAIMER = (
 
 #: How the unexplained share is named wherever a person reads it.
 NO_LISTED_CAUSE_LABEL = "None of these causes (often harmless twitching that settles)"
+
+
+class CheckedAnswers(dict):
+    """Answers a model has checked: finding id -> state, in question order.
+
+    :meth:`ToeTwitchModel.check_evidence` returns one and takes one back without checking
+    it again (when the same model checked it), so a :class:`~toe_twitch.case.Case` and
+    every view of it validate the answers exactly once, with no flag to pass around.
+    """
+
+    __slots__ = ("checked_by",)
+
+    def __init__(self, answers: Mapping[str, str], checked_by: object) -> None:
+        super().__init__(answers)
+        self.checked_by = checked_by
+
+    def answered(self, finding: str, state: str) -> CheckedAnswers:
+        """These answers with ``finding`` answered ``state`` (a state of that finding the
+        model offered: what-if and look-ahead options)."""
+        return CheckedAnswers({**self, finding: state}, self.checked_by)
+
+    def without(self, *findings: str) -> CheckedAnswers:
+        """These answers with ``findings`` left unanswered."""
+        return CheckedAnswers({f: s for f, s in self.items() if f not in findings}, self.checked_by)
 
 
 @dataclass(frozen=True)
@@ -144,6 +169,12 @@ class Posteriors:
     @property
     def impossible(self) -> np.ndarray:
         return ~np.isfinite(self.log_evidence)
+
+    def rows(self, start: int, stop: int) -> Posteriors:
+        """The rows ``start:stop`` of the batch."""
+        joint = None if self.joint is None else self.joint[start:stop]
+        return Posteriors(self.marginals[start:stop], self.no_listed_cause[start:stop],
+                          self.log_evidence[start:stop], joint)
 
 
 @dataclass(frozen=True)
@@ -349,6 +380,8 @@ class ToeTwitchModel:
         query; answering it (``toe_twitching=absent``, or even ``present``) is refused,
         since the model describes people who have noticed toe twitching.
         """
+        if isinstance(evidence, CheckedAnswers) and evidence.checked_by is self:
+            return evidence
         if not isinstance(evidence, Mapping):
             raise EvidenceError(
                 f"evidence must be a mapping of finding id to state, got {type(evidence).__name__}"
@@ -379,7 +412,7 @@ class ToeTwitchModel:
                 )
             checked[finding] = state
         order = {f: i for i, f in enumerate(self.findings)}
-        return dict(sorted(checked.items(), key=lambda item: order[item[0]]))
+        return CheckedAnswers(sorted(checked.items(), key=lambda item: order[item[0]]), self)
 
     def _labels(self) -> dict[str, str]:
         return {f: self.vocabulary.findings[f].label for f in self.findings}
@@ -476,6 +509,9 @@ class ToeTwitchModel:
         vignette id); ``impossible="mark"`` returns NaN numbers for those rows instead.
         """
         rows = evidences if isinstance(evidences, Encoded) else self.encode(evidences)
+        if len(rows) == 0:
+            empty = np.zeros(0)
+            return Posteriors(np.zeros((0, len(self.causes))), empty, empty, None)
         result = self.engine.query(rows, joint=joint)
         out = Posteriors(result.marginals, result.no_listed_cause, result.log_evidence, result.joint)
         if impossible == "raise" and out.impossible.any():
@@ -640,6 +676,11 @@ class ToeTwitchModel:
     def posterior(self, evidence: Evidence) -> dict[str, float]:
         return dict(zip(self.causes, self.posterior_batch([evidence])[0].tolist(), strict=True))
 
+    def case(self, answers: Evidence) -> Case:
+        """One person's answers, checked once, with every view computed once when first
+        asked (:class:`~toe_twitch.case.Case`)."""
+        return Case(self, answers)
+
     def diagnose(self, evidence: Evidence) -> Diagnosis:
         """Ranked causes, the unexplained share, urgency with reasons, and advice."""
         return self.diagnose_batch([evidence])[0]
@@ -659,21 +700,27 @@ class ToeTwitchModel:
         checked = [self.check_evidence(e) for e in evidences]
         variants = [threshold_variants(e) for e in checked]
         flat = [v for group in variants for v in group]
-        main = self.query(checked, names=names)
-        extra = self.query(flat, impossible="mark").marginals if flat else np.zeros((0, len(self.causes)))
+        both = self.query([*checked, *flat], impossible="mark")
+        n = len(checked)
+        if both.impossible[:n].any():
+            rows = self.encode(checked)
+            raise self.impossible_error(rows, np.flatnonzero(both.impossible[:n]), names)
         diagnoses = []
-        row = 0
+        row = n
         for i, (evidence, group) in enumerate(zip(checked, variants, strict=True)):
-            block = extra[row : row + len(group)]
+            block = both.marginals[row : row + len(group)]
             row += len(group)
             diagnoses.append(
-                self._diagnosis(evidence, main.marginals[i], float(main.no_listed_cause[i]), block)
+                self.make_diagnosis(evidence, both.marginals[i], float(both.no_listed_cause[i]), block)
             )
         return diagnoses
 
-    def _diagnosis(
+    def make_diagnosis(
         self, evidence: dict[str, str], marginals: np.ndarray, none: float, variants: np.ndarray
     ) -> Diagnosis:
+        """The diagnosis from posteriors already computed: P(cause | evidence), the
+        unexplained share and the marginals of the evidence's threshold variants (rows of
+        NaN, for variants the priors make impossible, are left out)."""
         probs = dict(zip(self.causes, marginals.tolist(), strict=True))
         others = [
             dict(zip(self.causes, row.tolist(), strict=True)) for row in variants if np.isfinite(row).all()
@@ -690,41 +737,50 @@ class ToeTwitchModel:
             advice=advice_for(triage.level, evidence, self.vocabulary),
         )
 
-    def diagnose_from(self, evidence: Evidence, marginals: np.ndarray, no_listed_cause: float,
-                      variant_marginals: np.ndarray | None = None, checked: bool = False) -> Diagnosis:
-        """A diagnosis from posteriors already computed (what-if uses this).
-
-        ``checked=True`` skips validating ``evidence`` again (it came from
-        :meth:`check_evidence` or :meth:`look_ahead`).
-        """
-        evidence = dict(evidence) if checked else self.check_evidence(evidence)
-        if variant_marginals is None:
-            variants = threshold_variants(evidence)
-            variant_marginals = (
-                self.query(variants, impossible="mark").marginals if variants else np.zeros((0, len(self.causes)))
-            )
-        return self._diagnosis(evidence, marginals, no_listed_cause, variant_marginals)
-
-    # ------------------------------------------------------------------ look-ahead
     def look_ahead(self, evidence: Evidence) -> LookAhead:
         """The posterior after every possible answer to every unanswered question, exactly.
 
         For a symptom (a child of the causes), the posterior after answering ``x`` is the
         current posterior over (age, cause state) times the finding's vector, renormalised:
         one product for all of them. For age and the risk factors (parents of the causes),
-        each answer is one more row of the same engine batch.
+        each answer is one more row of an engine batch (:meth:`parent_options`).
         """
         evidence = self.check_evidence(evidence)
         now = self.query([evidence], joint=True, names=["these answers"])
+        options = self.parent_options(evidence)
+        rows = [evidence.answered(f, s) for f, s in options]
+        parents = self.query(rows, impossible="mark") if rows else None
+        return self.look_ahead_from(evidence, now, parents)
+
+    def symptom_options(self, evidence: CheckedAnswers) -> list[tuple[str, str]]:
+        """The unanswered answers of the symptoms (children of the causes)."""
+        return [
+            (f, s) for f in self.structure_.findings
+            if f not in evidence and f not in self._implicit for s in self.states[f]
+        ]
+
+    def look_ahead_options(self, evidence: CheckedAnswers) -> list[tuple[str, str]]:
+        """Every answer a look-ahead gives the posterior after, in its order."""
+        return self.symptom_options(evidence) + self.parent_options(evidence)
+
+    def parent_options(self, evidence: CheckedAnswers) -> list[tuple[str, str]]:
+        """The unanswered answers of age and the risk factors (each needs an engine row)."""
+        return [
+            (f, s) for f in self.findings
+            if f not in evidence and (f == AGE_FINDING or f in self._rf_index) for s in self.states[f]
+        ]
+
+    def look_ahead_from(
+        self, evidence: CheckedAnswers, now: Posteriors, parents: Posteriors | None
+    ) -> LookAhead:
+        """The look-ahead from the posterior of the answers (row 0 of ``now``, with its
+        joint) and the rows of :meth:`parent_options`, in that order (``parents``)."""
         joint = now.joint[0]  # (A, S)
         options: list[tuple[str, str]] = []
         marg_rows: list[np.ndarray] = []
         none_rows: list[np.ndarray] = []
         pred_rows: list[np.ndarray] = []
-        symptom_options = [
-            (f, s) for f in self.structure_.findings
-            if f not in evidence and f not in self._implicit for s in self.states[f]
-        ]
+        symptom_options = self.symptom_options(evidence)
         if symptom_options:
             answers = [(self._finding_index[f], self.states[f].index(s)) for f, s in symptom_options]
             marg, none, predictive = self.engine.extend(joint, answers)
@@ -732,17 +788,12 @@ class ToeTwitchModel:
             marg_rows.append(marg)
             none_rows.append(none)
             pred_rows.append(predictive)
-        parent_options = [
-            (f, s) for f in self.findings
-            if f not in evidence and (f == AGE_FINDING or f in self._rf_index) for s in self.states[f]
-        ]
+        parent_options = self.parent_options(evidence)
         if parent_options:
-            rows = [{**evidence, f: s} for f, s in parent_options]
-            extra = self.query(rows, impossible="mark")
-            predictive = np.exp(extra.log_evidence - now.log_evidence[0])
+            predictive = np.exp(parents.log_evidence - now.log_evidence[0])
             options += parent_options
-            marg_rows.append(extra.marginals)
-            none_rows.append(extra.no_listed_cause)
+            marg_rows.append(parents.marginals)
+            none_rows.append(parents.no_listed_cause)
             pred_rows.append(np.where(np.isfinite(predictive), predictive, 0.0))
         k = len(self.causes)
         return LookAhead(

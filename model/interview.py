@@ -1,4 +1,4 @@
-"""The guided interview: which screen comes next, and when to stop (no Streamlit here).
+"""The guided interview: which screen comes next, and when to stop; what a page of results shows.
 
 The order is fixed for safety, then chosen by the model:
 
@@ -27,10 +27,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from toe_twitch import Diagnosis, ToeTwitchModel, next_questions, what_if
 from toe_twitch.advice import advice_questions
-from toe_twitch.analysis import Question, WhatIf
-from toe_twitch.core import LookAhead
+from toe_twitch.analysis import Explanation, Question, WhatIf
+from toe_twitch.case import Case
+from toe_twitch.core import Diagnosis, LookAhead, ToeTwitchModel
 from toe_twitch.priors import AGE_FINDING
 
 #: Expected move (probability, 0 to 1) below which a question is not worth asking.
@@ -138,26 +138,18 @@ def _answer_effects(
     return changes, raised_by, shift
 
 
-def candidates(
-    model: ToeTwitchModel,
-    evidence: Mapping[str, str],
-    skipped: Collection[str],
-    diagnosis: Diagnosis,
-    ahead: LookAhead | None = None,
-    everything: bool = False,
-    what_ifs: list[WhatIf] | None = None,
-) -> list[Candidate]:
+def candidates(case: Case, skipped: Collection[str], everything: bool = False) -> list[Candidate]:
     """The open questions, by expected information gain; only those worth asking unless
-    ``everything``. ``ahead`` and ``what_ifs`` (of the same answers) are reused when given.
+    ``everything``. Read from the case's one look-ahead (no engine call of its own).
     """
-    evidence = dict(evidence)
+    model, evidence, diagnosis = case.model, case.evidence, case.diagnosis
     open_now = set(open_questions(model, evidence, skipped))
     if not open_now:
         return []
-    ahead = ahead or model.look_ahead(evidence)
-    ranked = next_questions(model, evidence, k=len(model.findings), ahead=ahead)
+    ahead = case.look_ahead
+    ranked = case.questions
     answers: dict[str, list[WhatIf]] = {}
-    for w in what_ifs if what_ifs is not None else what_if(model, evidence, ahead=ahead):
+    for w in case.what_ifs:
         answers.setdefault(w.finding, []).append(w)
     now = np.append(ahead.current, ahead.current_no_listed_cause)
     advice = set()
@@ -182,15 +174,9 @@ def asking_order(found: list[Candidate]) -> list[Candidate]:
     return sorted(found, key=lambda c: c.safety_check)
 
 
-def plan(
-    model: ToeTwitchModel,
-    evidence: Mapping[str, str],
-    skipped: Collection[str],
-    diagnosis: Diagnosis,
-    ahead: LookAhead | None = None,
-    more: bool = False,
-) -> Plan:
+def plan(case: Case, skipped: Collection[str], more: bool = False) -> Plan:
     """The next screen for these answers (``more``: go on past the stop rule)."""
+    model, evidence, diagnosis = case.model, case.evidence, case.diagnosis
     red = model.vocabulary.red_flags
     if diagnosis.red_flags_present:
         return Plan(EMERGENCY)
@@ -200,7 +186,7 @@ def plan(
         return Plan(AGE)
     if any(f not in evidence and f not in skipped for f in health_screen(model, evidence)):
         return Plan(HISTORY)
-    found = candidates(model, evidence, skipped, diagnosis, ahead, everything=more)
+    found = candidates(case, skipped, everything=more)
     return Plan(QUESTION, asking_order(found)) if found else Plan(DONE)
 
 
@@ -236,3 +222,62 @@ def why_we_ask(model: ToeTwitchModel, candidate: Candidate) -> str:
     if candidate.safety_check and no is not None and no >= 0.5:
         text += f" Most people with answers like yours say No (about {no:.0%})."
     return text
+
+
+# ---------------------------------------------------------------- a page of results
+#: Questions "What to ask next" offers.
+ASK_COUNT = 5
+
+
+@dataclass(frozen=True)
+class CaseView:
+    """Everything a page of results shows for one case, except the 90% ranges.
+
+    With an emergency sign only ``diagnosis`` is filled: nothing else is shown.
+    """
+
+    evidence: dict[str, str]
+    diagnosis: Diagnosis
+    ahead: LookAhead | None = None
+    ask: tuple[Candidate, ...] = ()
+    why: Explanation | None = None
+    what_if_finding: str | None = None
+    what_if: tuple[WhatIf, ...] = ()
+
+
+def explore_case(
+    case: Case,
+    skipped: Collection[str] = (),
+    why_cause: str | None = None,
+    what_if_finding: str | None = None,
+) -> CaseView:
+    """The case's diagnosis, its look-ahead shared by "what to ask next" and "what if",
+    and the explanation of one cause (the first, unless ``why_cause``): two engine
+    batches in all (:class:`~toe_twitch.case.Case`).
+
+    Raises :class:`~toe_twitch.errors.ImpossibleEvidenceError` for answers that cannot
+    be combined.
+
+    >>> from toe_twitch import load_model
+    >>> view = explore_case(load_model().case({"onset_falling_asleep": "present"}))
+    >>> view.diagnosis.top
+    'hypnic_jerk'
+    """
+    model, evidence, d = case.model, dict(case.evidence), case.diagnosis
+    if d.red_flags_present:
+        return CaseView(evidence, d)
+    ask = candidates(case, skipped, everything=True)
+    cause = why_cause if why_cause in model.causes else d.top
+    open_now = [f for f in model.findings if f not in evidence]
+    finding = (
+        what_if_finding if what_if_finding in open_now else (open_now[0] if open_now else None)
+    )
+    return CaseView(
+        evidence,
+        d,
+        case.look_ahead,
+        tuple(ask[:ASK_COUNT]),
+        case.explanation(cause),
+        finding,
+        tuple(w for w in case.what_ifs if w.finding == finding),
+    )

@@ -47,6 +47,7 @@ highest level wins.
 
 from __future__ import annotations
 
+import copy
 import functools
 import itertools
 from collections.abc import Mapping, Sequence
@@ -336,7 +337,7 @@ def raised(floor: str, serious_cause_reached: bool) -> str:
     return floor
 
 
-def threshold_variants(evidence: Mapping[str, str]) -> list[dict[str, str]]:
+def threshold_variants(evidence: dict[str, str]) -> list[dict[str, str]]:
     """Variants of the evidence with each warning sign answered "yes" made unknown or "no".
 
     Their posteriors go to :func:`assess`, so that reporting fever or fatigue can never
@@ -347,7 +348,7 @@ def threshold_variants(evidence: Mapping[str, str]) -> list[dict[str, str]]:
     for choice in itertools.product(("present", None, "absent"), repeat=len(present)):
         if all(c == "present" for c in choice):
             continue  # the evidence itself
-        variant = dict(evidence)
+        variant = copy.copy(evidence)  # keeps the type: checked answers stay checked
         for f, state in zip(present, choice, strict=True):
             if state is None:
                 variant.pop(f)

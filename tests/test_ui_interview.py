@@ -1,7 +1,7 @@
 """The guided interview (Guided questions page): its order, Back, the stop rule, the link.
 
 The screens are driven by their buttons' keys (:mod:`ui.keys`); what the next question
-must be is asked of :func:`ui.interview.plan`, which takes it from the model's expected
+must be is asked of :func:`toe_twitch.interview.plan`, which takes it from the model's expected
 information gain.
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import pytest
 
 from tests.test_ui_app import RED_FLAGS_NONE, click, open_app, ranking, rerun, texts
-from toe_twitch import load_model
-from toe_twitch.ui import interview, keys
+from toe_twitch import interview, load_model
+from toe_twitch.ui import keys
 
 
 @pytest.fixture(scope="module")
@@ -54,8 +54,7 @@ def finding_asked(model, at) -> str:
 
 def plan_for(model, at) -> interview.Plan:
     evidence = dict(at.session_state[keys.ANSWERS])
-    d = model.diagnose(evidence)
-    return interview.plan(model, evidence, at.session_state[keys.SKIPPED], d)
+    return interview.plan(model.case(evidence), at.session_state[keys.SKIPPED])
 
 
 def test_the_emergency_signs_come_first_on_one_screen(model):
@@ -174,18 +173,16 @@ def test_a_question_that_can_change_the_urgency_is_always_worth_asking(model):
     """Every question one of whose answers changes the urgency stays a candidate, however
     little it moves the causes (triage questions are never skipped by the stop rule)."""
     evidence = RED_FLAGS_NONE | {"age_group": "adult"}
-    d = model.diagnose(evidence)
-    found = {c.question.finding for c in interview.candidates(model, evidence, [], d)}
+    found = {c.question.finding for c in interview.candidates(model.case(evidence), [])}
     assert {"persists_2_weeks", "tongue_twitching", "muscle_wasting"} <= found
 
 
 def test_questions_for_other_ages_are_not_asked(model):
     """Weak feeding (babies only) is not a candidate for an adult, nor without an age."""
     for evidence in (RED_FLAGS_NONE | {"age_group": "adult"}, dict(RED_FLAGS_NONE)):
-        d = model.diagnose(evidence)
         found = {
             c.question.finding
-            for c in interview.candidates(model, evidence, [], d, everything=True)
+            for c in interview.candidates(model.case(evidence), [], everything=True)
         }
         assert "weak_feeding" not in found
 
@@ -238,9 +235,8 @@ def test_a_question_that_can_change_the_advice_is_always_worth_asking(model):
     from toe_twitch.advice import advice_questions
 
     evidence = RED_FLAGS_NONE | {"age_group": "adult", "onset_falling_asleep": "present"}
-    d = model.diagnose(evidence)
     wanted = set(advice_questions(evidence, model.vocabulary))
-    found = {c.question.finding: c for c in interview.candidates(model, evidence, [], d)}
+    found = {c.question.finding: c for c in interview.candidates(model.case(evidence), [])}
     assert "numbness_tingling" in wanted and wanted - {"age_group"} <= set(found)
     assert found["numbness_tingling"].changes_advice
     assert "advice shown to you" in interview.STOP_RULE
@@ -264,8 +260,7 @@ def test_cause_questions_come_before_the_safety_checks(model):
     urgency or the advice come after them, so a low-risk person is asked first about
     what most likely fits."""
     evidence = history_none("adult") | {"caffeine_or_stimulants": "present"}
-    d = model.diagnose(evidence)
-    order = interview.plan(model, evidence, [], d).candidates
+    order = interview.plan(model.case(evidence), []).candidates
     checks = [c.safety_check for c in order]
     assert checks == sorted(checks) and any(checks) and not all(checks)
 
@@ -274,8 +269,7 @@ def test_why_we_ask_a_safety_check_names_no_serious_cause(model):
     """A safety check says what a Yes would change and how often people say No, never the
     serious cause behind it; the reason is the one shown on the page."""
     evidence = history_none("adult") | {"caffeine_or_stimulants": "present"}
-    d = model.diagnose(evidence)
-    checks = [c for c in interview.candidates(model, evidence, [], d) if c.safety_check]
+    checks = [c for c in interview.candidates(model.case(evidence), []) if c.safety_check]
     assert checks
     serious = [model.vocabulary.causes[c].label for c in ("als", "sma", "myopathy", "parkinsons")]
     for c in checks:

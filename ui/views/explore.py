@@ -14,11 +14,11 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from toe_twitch import Diagnosis, ImpossibleEvidenceError, ToeTwitchModel
+from toe_twitch import Diagnosis, ImpossibleEvidenceError, ToeTwitchModel, interview
+from toe_twitch.interview import CaseView, explore_case
 from toe_twitch.priors import AGE_FINDING
-from toe_twitch.ui import answers, charts, interview, keys, session_priors, widgets
+from toe_twitch.ui import answers, charts, keys, session_priors, widgets
 from toe_twitch.ui.answers import UNKNOWN
-from toe_twitch.ui.case import CaseView, explore_case
 from toe_twitch.ui.text import (
     answer_label,
     bits,
@@ -36,7 +36,6 @@ from toe_twitch.vocabulary import GROUPS
 #: Emergency signs first, as in the interview; then as a clinician asks.
 GROUP_ORDER = ("red_flags", "about_you", "when", "symptoms", "history")
 ANSWER_OPTIONS = ("present", "absent", UNKNOWN)
-ASK_COUNT = 5
 IMPOSSIBLE = "impossible under these priors"
 
 
@@ -258,8 +257,7 @@ def results(model: ToeTwitchModel, evidence: dict[str, str]) -> Callable[[], Non
     with st.container(key="results_panel"):
         try:
             view = explore_case(
-                model,
-                evidence,
+                model.case(evidence),
                 skipped,
                 why_cause=st.session_state.get(keys.WHY_CAUSE),
                 what_if_finding=st.session_state.get(keys.WHAT_IF_FINDING),

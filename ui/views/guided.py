@@ -16,10 +16,10 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from toe_twitch import Diagnosis, ImpossibleEvidenceError, ToeTwitchModel
+from toe_twitch import Diagnosis, ImpossibleEvidenceError, ToeTwitchModel, interview
 from toe_twitch.analysis import Question
 from toe_twitch.priors import AGE_FINDING
-from toe_twitch.ui import answers, interview, keys, session_priors, widgets
+from toe_twitch.ui import answers, keys, session_priors, widgets
 from toe_twitch.ui.answers import UNKNOWN
 from toe_twitch.ui.text import answer_label, bits, finding_label, percent
 
@@ -281,10 +281,9 @@ def interview_screen() -> None:
     evidence = answers.evidence(model)
     skipped = answers.skipped()
     try:
-        d = model.diagnose(evidence)
-        plan = interview.plan(
-            model, evidence, skipped, d, more=bool(st.session_state.get(keys.INTERVIEW_MORE))
-        )
+        case = model.case(evidence)
+        d = case.diagnosis
+        plan = interview.plan(case, skipped, more=bool(st.session_state.get(keys.INTERVIEW_MORE)))
     except ImpossibleEvidenceError:
         widgets.impossible(model, evidence, "interview")
         nav_buttons()
