@@ -26,8 +26,9 @@ except ImportError:  # pragma: no cover - exercised by the compiled=False tests
     numba = None
     HAVE_NUMBA = False
 
-#: Batches smaller than this run on one thread (starting threads costs more than it saves).
-PARALLEL_ROWS = 64
+#: Batches smaller than this run on one thread: waking threads costs more than it saves
+#: (a 128-row parameter chunk ran 5-8x slower on 2 threads of a busy 2-core machine).
+PARALLEL_ROWS = 512
 #: States multiplied per block when several answers' vectors are applied in one pass.
 _BLOCK = 512
 _BOOST = 2.0**SCALE_BITS
@@ -118,96 +119,91 @@ if HAVE_NUMBA:
     _jit = numba.njit(cache=True, fastmath=_FAST, inline="always")
 
     # ------------------------------------------------------------------ component priors
-    @numba.njit(cache=True, inline="always")
-    def _cause_table(rec, row, q, gtab):  # pragma: no cover
-        """P(cause q absent / present) for each configuration of its shared parents (in
-        parent order), its private parents summed out against their answers."""
+    @numba.njit(cache=True)
+    def _cause_tables(rec, row, gtab):  # pragma: no cover
+        """``gtab[q, x, c]``: P(cause q = x) for each configuration c of its shared parents
+        (in parent order), its private parents summed out against the row's answers."""
         g = rec.groups[row]
         a = rec.ages[row]
-        npar = rec.n_parents[q]
-        n_shp = 0
-        for i in range(npar):
-            if rec.parent_shared[q, i] >= 0:
-                n_shp += 1
-        for c in range(1 << n_shp):
-            g0 = 0.0
-            g1 = 0.0
-            for pcfg in range(1 << (npar - n_shp)):
-                m = 0
-                pw = 1.0
-                ks = 0
-                kp = 0
-                for i in range(npar):
-                    if rec.parent_shared[q, i] >= 0:
-                        bit = (c >> ks) & 1
-                        ks += 1
-                    else:
-                        bit = (pcfg >> kp) & 1
-                        kp += 1
-                        rf = rec.parent_rf[q, i]
-                        e = rec.evidence[row, rf]
-                        if e >= 0 and e != bit:
-                            pw = 0.0
+        for q in range(rec.n_parents.shape[0]):
+            npar = rec.n_parents[q]
+            n_shp = 0
+            for i in range(npar):
+                if rec.parent_shared[q, i] >= 0:
+                    n_shp += 1
+            for c in range(1 << n_shp):
+                g0 = 0.0
+                g1 = 0.0
+                for pcfg in range(1 << (npar - n_shp)):
+                    m = 0
+                    pw = 1.0
+                    ks = 0
+                    kp = 0
+                    for i in range(npar):
+                        if rec.parent_shared[q, i] >= 0:
+                            bit = (c >> ks) & 1
+                            ks += 1
                         else:
-                            pw *= rec.rf1[g, rf, a] if bit else rec.rf0[g, rf, a]
-                    m |= bit << i
-                if pw != 0.0:
-                    g0 += pw * rec.cpt0[g, a, rec.cpt_offset[q] + m]
-                    g1 += pw * rec.cpt1[g, a, rec.cpt_offset[q] + m]
-            gtab[0, c] = g0
-            gtab[1, c] = g1
+                            bit = (pcfg >> kp) & 1
+                            kp += 1
+                            rf = rec.parent_rf[q, i]
+                            e = rec.evidence[row, rf]
+                            if e >= 0 and e != bit:
+                                pw = 0.0
+                            else:
+                                pw *= rec.rf1[g, rf, a] if bit else rec.rf0[g, rf, a]
+                        m |= bit << i
+                    if pw != 0.0:
+                        g0 += pw * rec.cpt0[g, a, rec.cpt_offset[q] + m]
+                        g1 += pw * rec.cpt1[g, a, rec.cpt_offset[q] + m]
+                gtab[q, 0, c] = g0
+                gtab[q, 1, c] = g1
 
-    @numba.njit(cache=True, inline="always")
-    def _cause_step(rec, row, q, gtab, cur, nxt):  # pragma: no cover
-        """Add cause ``q`` to the table ``cur`` (into ``nxt``), summing out the shared risk
-        factors whose last cause it is; configurations that contradict an answer are skipped."""
+    @numba.njit(cache=True)
+    def _component_row(rec, row, cur, nxt, gtab):  # pragma: no cover
+        """One component prior, cause by cause (``Schedule``): cause ``q`` added to the
+        table, the shared risk factors whose last cause it is summed out; configurations
+        that contradict an answer skipped. (One function: a call per cause would count the
+        record's arrays up and down each time.)"""
         g = rec.groups[row]
         a = rec.ages[row]
-        states = 1 << q
-        out_width = states << 1
-        for t in range(rec.n_out[q] * out_width):
-            nxt[t] = 0.0
-        fixed = 0
-        value = 0
-        for b in range(rec.n_during[q]):
-            e = rec.evidence[row, rec.shared[rec.during_shared[q, b]]]
-            if e >= 0:
-                fixed |= 1 << b
-                value |= e << b
-        for d in range(1 << rec.n_during[q]):
-            if (d & fixed) != value:
-                continue
-            weight = 1.0  # the prior of the risk factors opening at q
-            for i in range(rec.new_shared.shape[1]):
-                sh = rec.new_shared[q, i]
-                if sh < 0:
-                    break
-                rf = rec.shared[sh]
-                weight *= rec.rf1[g, rf, a] if (d >> rec.new_pos[q, i]) & 1 else rec.rf0[g, rf, a]
-            c = 0
-            ks = 0
-            for i in range(rec.n_parents[q]):
-                if rec.parent_pos[q, i] >= 0:
-                    c |= ((d >> rec.parent_pos[q, i]) & 1) << ks
-                    ks += 1
-            g0 = gtab[0, c] * weight
-            g1 = gtab[1, c] * weight
-            src = rec.proj_in[q, d] * states
-            dst = rec.proj_out[q, d] * out_width
-            for t in range(states):
-                val = cur[src + t]
-                nxt[dst + t] += val * g0
-                nxt[dst + states + t] += val * g1
-
-    @numba.njit(cache=True, inline="always")
-    def _component_row(rec, row, table_a, table_b, gtab):  # pragma: no cover
-        """One component prior, cause by cause (``Schedule``)."""
-        cur = table_a
-        nxt = table_b
+        _cause_tables(rec, row, gtab)
         cur[0] = 1.0
         for q in range(rec.n_parents.shape[0]):
-            _cause_table(rec, row, q, gtab)
-            _cause_step(rec, row, q, gtab, cur, nxt)
+            states = 1 << q
+            for t in range(rec.n_out[q] * 2 * states):
+                nxt[t] = 0.0
+            fixed = 0
+            value = 0
+            for b in range(rec.n_during[q]):
+                e = rec.evidence[row, rec.shared[rec.during_shared[q, b]]]
+                if e >= 0:
+                    fixed |= 1 << b
+                    value |= e << b
+            for d in range(1 << rec.n_during[q]):
+                if (d & fixed) != value:
+                    continue
+                weight = 1.0  # the prior of the risk factors opening at q
+                for i in range(rec.new_shared.shape[1]):
+                    sh = rec.new_shared[q, i]
+                    if sh < 0:
+                        break
+                    rf = rec.shared[sh]
+                    weight *= rec.rf1[g, rf, a] if (d >> rec.new_pos[q, i]) & 1 else rec.rf0[g, rf, a]
+                c = 0
+                ks = 0
+                for i in range(rec.n_parents[q]):
+                    if rec.parent_pos[q, i] >= 0:
+                        c |= ((d >> rec.parent_pos[q, i]) & 1) << ks
+                        ks += 1
+                g0 = gtab[q, 0, c] * weight
+                g1 = gtab[q, 1, c] * weight
+                src = rec.proj_in[q, d] * states
+                dst = rec.proj_out[q, d] * 2 * states
+                for t in range(states):
+                    val = cur[src + t]
+                    nxt[dst + t] += val * g0
+                    nxt[dst + states + t] += val * g1
             cur, nxt = nxt, cur
         for t in range(rec.out.shape[1]):
             rec.out[row, t] = cur[t]
@@ -216,7 +212,7 @@ if HAVE_NUMBA:
     def _component_serial(rec, scratch):  # pragma: no cover
         table_a = np.empty(scratch)
         table_b = np.empty(scratch)
-        gtab = np.empty((2, 1 << rec.parent_shared.shape[1]))
+        gtab = np.empty((rec.n_parents.shape[0], 2, 1 << rec.parent_shared.shape[1]))
         for row in range(rec.groups.shape[0]):
             _component_row(rec, row, table_a, table_b, gtab)
 
@@ -227,7 +223,7 @@ if HAVE_NUMBA:
         for b in numba.prange((n + block - 1) // block):
             table_a = np.empty(scratch)
             table_b = np.empty(scratch)
-            gtab = np.empty((2, 1 << rec.parent_shared.shape[1]))
+            gtab = np.empty((rec.n_parents.shape[0], 2, 1 << rec.parent_shared.shape[1]))
             for row in range(b * block, min(n, (b + 1) * block)):
                 _component_row(rec, row, table_a, table_b, gtab)
 
@@ -292,20 +288,18 @@ if HAVE_NUMBA:
         return m
 
     @_jit
-    def _multiply(bank, offs, m, v, out, width):  # pragma: no cover
-        """``out = v`` times ``m`` vectors in one pass (block by block); returns its sum."""
+    def _multiply(bank, offs, m, v, width):  # pragma: no cover
+        """``v`` times ``m`` vectors in place, block by block (the block stays in the
+        fastest cache while every vector passes over it); returns the sum."""
         total = 0.0
         for t0 in range(0, width, _BLOCK):
             t1 = min(width, t0 + _BLOCK)
-            o = offs[0]
-            for t in range(t0, t1):
-                out[t] = v[t] * bank[o + t]
-            for i in range(1, m):
+            for i in range(m):
                 o = offs[i]
                 for t in range(t0, t1):
-                    out[t] *= bank[o + t]
+                    v[t] *= bank[o + t]
             for t in range(t0, t1):
-                total += out[t]
+                total += v[t]
         return total
 
     @_jit
@@ -341,11 +335,13 @@ if HAVE_NUMBA:
         return exponent, top
 
     @_jit
-    def _row_at_age(rec, r, a, v, work, factors, offs):  # pragma: no cover
-        """P(age a, cause state, answers of row r), scaled: returns (possible, exponent,
-        the buffer holding it). Stage by stage: the Kronecker product with the next
-        component, then every answer whose causes that component completes, multiplied
-        in one pass when the result stays in range (else one by one, rescaled)."""
+    def _row_at_age(rec, r, a, v, work, factors, offs, careful):  # pragma: no cover
+        """P(age a, cause state, answers of row r) into ``v``, scaled: returns (status,
+        exponent), status 1 possible, 0 impossible, -1 to be redone ``careful``. Stage by
+        stage: the Kronecker product with the next component, then every answer whose
+        causes that component completes, all in one pass; if that product's sum falls
+        below ``2**-SCALE_BITS`` (entries may have left the range of a double) the row is
+        redone ``careful``: one answer at a time, rescaled after each."""
         g = rec.groups[r]
         exponent = _fold_factors(rec, r, a, factors)
         v[0] = rec.age_prior[g, a] * factors[factors.shape[0] - 1]
@@ -361,25 +357,25 @@ if HAVE_NUMBA:
                 size >>= 1
                 pos += 1
             if top == 0.0:
-                return False, exponent, v
+                return 0, exponent
             more, top = _rescale(v, width, top)
             exponent += more
             m = _stage_vectors(rec, r, a, ci, offs)
             if m == 0:
                 continue
-            total = _multiply(bank, offs, m, v, work, width)
-            if total >= _TINY:  # every entry that matters is a normal double: exact
-                v, work = work, v
-                top = total
+            if not careful:
+                top = _multiply(bank, offs, m, v, width)
+                if top < _TINY:  # some entries may have left the range of a double
+                    return -1, exponent
                 continue
             more = _multiply_scaled(bank, offs, m, v, width)
             if more < 0.0:
-                return False, exponent, v
+                return 0, exponent
             exponent += more
             top = 0.0
             for t in range(width):
                 top += v[t]
-        return True, exponent, v
+        return 1, exponent
 
     @_jit
     def _finish_row(rec, r, acc, acc_exp, spare):  # pragma: no cover
@@ -438,8 +434,11 @@ if HAVE_NUMBA:
             if not rec.allowed[r, a]:
                 continue
             left -= 1
-            ok, exponent, res = _row_at_age(rec, r, a, bufs[0], bufs[1], factors, offs)
-            if not ok:
+            res = bufs[0]
+            status, exponent = _row_at_age(rec, r, a, res, bufs[1], factors, offs, False)
+            if status < 0:
+                status, exponent = _row_at_age(rec, r, a, res, bufs[1], factors, offs, True)
+            if status == 0:
                 continue
             exps[a] = exponent
             live[a] = True
