@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from toe_twitch.core import Diagnosis, ToeTwitchModel
 from toe_twitch.errors import Problem, VignetteError
@@ -34,9 +34,15 @@ class Expectation(BaseModel):
     urgency: list[str] = Field(min_length=1)
 
 
+def _id_text(value: Any) -> Any:
+    """An id typed as a whole number (``id: 10``) is the text typed; other YAML 1.1 number
+    forms (``010``) are text already (:mod:`toe_twitch.safe_yaml`)."""
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
 class Vignette(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-    id: str = Field(min_length=1)
+    id: Annotated[str, BeforeValidator(_id_text)] = Field(min_length=1)
     story: str = ""
     findings: dict[str, str]
     expect: Expectation

@@ -220,15 +220,15 @@ def test_plain_decimals_and_exponents_are_numbers(tmp_path):
 
 def test_an_id_that_looks_like_a_number_stays_the_text_typed(tmp_path):
     path = tmp_path / "v.yaml"
-    path.write_text(
-        "vignettes:\n"
-        "  - id: 010\n"
+    path.write_text("vignettes:\n" + "".join(
+        f"  - id: {typed}\n"
         "    findings: {age_group: adult, onset_falling_asleep: present}\n"
         "    expect: {urgency: [self_care]}\n"
-    )
+        for typed in ("010", "10", "1:20")
+    ))
     result = run("evaluate", "--json", str(path))
     assert result.returncode == 0, result.stdout
-    assert json.loads(result.stdout)["results"][0]["id"] == "010"
+    assert [r["id"] for r in json.loads(result.stdout)["results"]] == ["010", "10", "1:20"]
 
 
 # ------------------------------------------------------------ fault 7: crashes
