@@ -15,8 +15,15 @@ each parameter class below is the same sentence); ``priors/README.md``, the head
 A leak or a link may be one number, or one number per age group when the sources give
 different figures by age (``leak: {infant: {...}, child: {...}, ...}``).
 
+The see-a-doctor thresholds (``urgency.serious_cause_threshold``) are a safety floor no
+file can remove: every serious cause of the shipped priors keeps its threshold, with a
+value inside the *shipped* ``[low, high]`` (:func:`threshold_problems`); a value above the
+shipped one but inside that range is valid and reported as a weaker safety rule
+(:attr:`PriorsFile.warnings`). A source must say something a reader can see.
+
 Validation reports *every* problem at once, each as ``file: field.path: rule``. Loading
-uses :mod:`toe_twitch.safe_yaml`, so nothing in the file is ever executed.
+uses :mod:`toe_twitch.safe_yaml`, so nothing in the file is ever executed, no key counts
+twice and only plain decimals are numbers.
 """
 
 from __future__ import annotations
