@@ -262,13 +262,17 @@ def test_an_open_page_picks_up_again_after_the_server_restarts(site, tmp_path):
         # asks nothing of a new server when it reconnects (after an answer it would).
         w.show(f"{base}/questions?{RED_FLAGS_NONE}", ".st-key-iv_age_group_adult button")
     marker = page.evaluate("() => (window.__ttMarker = 1)")  # no reload: it stays
+    boot = page.evaluate("() => window.__toeTwitchWatch.boot")
     with served_on(port, log):
-        page.wait_for_function(
-            "() => document.querySelector('[data-testid=\"stMain\"]') && "
+        started = time.monotonic()
+        page.wait_for_function(  # drawn again by the new server, by itself
+            "(b) => window.__toeTwitchWatch.boot !== b && "
             "!document.querySelector('[data-stale=\"true\"]')",
+            arg=boot,
             timeout=load.TIMEOUT_MS,
         )
-        time.sleep(8)  # the watch looks every 2 s: it has seen the server come back
+        print(f"drawn again {time.monotonic() - started:.1f} s after the server answered")
+        load.settle(page)
         tap_and_wait_for_new_heading(page, ".st-key-iv_age_group_adult button")
         assert heading(page) == "Does any of this apply to you?"
         assert "age_group=adult" in page.url

@@ -8,8 +8,9 @@ ignore every answer. This small component, mounted outside every fragment, looks
 server's health every :data:`LOOK_SECONDS` while the tab is shown; when the server was
 unreachable and answers again, it asks for a full rerun (which reads the answers from
 the link, so the case is kept). A full rerun always draws this component again, with
-the server's boot id: when none comes within :data:`TRIES` looks, the page says in
-plain words to reload it, with a button that does.
+the server's boot id: when none comes after :data:`TRIES` asks, each after
+:data:`PATIENCE` looks with no run under way (a new server's first run loads the model,
+which takes seconds), the page says in plain words to reload it, with a button that does.
 
 Nothing is sent to the server but the rerun request; after a mere network blip the
 same server keeps the session, and the full rerun draws the same page.
@@ -26,6 +27,8 @@ from toe_twitch.ui import keys
 #: This server process: a page drawn by another process sees a different id.
 BOOT_ID = uuid.uuid4().hex
 LOOK_SECONDS = 2.0
+#: Idle looks (no run under way, none come) before asking again; asks before the message.
+PATIENCE = 3
 TRIES = 4
 RELOAD_TEXT = "The page lost its connection and could not pick up again by itself."
 
@@ -38,7 +41,9 @@ export default function (component) {
   w.runs += 1;  // every full run draws the component again
   w.boot = data.boot;
   w.set = setStateValue;
-  if (w.asked && w.runs > w.askedAt) { w.asked = 0; document.getElementById("tt-reload")?.remove(); }
+  if (w.asked && w.runs > w.askedAt) {
+    w.asked = 0; w.idle = 0; document.getElementById("tt-reload")?.remove();
+  }
   if (w.timer) return;
   const ask = () => {
     w.asked += 1; w.askedAt = w.runs;
@@ -65,8 +70,11 @@ export default function (component) {
     try { ok = (await fetch(data.health, { cache: "no-store" })).ok; } catch (e) { ok = false; }
     if (!ok) { w.down = true; return; }
     if (w.down) { w.down = false; ask(); return; }
+    // A run under way (or the browser still reconnecting) is not an unanswered ask.
+    if (document.querySelector('[data-testid="stStatusWidget"]')) return;
     if (w.asked && w.runs === w.askedAt) {
-      if (w.asked >= data.tries) tell(); else ask();
+      w.idle = (w.idle || 0) + 1;
+      if (w.idle % data.patience === 0) { if (w.asked >= data.tries) tell(); else ask(); }
     }
   }, data.look_ms);
 }
@@ -90,6 +98,7 @@ def watch() -> None:
             "health": f"/{base}/_stcore/health" if base else "/_stcore/health",
             "look_ms": int(LOOK_SECONDS * 1000),
             "tries": TRIES,
+            "patience": PATIENCE,
             "text": RELOAD_TEXT,
         },
         height=0,
