@@ -265,12 +265,19 @@ def test_an_open_page_picks_up_again_after_the_server_restarts(site, tmp_path):
     boot = page.evaluate("() => window.__toeTwitchWatch.boot")
     with served_on(port, log):
         started = time.monotonic()
-        page.wait_for_function(  # drawn again by the new server, by itself
-            "(b) => window.__toeTwitchWatch.boot !== b && "
-            "!document.querySelector('[data-stale=\"true\"]')",
-            arg=boot,
-            timeout=load.TIMEOUT_MS,
-        )
+        try:
+            page.wait_for_function(  # drawn again by the new server, by itself
+                "(b) => window.__toeTwitchWatch.boot !== b && "
+                "!document.querySelector('[data-stale=\"true\"]')",
+                arg=boot,
+                timeout=load.TIMEOUT_MS,
+            )
+        except Exception:
+            state = page.evaluate(
+                "() => JSON.stringify([window.__toeTwitchWatch, document.querySelector("
+                "'[data-testid=\"stStatusWidget\"]')?.innerText])"
+            )
+            raise AssertionError(f"not drawn again; the watch: {state}") from None
         print(f"drawn again {time.monotonic() - started:.1f} s after the server answered")
         load.settle(page)
         tap_and_wait_for_new_heading(page, ".st-key-iv_age_group_adult button")
