@@ -31,19 +31,23 @@ _LAZY = {
     **dict.fromkeys(["explain", "next_questions", "sensitivity", "uncertainty", "what_if"],
                     "toe_twitch.analysis"),
     **dict.fromkeys(["DISCLAIMER", "NO_LISTED_CAUSE_LABEL", "Diagnosis", "LookAhead",
-                     "Posteriors", "ToeTwitchModel", "load_model"], "toe_twitch.core"),
+                     "Posteriors"], "toe_twitch.records"),
+    "ToeTwitchModel": "toe_twitch.core",
+    "Case": "toe_twitch.case",
+    "load_model": "toe_twitch.loading",
 }
 
 if TYPE_CHECKING:
     from toe_twitch.analysis import explain, next_questions, sensitivity, uncertainty, what_if
-    from toe_twitch.core import (
+    from toe_twitch.case import Case
+    from toe_twitch.core import ToeTwitchModel
+    from toe_twitch.loading import load_model
+    from toe_twitch.records import (
         DISCLAIMER,
         NO_LISTED_CAUSE_LABEL,
         Diagnosis,
         LookAhead,
         Posteriors,
-        ToeTwitchModel,
-        load_model,
     )
 
 
@@ -60,6 +64,7 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "Case",
     "DISCLAIMER",
     "NO_LISTED_CAUSE_LABEL",
     "Diagnosis",

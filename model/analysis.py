@@ -23,7 +23,8 @@ from toe_twitch.priors import Parameter, definition_key
 from toe_twitch.urgency import RANK, raised, rule_level, threshold_variants, urgency_level
 
 if TYPE_CHECKING:
-    from toe_twitch.core import CheckedAnswers, LookAhead, ToeTwitchModel
+    from toe_twitch.core import ToeTwitchModel
+    from toe_twitch.records import CheckedAnswers, LookAhead
 
 
 def _log_odds(p: float) -> float:

@@ -48,7 +48,8 @@ from toe_twitch.analysis import (
 from toe_twitch.urgency import threshold_variants
 
 if TYPE_CHECKING:
-    from toe_twitch.core import CheckedAnswers, Diagnosis, LookAhead, Posteriors, ToeTwitchModel
+    from toe_twitch.core import ToeTwitchModel
+    from toe_twitch.records import CheckedAnswers, Diagnosis, LookAhead, Posteriors
 
 
 class Case:

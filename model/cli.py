@@ -21,10 +21,12 @@ from importlib import metadata, resources
 from typing import Any
 
 from toe_twitch.advice import Advice
-from toe_twitch.core import DISCLAIMER, NO_LISTED_CAUSE_LABEL, Diagnosis, load_model, suggest
+from toe_twitch.core import suggest
 from toe_twitch.errors import InputFileError, OutputExistsError, OutputWriteError, ToeTwitchError
 from toe_twitch.interop import FORMATS, export_network, format_for_path
+from toe_twitch.loading import load_model
 from toe_twitch.priors import iter_parameters, load_priors, source_counts
+from toe_twitch.records import DISCLAIMER, NO_LISTED_CAUSE_LABEL, Diagnosis
 from toe_twitch.safe_text import for_terminal
 from toe_twitch.urgency import OUTSIDE_CAUSES
 from toe_twitch.vocabulary import BINARY_STATES, GROUPS, load_vocabulary

@@ -30,8 +30,9 @@ import numpy as np
 from toe_twitch.advice import advice_questions
 from toe_twitch.analysis import Explanation, Question, WhatIf
 from toe_twitch.case import Case
-from toe_twitch.core import Diagnosis, LookAhead, ToeTwitchModel
+from toe_twitch.core import ToeTwitchModel
 from toe_twitch.priors import AGE_FINDING
+from toe_twitch.records import Diagnosis, LookAhead
 
 #: Expected move (probability, 0 to 1) below which a question is not worth asking.
 STOP_SHIFT = 0.08

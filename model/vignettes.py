@@ -14,8 +14,9 @@ from typing import Annotated, Any
 import numpy as np
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
-from toe_twitch.core import Diagnosis, ToeTwitchModel
+from toe_twitch.core import ToeTwitchModel
 from toe_twitch.errors import Problem, VignetteError
+from toe_twitch.records import Diagnosis
 from toe_twitch.resources import vignettes_path
 from toe_twitch.safe_yaml import parse_yaml_text, read_yaml_file
 from toe_twitch.urgency import RANK

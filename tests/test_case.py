@@ -16,8 +16,9 @@ import pytest
 
 from tests.test_ui_app import RED_FLAGS_NONE, open_app
 from toe_twitch import explain, interview, load_model, next_questions, what_if
-from toe_twitch.core import CheckedAnswers, ToeTwitchModel
+from toe_twitch.core import ToeTwitchModel
 from toe_twitch.engine import CauseSpace
+from toe_twitch.records import CheckedAnswers
 from toe_twitch.ui import keys
 
 

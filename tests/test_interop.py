@@ -43,6 +43,7 @@ from toe_twitch.interop import (
     posterior_error_bound,
     reference_variables,
 )
+from toe_twitch.loading import model_from_network
 from toe_twitch.vignettes import load_vignettes
 
 EVIDENCE_SETS = 300
@@ -184,9 +185,8 @@ def test_round_trip_through_pyagrum_keeps_every_posterior(
         path.write_bytes(exported[fmt].read_bytes())
     bn = gum.loadBN(str(path))
     assert bn.size() == len(model.states) and bn.sizeArcs() == len(model.network.edges())
-    from toe_twitch import ToeTwitchModel
 
-    again = ToeTwitchModel.from_network(pyagrum_as_pgmpy(bn, fmt, model), f"pyAgrum {fmt}")
+    again = model_from_network(pyagrum_as_pgmpy(bn, fmt, model), f"pyAgrum {fmt}")
     got = again.posterior_batch(evidences)
     bound = posterior_error_bound(model, fmt, PYAGRUM_READER_ERROR.get(fmt, 0.0))
     assert np.abs(got - reference).max() <= bound

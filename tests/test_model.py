@@ -10,9 +10,9 @@ from toe_twitch import (
     DISCLAIMER,
     EvidenceError,
     ImpossibleEvidenceError,
-    ToeTwitchModel,
     load_model,
 )
+from toe_twitch.loading import model_from_network
 from toe_twitch.priors import DEFAULT_PRIORS_PATH, load_priors
 
 
@@ -125,7 +125,7 @@ def test_a_twitching_property_is_a_property_of_the_twitching(model):
 
 
 def test_a_model_from_a_network_has_a_real_constructor(model):
-    again = ToeTwitchModel.from_network(model.network, "in memory")
+    again = model_from_network(model.network, "in memory")
     evidence = {"age_group": "child", "fever": "present", "persists_2_weeks": "present"}
     assert again.posterior(evidence) == pytest.approx(model.posterior(evidence), abs=1e-12)
     assert not again.has_priors and "no urgency thresholds" in again.thresholds_source
