@@ -4,16 +4,15 @@ The guided questions and the full list are fragments: an answer reruns only the
 fragment, by its id. After the server restarts, the browser reconnects to a new server
 that knows no fragment of the old one and drops every such rerun (it logs "The fragment
 with id ... does not exist anymore"), so the tab would keep showing old results and
-ignore every answer. This small component, mounted outside every fragment, looks at the
-server's health every :data:`LOOK_SECONDS` while the tab is shown; when the server was
-unreachable and answers again, it asks for a full rerun (which reads the answers from
-the link, so the case is kept). A full rerun always draws this component again, with
-the server's boot id: when none comes after :data:`TRIES` asks, each after
-:data:`PATIENCE` looks with no run under way (a new server's first run loads the model,
-which takes seconds), the page says in plain words to reload it, with a button that does.
-
-Nothing is sent to the server but the rerun request; after a mere network blip the
-same server keeps the session, and the full rerun draws the same page.
+ignore every answer. This small component, mounted outside every fragment, notices each
+time the browser opens a new connection to the server (it wraps the browser's
+``WebSocket``; no polling) and then asks for a full rerun, which reads the answers from
+the link, so the case is kept. A full rerun always draws this component again, with the
+server's boot id; while none comes (a new server's first run loads the model, which
+takes seconds), it asks again after :data:`PATIENCE` looks with no run under way, and
+after :data:`TRIES` asks the page says in plain words to reload it, with a button that
+does. After a mere network blip the same server keeps the session, and the full rerun
+draws the same page.
 """
 
 from __future__ import annotations
@@ -27,6 +26,8 @@ from toe_twitch.ui import keys
 #: This server process: a page drawn by another process sees a different id.
 BOOT_ID = uuid.uuid4().hex
 LOOK_SECONDS = 2.0
+#: After the browser reconnects, the pause before asking for a full run (seconds).
+SETTLE_SECONDS = 0.5
 #: Idle looks (no run under way, none come) before asking again; asks before the message.
 PATIENCE = 3
 TRIES = 4
@@ -36,7 +37,7 @@ _JS = """
 export default function (component) {
   const { data, setStateValue } = component;
   const w = window.__toeTwitchWatch || (window.__toeTwitchWatch = {
-    down: false, asked: 0, runs: 0, askedAt: -1,
+    asked: 0, runs: 0, askedAt: -1, idle: 0, sockets: 0,
   });
   w.runs += 1;  // every full run draws the component again
   w.boot = data.boot;
@@ -46,7 +47,7 @@ export default function (component) {
   }
   if (w.timer) return;
   const ask = () => {
-    w.asked += 1; w.askedAt = w.runs;
+    w.asked += 1; w.askedAt = w.runs; w.idle = 0;
     w.set("reconnected", Date.now());
   };
   const tell = () => {
@@ -64,18 +65,24 @@ export default function (component) {
     box.appendChild(b);
     document.body.appendChild(box);
   };
-  w.timer = setInterval(async () => {
-    if (document.hidden) return;
-    let ok = false;
-    try { ok = (await fetch(data.health, { cache: "no-store" })).ok; } catch (e) { ok = false; }
-    if (!ok) { w.down = true; return; }
-    if (w.down) { w.down = false; ask(); return; }
-    // A run under way (or the browser still reconnecting) is not an unanswered ask.
+  // The page's connection is open when this first runs: every connection opened after
+  // it is the browser reconnecting (to the same server after a blip, or a new one).
+  const Native = window.WebSocket;
+  function Watched(...args) {
+    const socket = new Native(...args);
+    socket.addEventListener("open", () => { w.sockets += 1; setTimeout(ask, data.settle_ms); });
+    return socket;
+  }
+  Watched.prototype = Native.prototype;
+  for (const name of ["CONNECTING", "OPEN", "CLOSING", "CLOSED"]) Watched[name] = Native[name];
+  window.WebSocket = Watched;
+  // An ask can be lost while the browser is still reconnecting: ask again after a few
+  // looks with no run under way and none come, and after a few asks say to reload.
+  w.timer = setInterval(() => {
+    if (!w.asked || w.runs !== w.askedAt || document.hidden) return;
     if (document.querySelector('[data-testid="stStatusWidget"]')) return;
-    if (w.asked && w.runs === w.askedAt) {
-      w.idle = (w.idle || 0) + 1;
-      if (w.idle % data.patience === 0) { if (w.asked >= data.tries) tell(); else ask(); }
-    }
+    w.idle += 1;
+    if (w.idle >= data.patience) { if (w.asked >= data.tries) tell(); else ask(); }
   }, data.look_ms);
 }
 """
@@ -89,13 +96,12 @@ def _reconnected() -> None:
 
 def watch() -> None:
     """Mount the watch (outside every fragment, once per full run)."""
-    base = (st.get_option("server.baseUrlPath") or "").strip("/")
     _component(
         key=keys.RECONNECT,
         data={
             "boot": BOOT_ID,
             "run": uuid.uuid4().hex,  # new on every full run, so the script sees each one
-            "health": f"/{base}/_stcore/health" if base else "/_stcore/health",
+            "settle_ms": int(SETTLE_SECONDS * 1000),
             "look_ms": int(LOOK_SECONDS * 1000),
             "tries": TRIES,
             "patience": PATIENCE,
