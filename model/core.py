@@ -48,6 +48,7 @@ class ToeTwitchModel:
 
     Examples
     --------
+    >>> from toe_twitch import load_model
     >>> m = load_model()
     >>> d = m.diagnose({"age_group": "adult", "onset_falling_asleep": "present"})
     >>> d.ranking[0][0], d.urgency

@@ -22,18 +22,18 @@ folder is never created.
 >>> write_atomic(folder / "a.txt", "two")  # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ...
-model.errors.OutputExistsError: ...a.txt: the file exists; replace it with --force (overwrite=True from Python)
+toe_twitch.errors.OutputExistsError: ...a.txt: the file exists; replace it with --force (overwrite=True from Python)
 >>> write_atomic(folder / "a.txt", "two", overwrite=True)
 >>> read_bounded(folder / "a.txt", max_bytes=10)
 b'two'
 >>> read_bounded(folder / "a.txt", max_bytes=2)  # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ...
-model.errors.FileReadError: ...a.txt: file is larger than the limit of 2 bytes (it has 3 bytes)
+toe_twitch.errors.FileReadError: ...a.txt: file is larger than the limit of 2 bytes (it has 3 bytes)
 >>> write_atomic(folder / "new" / "b.txt", "three")  # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ...
-model.errors.OutputFolderMissingError: ...b.txt: the folder .../new does not exist; create it first...
+toe_twitch.errors.OutputFolderMissingError: ...b.txt: the folder .../new does not exist; create it first...
 """
 
 from __future__ import annotations
