@@ -292,7 +292,7 @@ class ToeTwitchModel:
             empty = np.zeros(0)
             return Posteriors(np.zeros((0, len(self.causes))), empty, empty, None)
         result = self.engine.query(rows, joint=joint)
-        out = Posteriors(result.marginals, result.no_listed_cause, result.log_evidence, result.joint)
+        out = result
         if impossible == "raise" and out.impossible.any():
             bad = np.flatnonzero(out.impossible)
             raise self.impossible_error(rows, bad, names)

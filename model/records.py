@@ -14,9 +14,21 @@ from typing import Any
 import numpy as np
 
 from toe_twitch.advice import Advice
+from toe_twitch.engine import Posteriors
 from toe_twitch.urgency import Reason, Urgency
 
 Evidence = Mapping[str, str]
+
+__all__ = [
+    "DISCLAIMER",
+    "NO_LISTED_CAUSE_LABEL",
+    "CheckedAnswers",
+    "Combinations",
+    "Diagnosis",
+    "Evidence",
+    "LookAhead",
+    "Posteriors",
+]
 
 DISCLAIMER = (
     "This tool explains likelihoods; it does not diagnose. In an emergency, call your "
@@ -136,32 +148,6 @@ class Diagnosis:
             "advice": self.advice.to_dict(),
             "disclaimer": DISCLAIMER,
         }
-
-
-@dataclass(frozen=True)
-class Posteriors:
-    """What the model computes for a batch of evidence sets (rows).
-
-    ``marginals[i, j]`` = P(cause j | evidence i), causes in :attr:`ToeTwitchModel.causes`
-    order; ``no_listed_cause[i]``; ``log_evidence[i]`` = log P(evidence i), the
-    twitching included; ``impossible[i]`` marks rows with probability zero (their numbers
-    are NaN). ``joint`` (when asked for) is P(age, cause state | evidence).
-    """
-
-    marginals: np.ndarray
-    no_listed_cause: np.ndarray
-    log_evidence: np.ndarray
-    joint: np.ndarray | None = None
-
-    @property
-    def impossible(self) -> np.ndarray:
-        return ~np.isfinite(self.log_evidence)
-
-    def rows(self, start: int, stop: int) -> Posteriors:
-        """The rows ``start:stop`` of the batch."""
-        joint = None if self.joint is None else self.joint[start:stop]
-        return Posteriors(self.marginals[start:stop], self.no_listed_cause[start:stop],
-                          self.log_evidence[start:stop], joint)
 
 
 @dataclass(frozen=True)

@@ -88,7 +88,7 @@ __all__ = [
     "SCALE_BITS",
     "CauseSpace",
     "Encoded",
-    "Result",
+    "Posteriors",
     "marginal_sums",
 ]
 
@@ -113,23 +113,31 @@ class Encoded:
 
 
 @dataclass(frozen=True)
-class Result:
-    """What the engine computed for each row.
+class Posteriors:
+    """What the engine computes for a batch of evidence sets (rows): the one posterior
+    record of the project (:mod:`toe_twitch.records` shows it to the API).
 
     ``marginals[i, j]`` = P(cause j present | evidence i) in the structure's cause order;
     ``no_listed_cause[i]`` = P(every cause absent | evidence i); ``log_evidence[i]`` =
-    log P(evidence i) (``-inf``, with NaN marginals, where the evidence is impossible);
-    ``joint`` (only when asked for) is ``(n, A, S)``: P(age, cause state | evidence).
+    log P(evidence i), the twitching included (``-inf``, with NaN marginals, where the
+    evidence is impossible: :attr:`impossible`); ``joint`` (only when asked for) is
+    ``(n, A, S)``: P(age, cause state | evidence).
     """
 
-    log_evidence: np.ndarray
     marginals: np.ndarray
     no_listed_cause: np.ndarray
+    log_evidence: np.ndarray
     joint: np.ndarray | None = None
 
     @property
     def impossible(self) -> np.ndarray:
         return ~np.isfinite(self.log_evidence)
+
+    def rows(self, start: int, stop: int) -> Posteriors:
+        """The rows ``start:stop`` of the batch."""
+        joint = None if self.joint is None else self.joint[start:stop]
+        return Posteriors(self.marginals[start:stop], self.no_listed_cause[start:stop],
+                          self.log_evidence[start:stop], joint)
 
 
 class CauseSpace:
@@ -220,7 +228,7 @@ class CauseSpace:
                 )
 
     # ------------------------------------------------------------------ querying
-    def query(self, rows: Encoded, groups: np.ndarray | None = None, joint: bool = False) -> Result:
+    def query(self, rows: Encoded, groups: np.ndarray | None = None, joint: bool = False) -> Posteriors:
         """Posterior marginals, P(evidence) and the no-listed-cause share for every row.
 
         ``groups[i]`` is the parameter set of row ``i`` (default 0). ``joint=True`` also
@@ -233,10 +241,10 @@ class CauseSpace:
                 self.query(rows.rows(slice(i, i + CHUNK_ROWS)), groups[i : i + CHUNK_ROWS], joint)
                 for i in range(0, n, CHUNK_ROWS)
             ]
-            return Result(
-                np.concatenate([p.log_evidence for p in parts]),
+            return Posteriors(
                 np.concatenate([p.marginals for p in parts]),
                 np.concatenate([p.no_listed_cause for p in parts]),
+                np.concatenate([p.log_evidence for p in parts]),
                 np.concatenate([p.joint for p in parts]) if joint else None,
             )
         allowed = self._allowed_ages(rows.age)
@@ -250,7 +258,7 @@ class CauseSpace:
         marginals = np.empty_like(marg_internal)
         # A certain cause's share can come out 1 ulp above 1 from summation order: clamp.
         marginals[:, self.internal_order] = np.clip(marg_internal, 0.0, 1.0)
-        return Result(log_pe, marginals, np.clip(none, 0.0, 1.0), joint_arr if joint else None)
+        return Posteriors(marginals, np.clip(none, 0.0, 1.0), log_pe, joint_arr if joint else None)
 
     def _allowed_ages(self, age: np.ndarray) -> np.ndarray:
         """``(n, A)``: the ages each row sums over (its own, or every age if unknown)."""
@@ -267,7 +275,7 @@ class CauseSpace:
     def _compiled_rows(
         self, rows: Encoded, groups: np.ndarray, allowed: np.ndarray, flat: np.ndarray,
         offsets: np.ndarray, joint: bool,
-    ) -> Result:
+    ) -> Posteriors:
         n = len(rows)
         record = kernels.PosteriorRecord(
             findings=np.ascontiguousarray(rows.findings, dtype=np.int8), groups=groups,
@@ -286,7 +294,7 @@ class CauseSpace:
         if impossible.any():
             record.marg[impossible] = np.nan
             record.none[impossible] = np.nan
-        return Result(record.log_pe, record.marg, record.none, record.joint if joint else None)
+        return Posteriors(record.marg, record.none, record.log_pe, record.joint if joint else None)
 
     def _check_vectors(self, rows: Encoded, allowed: np.ndarray) -> None:
         """Every answer that needs a vector must have one (a restricted bank)."""
