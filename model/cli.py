@@ -16,6 +16,7 @@ import socket
 import subprocess
 import sys
 import textwrap
+import tomllib
 from collections.abc import Sequence
 from importlib import metadata, resources
 from typing import Any
@@ -390,24 +391,28 @@ def _cmd_export(args) -> int:
     return 0
 
 
-#: Streamlit settings the page is always served with (whatever the working directory).
-SERVE_SETTINGS = {
-    "server.headless": "true",
-    "browser.gatherUsageStats": "false",
-    "client.showErrorDetails": "none",
-    "client.toolbarMode": "minimal",
-    "server.maxUploadSize": "1",
-    "server.enableStaticServing": "false",
-    "theme.primaryColor": "#2f6fb7",
-}
+def serve_settings() -> dict[str, str]:
+    """The page's Streamlit settings, read from its one home, ``ui/.streamlit/config.toml``
+    (installed with the page), as ``section.key`` -> the value a command-line flag takes.
+
+    ``toe-twitch serve`` passes them as flags too, so they hold whatever the working
+    directory (Streamlit reads a config file from the working directory's ``.streamlit``).
+    """
+    text = resources.files("toe_twitch.ui").joinpath(".streamlit", "config.toml").read_text()
+    settings = {}
+    for section, values in tomllib.loads(text).items():
+        for key, value in values.items():
+            flag = str(value).lower() if isinstance(value, bool) else str(value)
+            settings[f"{section}.{key}"] = flag
+    return settings
 
 
 def serve_command(port: int, address: str, extra: Sequence[str] = ()) -> list[str]:
     """The ``streamlit run`` command that serves the installed page."""
     app = resources.files("toe_twitch.ui").joinpath("app.py")
     command = [sys.executable, "-m", "streamlit", "run", str(app)]
-    for key, value in SERVE_SETTINGS.items():
-        command.append(f"--{key}={value}")
+    given = {"server.port", "server.address"}  # the command's own options say these
+    command += [f"--{key}={value}" for key, value in serve_settings().items() if key not in given]
     command += [f"--server.port={port}", f"--server.address={address}", *extra]
     return command
 

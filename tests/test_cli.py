@@ -256,6 +256,9 @@ def test_serve_runs_streamlit_on_loopback_with_safe_settings():
     for flag in ("--server.address=127.0.0.1", "--server.port=8600", "--browser.gatherUsageStats=false",
                  "--client.showErrorDetails=none"):
         assert flag in command
+    # the settings come from the page's one config file, each given once
+    assert "--server.maxUploadSize=10" in command
+    assert len([f for f in command if f.startswith("--server.address=")]) == 1
     result = run("serve", "--port", "0")
     assert result.returncode == 2 and "--port must be between 1 and 65535" in result.stderr
 
