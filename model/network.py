@@ -130,17 +130,6 @@ class Tables:
     def batch(self) -> int:
         return self.age.shape[0]
 
-    def row(self, b: int) -> Tables:
-        """The tables of one parameter vector, as a batch of one."""
-        pick = slice(b, b + 1)
-        return Tables(
-            self.age[pick],
-            {k: v[pick] for k, v in self.risk_factor.items()},
-            {k: v[pick] for k, v in self.cause.items()},
-            {k: v[pick] for k, v in self.finding.items()},
-            {k: v[pick] for k, v in self.noisy_or.items()},
-        )
-
 
 def build_structure(priors: PriorsFile, vocab: Vocabulary) -> Structure:
     causes = tuple(c for c in vocab.cause_ids if c in priors.causes)
