@@ -68,7 +68,7 @@ pd.DataFrame(
 
 # %%
 pgmpy_people = BayesianModelSampling(clinic.network).forward_sample(
-    size=20_000, seed=3, show_progress=False
+    size=10_000, seed=3, show_progress=False
 )
 pgmpy_people = pgmpy_people[pgmpy_people["toe_twitching"] == "present"]
 ours = pd.DataFrame(sample_cases(clinic, 5_000, seed=3, unknown=0.0, undiagnosed=0.0))
@@ -85,16 +85,17 @@ check["standard errors apart"] = (check["pgmpy"] - check["sample_cases"]).abs() 
     check["pgmpy"] * (1 - check["pgmpy"]) / len(pgmpy_people)
     + check["sample_cases"] * (1 - check["sample_cases"]) / len(ours)
 ).clip(lower=1e-12)
-print(f"{len(pgmpy_people):,} of 20,000 pgmpy draws twitch")
+print(f"{len(pgmpy_people):,} of 10,000 pgmpy draws twitch")
 check.round(3)
 
 # %% [markdown]
 # ## Fits with 100, 1,000 and 10,000 cases
 #
-# Each fit runs to a tolerance of 0.01 on the log-odds scale (the command line uses
-# 0.001; 0.01 keeps this notebook quick and moves no number by more than its last
-# digits). For each moved link: how far the learned value is from the truth against how
-# far the expert's value was, and whether the 90% interval holds the truth.
+# Each fit runs to a tolerance of 0.02 on the log-odds scale (the command line uses
+# 0.001; 0.02 keeps this notebook quick and is a small fraction of any 90% interval).
+# For each moved link: how far the learned value is from the truth against how far the
+# expert's value was, and whether the 90% interval holds the truth. The 10,000-case fit
+# takes most of this notebook's time.
 
 # %%
 SIZES = (100, 1_000, 10_000)
@@ -105,7 +106,7 @@ def recover(n: int) -> None:
     """Fit ``n`` cases of the clinic and record each moved link against its truth."""
     cases = parse_cases(cases_csv(sample_cases(clinic, n, seed=n)).encode(), f"clinic-{n}.csv", m)
     began = time.perf_counter()
-    result = fit(cases, m, tolerance=1e-2)
+    result = fit(cases, m, tolerance=2e-2)
     fits[n] = result
     learned = {x.path: x for x in result.numbers}
     for path, value in truth.items():
