@@ -80,6 +80,8 @@ CHUNK_ROWS = 4096
 _CACHE_ENTRIES = 4096
 #: Batches up to this size find their component vectors through the cache, row by row.
 _FEW_ROWS = 8
+#: Rows whose component vectors are remembered whole (up to 4 ages x 2,050 numbers each).
+_ROW_CACHE_ENTRIES = 256
 
 __all__ = [
     "BANK_BUDGET_BYTES",
@@ -262,10 +264,8 @@ class CauseSpace:
 
     def _allowed_ages(self, age: np.ndarray) -> np.ndarray:
         """``(n, A)``: the ages each row sums over (its own, or every age if unknown)."""
-        if len(age) == 1:
-            allowed = np.ones((1, self.n_ages), dtype=np.bool_) if age[0] < 0 else \
-                np.arange(self.n_ages)[None, :] == age[0]
-            return allowed
+        if len(age) == 1:  # a single query: no fancy indexing
+            return np.arange(self.n_ages)[None, :] == age[0] if age[0] >= 0 else np.ones((1, self.n_ages), bool)
         allowed = np.ones((len(age), self.n_ages), dtype=np.bool_)
         known = age >= 0
         allowed[known] = False
@@ -361,7 +361,7 @@ class CauseSpace:
                                              allowed[r : r + 1], few=False)
                 with self._lock:
                     self._row_cache[key] = hit
-                    if len(self._row_cache) > _CACHE_ENTRIES:
+                    if len(self._row_cache) > _ROW_CACHE_ENTRIES:
                         self._row_cache.popitem(last=False)
             found.append(hit)
         if n == 1:
@@ -548,4 +548,5 @@ class CauseSpace:
         arrays += [c.cpt0 for c in self.components] + [c.cpt1 for c in self.components]
         cached = len(self._cache) * max((c.size for c in self.components), default=1) * 8
         cached += len(self._vectors) * self.n_states * 8
+        cached += sum(flat.nbytes + offsets.nbytes for flat, offsets in list(self._row_cache.values()))
         return int(sum(a.nbytes for a in arrays) + cached)
