@@ -22,7 +22,6 @@ from importlib import metadata, resources
 from typing import Any
 
 from toe_twitch.advice import Advice
-from toe_twitch.core import suggest
 from toe_twitch.errors import InputFileError, OutputExistsError, OutputWriteError, ToeTwitchError
 from toe_twitch.interop import FORMATS, export_network, format_for_path
 from toe_twitch.loading import load_model
@@ -30,7 +29,7 @@ from toe_twitch.priors import iter_parameters, load_priors, source_counts
 from toe_twitch.records import DISCLAIMER, NO_LISTED_CAUSE_LABEL, Diagnosis
 from toe_twitch.safe_text import for_terminal
 from toe_twitch.urgency import OUTSIDE_CAUSES
-from toe_twitch.vocabulary import BINARY_STATES, GROUPS, load_vocabulary
+from toe_twitch.vocabulary import BINARY_STATES, GROUPS, load_vocabulary, suggest
 
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
@@ -157,6 +156,20 @@ def cause_name(cause: str) -> str:
     return label
 
 
+#: The widest cause name a diagnose table shows; a longer one is given by its short name.
+TABLE_NAME_CHARS = 44
+
+
+def table_name(cause: str) -> str:
+    """The cause's name in the diagnose table: as the page shows it (:func:`cause_name`),
+    or its short name (``Benign cramp``) when that would be wider than the table allows."""
+    name = cause_name(cause)
+    if len(name) <= TABLE_NAME_CHARS:
+        return name
+    short = load_vocabulary().causes[cause].short
+    return short[:1].upper() + short[1:]
+
+
 def cause_short(cause: str) -> str:
     """A cause's short name for narrow columns (``benign cramp``, ``PLMD``, ``deficiency``)."""
     short = load_vocabulary().causes[cause].short
@@ -212,7 +225,7 @@ def format_diagnosis(d: Diagnosis) -> str:
             88,
         )
     else:
-        names = {cause: cause_name(cause) for cause, _ in d.ranking}
+        names = {cause: table_name(cause) for cause, _ in d.ranking}
         w = max(26, *(len(n) for n in names.values()))
         lines.append(f"{'cause':<{w}} {'probability':>11}  {'':20}  {'vs before':>9}")
         rel = d.relative_to_prior
