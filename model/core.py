@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-import difflib
+import itertools
 from collections.abc import Mapping, Sequence
 from functools import cached_property
 from typing import Any
@@ -35,7 +35,7 @@ from toe_twitch.records import (
     Posteriors,
 )
 from toe_twitch.urgency import assess, threshold_variants
-from toe_twitch.vocabulary import Vocabulary, load_vocabulary
+from toe_twitch.vocabulary import Vocabulary, load_vocabulary, suggest
 
 
 class ToeTwitchModel:
@@ -384,9 +384,23 @@ class ToeTwitchModel:
         twitching itself, questions answered in ``evidence``, repeats, and more than
         :attr:`MAX_COMBINATIONS` combinations, with a message naming the question.
         """
-        import itertools
-
         base = self.check_evidence(evidence or {})
+        names = self._varied(names, base)
+        log_pe, marginals, none, cases = self._sweep(names, base)
+        impossible = ~np.isfinite(log_pe)
+        marginals[impossible] = np.nan
+        none[impossible] = np.nan
+        return Combinations(
+            names=tuple(names),
+            states=tuple(self.states[n] for n in names),
+            cases=cases,
+            posteriors=Posteriors(marginals, none, log_pe),
+            causes=tuple(self.causes),
+        )
+
+    def _varied(self, names: Sequence[str], base: CheckedAnswers) -> list[str]:
+        """The questions :meth:`every_combination` may vary, or the error naming the first
+        that it may not."""
         names = [str(n) for n in names]
         if not names:
             raise EvidenceError("every_combination needs at least one question to vary")
@@ -413,6 +427,13 @@ class ToeTwitchModel:
                 f"{len(names)} questions make {2 ** len(names):,} combinations; the limit is "
                 f"{self.MAX_COMBINATIONS:,} ({self.MAX_COMBINATIONS.bit_length() - 1} questions)"
             )
+        return names
+
+    def _sweep(
+        self, names: list[str], base: CheckedAnswers
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """log P(evidence), marginals, unexplained share and the answers of every
+        combination, in the order of ``itertools.product`` over ``names``."""
         risks = [n for n in names if n in self._rf_index]
         answers = [n for n in names if n not in self._rf_index]
         patterns = [
@@ -441,16 +462,7 @@ class ToeTwitchModel:
             ])
             again = self.engine.query(rows)
             log_pe[redo], marginals[redo], none[redo] = again.log_evidence, again.marginals, again.no_listed_cause
-        impossible = ~np.isfinite(log_pe)
-        marginals[impossible] = np.nan
-        none[impossible] = np.nan
-        return Combinations(
-            names=tuple(names),
-            states=tuple(self.states[n] for n in names),
-            cases=cases,
-            posteriors=Posteriors(marginals, none, log_pe),
-            causes=tuple(self.causes),
-        )
+        return log_pe, marginals, none, cases
 
     def posterior(self, evidence: Evidence) -> dict[str, float]:
         return dict(zip(self.causes, self.posterior_batch([evidence])[0].tolist(), strict=True))
@@ -670,32 +682,6 @@ class ToeTwitchModel:
         return cause
 
 
-def suggest(word: str, options: Sequence[str], labels: Mapping[str, str]) -> str | None:
-    """The option a mistyped ``word`` most likely meant: a unique prefix (``old`` ->
-    ``older_adult``), a word of a label (``tingling`` -> ``numbness_tingling``), or the
-    closest by edit distance.
-
-    >>> suggest("old", ["infant", "child", "adult", "older_adult"], {})
-    'older_adult'
-    >>> suggest("leg_pan", ["leg_pain", "fever"], {})
-    'leg_pain'
-    """
-    text = word.strip().lower().replace("-", "_").replace(" ", "_")
-    if not text:
-        return None
-    prefixed = [o for o in options if o.startswith(text)]
-    if len(prefixed) == 1:
-        return prefixed[0]
-    inside = [o for o in options if text in o.split("_")]
-    if len(inside) == 1:
-        return inside[0]
-    worded = [o for o, label in labels.items() if text.replace("_", " ") in label.lower()]
-    if len(worded) == 1:
-        return worded[0]
-    close = difflib.get_close_matches(text, list(options), n=1, cutoff=0.6)
-    return close[0] if close else None
-
-
 def _is_dataframe(value: Any) -> bool:
     return type(value).__name__ == "DataFrame" and hasattr(value, "columns")
 
@@ -709,5 +695,4 @@ __all__ = [
     "LookAhead",
     "Posteriors",
     "ToeTwitchModel",
-    "suggest",
 ]

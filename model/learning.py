@@ -86,7 +86,7 @@ import numpy as np
 import yaml
 from scipy import optimize, special, stats
 
-from toe_twitch.core import ToeTwitchModel, suggest
+from toe_twitch.core import ToeTwitchModel
 from toe_twitch.engine import Encoded
 from toe_twitch.errors import InputFileError, Problem, ToeTwitchError
 from toe_twitch.files import check_target, read_bounded, write_atomic
@@ -98,6 +98,7 @@ from toe_twitch.priors import (
     priors_to_data,
     validate_priors_data,
 )
+from toe_twitch.vocabulary import suggest
 
 #: The largest case file read, in bytes (about 300,000 cases of 50 answers).
 MAX_CASE_FILE_BYTES = 32 * 2**20

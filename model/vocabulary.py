@@ -9,6 +9,8 @@ contract's) and, for every finding, the group it is asked in.
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache, cached_property
 from pathlib import Path
@@ -150,3 +152,29 @@ def load_vocabulary(path: str | Path = VOCABULARY_PATH) -> Vocabulary:
         for i, (uid, u) in enumerate(data["urgency"].items())
     }
     return Vocabulary(causes=causes, findings=findings, urgency=urgency)
+
+
+def suggest(word: str, options: Sequence[str], labels: Mapping[str, str]) -> str | None:
+    """The option a mistyped ``word`` most likely meant: a unique prefix (``old`` ->
+    ``older_adult``), a word of a label (``tingling`` -> ``numbness_tingling``), or the
+    closest by edit distance.
+
+    >>> suggest("old", ["infant", "child", "adult", "older_adult"], {})
+    'older_adult'
+    >>> suggest("leg_pan", ["leg_pain", "fever"], {})
+    'leg_pain'
+    """
+    text = word.strip().lower().replace("-", "_").replace(" ", "_")
+    if not text:
+        return None
+    prefixed = [o for o in options if o.startswith(text)]
+    if len(prefixed) == 1:
+        return prefixed[0]
+    inside = [o for o in options if text in o.split("_")]
+    if len(inside) == 1:
+        return inside[0]
+    worded = [o for o, label in labels.items() if text.replace("_", " ") in label.lower()]
+    if len(worded) == 1:
+        return worded[0]
+    close = difflib.get_close_matches(text, list(options), n=1, cutoff=0.6)
+    return close[0] if close else None
