@@ -17,7 +17,7 @@ from tests.test_ui_browser import ARTIFACTS, Watched, shot
 from toe_twitch import load_model
 from toe_twitch.priors import priors_to_data
 from toe_twitch.ui.text import cause_name
-from toe_twitch.ui.views import tune
+from toe_twitch.ui.views import tune_labels
 
 pytestmark = pytest.mark.browser
 
@@ -97,7 +97,7 @@ def test_a_priors_file_with_a_hostile_name_shows_its_changes_and_its_name_as_tex
         '[aria-label="Numbers that differ from the shipped priors"]', timeout=load.TIMEOUT_MS
     )
     diff = page.locator('[aria-label="Numbers that differ from the shipped priors"]')
-    assert tune.row_label(m, HYPNIC_ADULT) in diff.inner_text()
+    assert tune_labels.row_label(m, HYPNIC_ADULT) in diff.inner_text()
     assert HYPNIC_ADULT not in diff.inner_text()
     assert page.get_by_text("Nothing differs from the shipped priors").count() == 0
     shot(page, "research-desktop-tune-file.png")
@@ -189,11 +189,11 @@ def test_an_edit_is_listed_by_label_without_overlap_and_a_refusal_stays_in_sight
     page = w.page
     w.show(base + "/tune?age_group=adult", '[data-testid="stDataFrame"]')
 
-    rows = [p for p in m.structure.parameters if tune.cause_of(p.path) == m.causes[0]]
+    rows = [p for p in m.structure.parameters if tune_labels.cause_of(p.path) == m.causes[0]]
     first, fourth = rows[0], rows[3]
     type_into_row(page, 0, f"{(first.low + first.high) / 2:g}", "1 edit in use")
     table = page.locator('[aria-label="Edits in use"]')
-    assert tune.row_label(m, first.path) in table.inner_text()
+    assert tune_labels.row_label(m, first.path) in table.inner_text()
     assert first.path not in table.inner_text()
     overlaps = page.evaluate(
         """() => [...document.querySelectorAll('[aria-label="Edits in use"] [role="row"]')].flatMap(row => {
@@ -209,9 +209,9 @@ def test_an_edit_is_listed_by_label_without_overlap_and_a_refusal_stays_in_sight
                    return cells.length > 2 && cells; }""",
         timeout=load.TIMEOUT_MS,
     ).json_value()
-    assert top_row[0] == tune.grid_label(m, fourth.path) and top_row[2].startswith("✗ refused")
+    assert top_row[0] == tune_labels.grid_label(m, fourth.path) and top_row[2].startswith("✗ refused")
     detail = page.locator('[aria-label="The chosen row in full"]').inner_text()
-    assert tune.row_label(m, fourth.path) in detail
+    assert tune_labels.row_label(m, fourth.path) in detail
     assert " ".join(fourth.source.split()) in " ".join(detail.split())
     assert page.locator('[aria-label="Edits in use"]').count() == 1  # the first edit stays
     shot(page, "research-desktop-tune-refused.png")

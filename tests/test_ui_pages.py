@@ -30,7 +30,7 @@ from toe_twitch import ToeTwitchModel, load_model
 from toe_twitch.priors import DEFAULT_PRIORS_PATH, with_values
 from toe_twitch.ui import keys, loaders, widgets
 from toe_twitch.ui.text import cause_name, percent
-from toe_twitch.ui.views import tune
+from toe_twitch.ui.views import tune, tune_labels
 from toe_twitch.vignettes import evaluate, load_vignettes
 
 #: A prior whose change visibly moves the ranking: how common hypnic jerks are in adults.
@@ -185,7 +185,7 @@ def test_an_uploaded_file_is_compared_with_the_shipped_priors():
     upload(at, keys.TUNE_UPLOAD, "clinic.yaml", clinic_file({HYPNIC_ADULT: high}))
     page = "".join(htmls(at))
     assert 'aria-label="Numbers that differ from the shipped priors"' in page
-    assert html.escape(tune.row_label(m, HYPNIC_ADULT)) in page and HYPNIC_ADULT not in page
+    assert html.escape(tune_labels.row_label(m, HYPNIC_ADULT)) in page and HYPNIC_ADULT not in page
     assert "1 number differs from the shipped priors" in texts(at)
     assert "Nothing differs from the shipped priors" not in texts(at)
     assert "Before: the shipped priors. After: the priors of the uploaded file clinic.yaml." in page
@@ -197,7 +197,7 @@ def test_the_edits_in_use_are_listed_by_label_not_by_path():
     at = open_app(page="tune")
     edit_value(at, HYPNIC_ADULT, high)
     table = next(b for b in htmls(at) if 'aria-label="Edits in use"' in b)
-    assert html.escape(tune.row_label(m, HYPNIC_ADULT)) in table
+    assert html.escape(tune_labels.row_label(m, HYPNIC_ADULT)) in table
     assert HYPNIC_ADULT not in table
 
 
@@ -211,7 +211,7 @@ def test_a_refused_row_comes_first_and_is_shown_in_full():
     assert at.data_editor[0].value["path"].iloc[0] == LINK
     assert at.selectbox(key=tune.DETAIL).value == LINK
     detail = next(b for b in htmls(at) if "The chosen row in full" in b)
-    assert html.escape(tune.row_label(m, LINK)) in detail
+    assert html.escape(tune_labels.row_label(m, LINK)) in detail
     assert f"{ref.low:g} to {ref.high:g}" in detail
     assert html.escape(" ".join(ref.source.split())) in detail
 
@@ -287,7 +287,7 @@ def test_a_cause_has_one_name_on_the_tune_page():
     at = open_app(page="tune")
     name = cause_name(m, "benign_cramp")
     rows = grid(at)
-    cramp = [p for p in rows.index if tune.cause_of(p) == "benign_cramp"]
+    cramp = [p for p in rows.index if tune_labels.cause_of(p) == "benign_cramp"]
     assert cramp and all(rows.loc[p, "parameter"].endswith(f" · {name}") for p in cramp)
     assert f"Everything about {name}" in at.selectbox(key=keys.TUNE_FILTER).options
     assert not any("Benign cramp" in label for label in rows["parameter"])
