@@ -108,5 +108,5 @@ def test_a_stroke_like_case_does_not_blame_als(model):
 
 def test_the_vocabulary_marks_the_twitching_properties():
     assert set(load_vocabulary().twitching_properties) == {
-        "onset_falling_asleep", "during_sleep", "persists_2_weeks"
+        "onset_falling_asleep", "during_sleep", "persists_2_weeks", "toes_move_constantly_awake"
     }

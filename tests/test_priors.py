@@ -135,10 +135,14 @@ def test_odds_ratios_beyond_the_bounds_are_still_calibrated_exactly():
     theta = structure.values()
     theta[structure.index["causes.plmt.risk_factors.spine_or_nerve_injury"]] = 1e15
     tables = build_tables(structure, theta, "test")
-    first, second = structure.cause_parents["plmt"]  # risk factor i is bit i
-    a, b = tables.risk_factor[first][0], tables.risk_factor[second][0]  # (2, A)
-    present = tables.cause["plmt"][0, 1]  # (A, 4)
-    reached = sum(a[x] * b[y] * present[:, x + 2 * y] for x in (0, 1) for y in (0, 1))
+    parents = structure.cause_parents["plmt"]  # risk factor i is bit i
+    present = tables.cause["plmt"][0, 1]  # (A, 2**n)
+    reached = 0.0
+    for column in range(2 ** len(parents)):
+        weight = 1.0
+        for i, rf in enumerate(parents):
+            weight = weight * tables.risk_factor[rf][0][(column >> i) & 1]  # (A,)
+        reached = reached + weight * present[:, column]
     target = theta[[structure.index[f"causes.plmt.prevalence.{a}"] for a in structure.age_states]]
     assert np.allclose(reached, target, rtol=1e-9)
 

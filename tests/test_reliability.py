@@ -151,6 +151,7 @@ def test_a_twitching_no_cause_can_produce_is_refused_at_load():
     for age in ("infant", "child", "adult", "older_adult"):
         spec["leak"][age].update(value=0.0, low=0.0)
     for link in spec["links"].values():
-        link.update(value=0.0, low=0.0)
+        for number in [link] if "value" in link else link.values():  # one, or one per age group
+            number.update(value=0.0, low=0.0)
     with pytest.raises(ImpossibleEvidenceError, match="the twitching itself has probability zero"):
         ToeTwitchModel.from_priors(validate_priors_data(data, "<no twitching>"), "<no twitching>")
