@@ -58,7 +58,7 @@ from typing import Any
 import yaml
 
 from toe_twitch import NO_LISTED_CAUSE_LABEL, ToeTwitchModel, files, interview, load_model
-from toe_twitch.cli import serve_command
+from toe_twitch.cli.commands import serve_command
 from toe_twitch.priors import DEFAULT_PRIORS_PATH
 from toe_twitch.ui.text import cause_name, percent
 

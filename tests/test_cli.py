@@ -249,7 +249,7 @@ def test_export_into_a_missing_folder_is_an_error_and_creates_nothing(tmp_path):
 
 
 def test_serve_runs_streamlit_on_loopback_with_safe_settings():
-    from toe_twitch.cli import serve_command
+    from toe_twitch.cli.commands import serve_command
 
     command = serve_command(8600, "127.0.0.1")
     assert command[1:4] == ["-m", "streamlit", "run"] and command[4].endswith("app.py")
