@@ -25,8 +25,6 @@ from toe_twitch.errors import (
 from toe_twitch.network import Structure, Tables, build_structure, build_tables, pgmpy_network
 from toe_twitch.priors import AGE_FINDING, PriorsFile
 from toe_twitch.records import (
-    DISCLAIMER,
-    NO_LISTED_CAUSE_LABEL,
     CheckedAnswers,
     Combinations,
     Diagnosis,
@@ -686,13 +684,4 @@ def _is_dataframe(value: Any) -> bool:
     return type(value).__name__ == "DataFrame" and hasattr(value, "columns")
 
 
-__all__ = [
-    "DISCLAIMER",
-    "NO_LISTED_CAUSE_LABEL",
-    "CheckedAnswers",
-    "Combinations",
-    "Diagnosis",
-    "LookAhead",
-    "Posteriors",
-    "ToeTwitchModel",
-]
+__all__ = ["ToeTwitchModel"]

@@ -84,6 +84,18 @@ def shot(page, name: str) -> None:
     page.set_viewport_size(size)
 
 
+def serious_violations(page) -> list[tuple]:
+    """axe-core's serious and critical violations on the page: (rule, impact, first node)."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    result = Axe().run(page)
+    return [
+        (v["id"], v["impact"], v["nodes"][0]["target"])
+        for v in result.response["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
 def heading(page) -> str:
     return page.locator('[data-testid="stMain"] h2').last.inner_text()
 

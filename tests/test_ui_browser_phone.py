@@ -22,7 +22,7 @@ import pytest
 
 from benchmarks import load
 from tests.conftest import require_browser
-from tests.test_ui_browser import ARTIFACTS, Watched, shot
+from tests.test_ui_browser import ARTIFACTS, Watched, serious_violations, shot
 from toe_twitch import load_model
 
 pytestmark = pytest.mark.browser
@@ -44,17 +44,6 @@ def site():
         yield srv.url, b
         tracebacks = srv.tracebacks()
     assert tracebacks == [], tracebacks[:1]
-
-
-def serious_violations(page) -> list[tuple]:
-    from axe_playwright_python.sync_playwright import Axe
-
-    result = Axe().run(page)
-    return [
-        (v["id"], v["impact"], v["nodes"][0]["target"])
-        for v in result.response["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
 
 
 def sizes(page, selector: str) -> list[tuple[float, float]]:

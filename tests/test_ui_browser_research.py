@@ -13,7 +13,7 @@ import yaml
 
 from benchmarks import load
 from tests.conftest import edited_priors, require_browser
-from tests.test_ui_browser import ARTIFACTS, Watched, shot
+from tests.test_ui_browser import ARTIFACTS, Watched, serious_violations, shot
 from toe_twitch import load_model
 from toe_twitch.priors import priors_to_data
 from toe_twitch.ui.text import cause_name
@@ -41,17 +41,6 @@ def site():
         yield srv.url, browser
         tracebacks = srv.tracebacks()
     assert tracebacks == [], tracebacks[:1]
-
-
-def serious_violations(page) -> list[tuple]:
-    from axe_playwright_python.sync_playwright import Axe
-
-    result = Axe().run(page)
-    return [
-        (v["id"], v["impact"], v["nodes"][0]["target"])
-        for v in result.response["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
 
 
 def clinic_file(name: str) -> dict:
