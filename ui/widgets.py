@@ -20,7 +20,7 @@ import streamlit as st
 
 from toe_twitch import DISCLAIMER, Diagnosis, ToeTwitchModel
 from toe_twitch.ui import answers, charts, keys, loaders, session_priors
-from toe_twitch.ui.text import answer_label, finding_label, plain, plural, urgency_title
+from toe_twitch.ui.text import answer_label, every, finding_label, plain, plural, urgency_title
 
 LOG = logging.getLogger("toe_twitch.page")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -531,7 +531,7 @@ def problem_list(
     if len(problems) > SHOWN_PROBLEMS:
         st.caption(f"… and {plural(len(problems) - SHOWN_PROBLEMS, 'more problem')}.")
     st.download_button(
-        f"Download all {plural(len(problems), 'problem')}",
+        f"Download {every(len(problems), 'problem')}",
         data="\n".join(problems) + "\n",
         file_name=file_name,
         mime="text/plain",
