@@ -533,3 +533,16 @@ def test_a_first_run_cut_short_by_the_server_stopping_prints_no_traceback():
     )
     assert "import attempted" in done.stdout
     assert done.stderr == ""
+
+
+def test_every_matrix_cell_reads_at_4_5_to_1_or_better():
+    """WCAG AA for the matrix's text on every strength of blue (axe-core found a mid-blue
+    cell at 4.2:1 with a near-black text)."""
+    from toe_twitch.ui.charts import _luminance, strength_colours
+
+    for i in range(1001):
+        background, text = strength_colours(i / 1000)
+        lum = _luminance(tuple(int(background[j : j + 2], 16) for j in (1, 3, 5)))
+        other = _luminance(tuple(int(text[j : j + 2], 16) for j in (1, 3, 5)))
+        ratio = (max(lum, other) + 0.05) / (min(lum, other) + 0.05)
+        assert ratio >= 4.5, (i / 1000, background, text, ratio)

@@ -202,14 +202,16 @@ def _luminance(rgb: tuple[int, int, int]) -> float:
 
 def strength_colours(x: float) -> tuple[str, str]:
     """Background and text colour of a cell of strength ``x`` in [0, 1]: the background
-    from white to deep blue; the text black or white, whichever has the more contrast
-    (one of them always has at least 4.5:1)."""
+    from white to deep blue; the text black or white, whichever has the more contrast.
+    Pure black is what guarantees it: for any background, black or white reaches at
+    least sqrt(1.05 / 0.05) = 4.58:1 (a near-black such as #111827 falls to 4.2:1 where
+    the two cross, which axe-core flagged on a mid-blue cell)."""
     x = min(max(x, 0.0), 1.0) if math.isfinite(x) else 0.0
     rgb = tuple(round(lo + (hi - lo) * x) for lo, hi in zip(MATRIX_LOW, MATRIX_HIGH, strict=True))
     lum = _luminance(rgb)  # type: ignore[arg-type]
-    dark = (lum + 0.05) / (_luminance((17, 24, 39)) + 0.05)
+    dark = (lum + 0.05) / 0.05
     light = 1.05 / (lum + 0.05)
-    return "#{:02x}{:02x}{:02x}".format(*rgb), "#111827" if dark >= light else "#ffffff"
+    return "#{:02x}{:02x}{:02x}".format(*rgb), "#000000" if dark >= light else "#ffffff"
 
 
 def matrix(
