@@ -22,6 +22,7 @@ import pytest
 
 from benchmarks import load
 from tests.conftest import require_browser
+from tests.test_package import stop_server
 from tests.test_ui_browser import ARTIFACTS, Watched, serious_violations, shot
 from toe_twitch import load_model
 
@@ -232,12 +233,7 @@ def served_on(port: int, log: Path):
             raise RuntimeError(f"no server on port {port}:\n{log.read_text()}")
         yield f"http://127.0.0.1:{port}"
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        stop_server(process, port)
 
 
 def test_an_open_page_picks_up_again_after_the_server_restarts(site, tmp_path):
