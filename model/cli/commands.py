@@ -194,7 +194,6 @@ def _cmd_serve(args) -> int:
         return 130
 
 
-#: shtab's file completion (the same dict as ``shtab.FILE``; shtab is imported only to print).
 # ---------------------------------------------------------------- fit (issue 23)
 def _add_fit_parser(sub: Any) -> None:
     p = sub.add_parser(

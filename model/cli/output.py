@@ -47,6 +47,7 @@ def say(text: object = "", *, err: bool = False, flush: bool = False) -> None:
             raise OutputWriteError(exc) from None
 
 
+#: shtab's file completion (the same dict as ``shtab.FILE``; shtab is imported only to print).
 FILE_COMPLETION = {"bash": "_shtab_compgen_files", "zsh": "_files", "tcsh": "f"}
 
 
