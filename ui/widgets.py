@@ -359,7 +359,13 @@ def ranked_with_ranges(
                 ranking_html(model, d, answered, ready, note=ranking_note(ready, False) + extra)
             )
             return
-        with slot.container():
+        # The watch is drawn *into* the slot (not into a container made in it): its own
+        # container then takes the slot's place. Drawn into ``slot.container()``, the
+        # container would belong to this run and the watch's first drawing to the watch,
+        # and a click that interrupts this run makes Streamlit drop the first and send
+        # the second, which the browser cannot place ("'setIn' cannot be called on an
+        # ElementNode"; the page then loses its connection).
+        with slot:
             _ranges_watch(future, waiting)
 
     return finish
