@@ -77,23 +77,15 @@ def yaml11_number_form(text: str) -> str | None:
     return f"the {kind} number {value:g}" if isinstance(value, float) else f"the {kind} number {value}"
 
 
-class _StrictSafeLoader(yaml.SafeLoader):
-    """A SafeLoader that rejects anchors, aliases and duplicate keys, and reads numbers
-    only in plain decimals (other YAML 1.1 number forms stay text)."""
+#: libyaml's parser (PyYAML's C binding, in every PyYAML wheel) when present: the same
+#: events and marks as the pure-Python parser, about ten times faster on a priors file.
+_ParserBase = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
-    def compose_node(self, parent, index):  # type: ignore[no-untyped-def]
-        if self.check_event(yaml.AliasEvent):
-            event = self.peek_event()
-            raise yaml.constructor.ConstructorError(
-                None, None, "aliases (*name) are not allowed in this file", event.start_mark
-            )
-        event = self.peek_event()
-        anchor = getattr(event, "anchor", None)
-        if anchor is not None:
-            raise yaml.constructor.ConstructorError(
-                None, None, "anchors (&name) are not allowed in this file", event.start_mark
-            )
-        return super().compose_node(parent, index)
+
+class _StrictSafeLoader(_ParserBase):  # type: ignore[misc, valid-type]
+    """A SafeLoader that rejects duplicate keys and reads numbers only in plain decimals
+    (other YAML 1.1 number forms stay text); :func:`_refuse_anchors` refuses anchors and
+    aliases before it reads."""
 
     def construct_mapping(self, node, deep=False):  # type: ignore[no-untyped-def]
         if isinstance(node, yaml.MappingNode):
@@ -123,6 +115,19 @@ _StrictSafeLoader.add_implicit_resolver(_INT_TAG, PLAIN_INT, list("-+0123456789"
 _StrictSafeLoader.add_implicit_resolver(_FLOAT_TAG, PLAIN_FLOAT, list("-+0123456789."))
 
 
+def _refuse_anchors(text: str) -> None:
+    """Raise a ConstructorError at the first anchor (&name) or alias (*name)."""
+    for event in yaml.parse(text, Loader=_ParserBase):
+        if isinstance(event, yaml.AliasEvent):
+            raise yaml.constructor.ConstructorError(
+                None, None, "aliases (*name) are not allowed in this file", event.start_mark
+            )
+        if getattr(event, "anchor", None) is not None:
+            raise yaml.constructor.ConstructorError(
+                None, None, "anchors (&name) are not allowed in this file", event.start_mark
+            )
+
+
 def parse_yaml_text(text: str) -> tuple[Any, list[Problem]]:
     """Parse YAML text into plain data; return ``(data, problems)``.
 
@@ -135,6 +140,7 @@ def parse_yaml_text(text: str) -> tuple[Any, list[Problem]]:
     if not text.strip():
         return None, [Problem("", "file is empty")]
     try:
+        _refuse_anchors(text)
         data = yaml.load(text, Loader=_StrictSafeLoader)  # noqa: S506 - safe loader subclass
     except yaml.constructor.ConstructorError as exc:
         mark = exc.problem_mark
