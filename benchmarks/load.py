@@ -32,7 +32,8 @@ would, and counts it; an upload that fails three times is an error).
 The server's memory (RSS) is sampled every few seconds, and so is the worker process's
 (the uploads' reader). Prints a table and writes JSON (``--out``, default
 ``benchmarks/results/load.json``). Exit status 1 when there were errors.
-``tests/test_load.py`` and ``tests/test_soak.py`` run reduced forms of the same code.
+``tests/test_soak.py`` runs a reduced form of the same code (four sessions, every kind of
+round).
 """
 
 from __future__ import annotations

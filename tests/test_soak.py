@@ -1,9 +1,12 @@
-"""Hours of use in a couple of minutes: the reduced, CI form of the soak run of issue 15.
+"""Several people at once, for hours, in a couple of minutes: the reduced, CI form of the
+load and soak runs of ``benchmarks/load.py``.
 
-Four browser sessions on one server for about 40 seconds, each going through every kind
-of round of ``benchmarks/load.py`` (the interview, the full list with an emergency sign,
-what-if, a priors edit, valid and invalid priors and vignette uploads, back to the
-shipped priors), then more at random. The full run is ``python -m benchmarks.load
+Four browser sessions (half of them phones) on one server, each going through every kind
+of round (the interview, the full list with an emergency sign, what-if, a priors edit,
+valid and invalid priors and vignette uploads, back to the shipped priors), then more at
+random until about 20 seconds have passed. Every click is checked in the page against the
+view the model computes for that session's own answers. The run happens once for the
+module; each test checks one thing about it. The full run is ``python -m benchmarks.load
 --sessions 20 --seconds 300 --mix soak``. Never downloads a browser: without
 /usr/bin/chromium or the playwright package the tests are skipped with the reason,
 except under CI (the CI variable is set), where they fail.
@@ -17,7 +20,7 @@ from benchmarks import load
 from tests.conftest import require_browser
 
 SESSIONS = 4
-SECONDS = 30
+SECONDS = 20
 #: The server's memory may grow this much over the run (MiB): caches fill, then hold.
 RSS_GROWTH_MIB = 250
 
@@ -38,6 +41,17 @@ def test_no_error_in_a_mixed_soak(run):
     race, a page left broken by a bad file.
     """
     assert run["errors"] == []
+
+
+def test_each_session_saw_its_own_answers(run):
+    """Every click was followed by exactly the view the model computes for that
+    session's own answers (the expected view is checked in the page), and every session
+    answered several questions.
+
+    Would catch: answers or results leaking between sessions.
+    """
+    assert all(s["clicks"] >= 3 for s in run["per_session"])
+    assert run["clicks"] == sum(s["clicks"] for s in run["per_session"])
 
 
 def test_every_kind_of_round_ran(run):
@@ -61,4 +75,5 @@ def test_the_servers_memory_stays_bounded(run):
 
 
 def test_click_times_are_reported(run):
+    """The run reports the median and 95th percentile of click to updated page."""
     assert 0 < run["click_p50_ms"] <= run["click_p95_ms"] < load.TIMEOUT_MS
