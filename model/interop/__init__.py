@@ -24,7 +24,9 @@ Where pgmpy 1.1.2 itself loses information, the fix is small and local:
   network are rare-disease prevalences (ALS in children: 9.2e-08), which 8 decimals
   change by up to 5 %; :class:`FullPrecisionNETWriter` prints every digit instead.
   ``NETReader`` rescans the whole file once per node for its states (over a minute for
-  this network); :class:`LinearNETReader` reads them in one pass.
+  this network), and scans all of it, tables included, for the node names;
+  :class:`LinearNETReader` reads names and states in one pass over the node
+  declarations alone (a declaration with braces in a label: over the whole file).
 * ``UAIWriter`` writes each table with the child's state changing *slowest* and prints
   small numbers as ``9e-08``; the UAI format has the child (last in the scope) changing
   fastest, and pgmpy's own ``UAIReader`` cannot parse exponents. The export keeps
@@ -48,20 +50,20 @@ Sizes and reading back (measured once, 7 Dec 2026: the network of 67 variables a
 arcs, pgmpy 1.1.2, Python 3.11.7, two shared CPUs; ``load_model(path)`` in a fresh
 process, CPU seconds, wall seconds on a busy machine in brackets):
 
-======  =======  ==================
+======  =======  ========================================================
 format  size     read back
-======  =======  ==================
+======  =======  ========================================================
 xmlbif  3.8 MB   1.9 s (2.2 s)
 xdsl    5.9 MB   2.0 s (6.8 s)
 uai     3.8 MB   2.1 s (3.7 s)
 bif     23 MB    37 s (88 s)
-net     4.7 MB   46 s (66 s)
-======  =======  ==================
+net     4.7 MB   19 s (idle; 46 s before the node scan left out the tables)
+======  =======  ========================================================
 
 BIF is large because it writes one line per parent combination, naming every parent's
 state: the four findings about the twitching have the age, the twitching and all twelve
 causes as parents (32,768 lines, about 5 MB each). pgmpy's BIF and NET parsers take most
-of the reading time.
+of the reading time (reading every table entry).
 For large exchanges, use XMLBIF (exact, read by pgmpy and pyAgrum), or XDSL for GeNIe.
 
 A network file has CPTs only: no prior ranges, no sources, no urgency thresholds. A

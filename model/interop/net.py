@@ -1,8 +1,11 @@
-"""Hugin NET, through pgmpy's ``NETWriter`` and ``NETReader`` with two fixes: every digit
-written (not 8 decimals) and each node's states read in one pass (not one scan per node)."""
+"""Hugin NET, through pgmpy's ``NETWriter`` and ``NETReader`` with three fixes: every digit
+written (not 8 decimals), each node's states read in one pass (not one scan per node), and
+the node names and states read from the node declarations alone (not from a scan of the
+whole file, whose potentials are nearly all of it)."""
 
 from __future__ import annotations
 
+import re
 from functools import cache
 from typing import TYPE_CHECKING
 
@@ -36,11 +39,16 @@ def _pgmpy_classes():
             return nest(table)
 
     class LinearNETReader(NETReader):
-        """pgmpy's NETReader, reading every node's states in one pass over the file."""
+        """pgmpy's NETReader, reading every node's states in one pass over the node
+        declarations."""
+
+        def get_variables(self) -> list[str]:
+            return [match[0].nodename for match in self.name_expr.scan_string(_nodes(self.network))]
 
         def get_states(self) -> dict[str, list[str]]:
-            names = [match[0].nodename for match in self.name_expr.scan_string(self.network)]
-            found = [match[0].statenames for match in self.state_expr.scan_string(self.network)]
+            text = _nodes(self.network)
+            names = [match[0].nodename for match in self.name_expr.scan_string(text)]
+            found = [match[0].statenames for match in self.state_expr.scan_string(text)]
             return {
                 name: [state.replace('"', "") for state in states]
                 for name, states in zip(names, found, strict=False)
@@ -49,6 +57,19 @@ def _pgmpy_classes():
     return FullPrecisionNETWriter, LinearNETReader
 
 
+#: Where pgmpy's grammar finds a node ("node " and a name), and a whole declaration.
+_NODE_START = re.compile(r"node [ \t\r\n]*[A-Za-z0-9_-]")
+_NODE_BLOCK = re.compile(r"node [ \t\r\n]*[A-Za-z0-9_-][^{}]*\{[^{}]*\}")
+
+
+def _nodes(text: str) -> str:
+    """The node declarations of a NET text, for pgmpy's name and state scans; the whole
+    text when a declaration is not a plain ``node name { ... }`` block (braces in a
+    label, say), so the scans find exactly what they would have found."""
+    blocks = _NODE_BLOCK.findall(text)
+    if len(blocks) != len(_NODE_START.findall(text)):
+        return text
+    return "\n".join(blocks)
 
 
 def write(model: ToeTwitchModel) -> bytes:
