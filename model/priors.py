@@ -33,10 +33,10 @@ import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
-import networkx as nx
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -531,17 +531,15 @@ def id_problems(data: dict[str, Any], vocab: Vocabulary) -> list[Problem]:
                 Problem(f"urgency.serious_cause_threshold.{cid}", _unknown("cause", str(cid), causes))
             )
     if not problems:
-        graph = nx.DiGraph()
+        sorter: TopologicalSorter[str] = TopologicalSorter()
         for cid in cause_data:
-            graph.add_edges_from((rf, cid) for rf in _keys(cause_data, cid, "risk_factors"))
+            sorter.add(cid, *(str(rf) for rf in _keys(cause_data, cid, "risk_factors")))
         for fid in finding_data:
-            graph.add_edges_from((cid, fid) for cid in _keys(finding_data, fid, "links"))
+            sorter.add(fid, *(str(cid) for cid in _keys(finding_data, fid, "links")))
         try:
-            cycle = nx.find_cycle(graph)
-        except nx.NetworkXNoCycle:
-            cycle = None
-        if cycle:
-            path = " -> ".join([a for a, _ in cycle] + [cycle[0][0]])
+            sorter.prepare()
+        except CycleError as exc:  # the cycle's nodes, each a parent of the next
+            path = " -> ".join(exc.args[1])
             problems.append(Problem("", f"the network has a cycle: {path}"))
     return problems
 
