@@ -36,7 +36,7 @@ NAMES = [
 ]
 #: Seconds any one cell may take before the notebook fails.
 CELL_TIMEOUT = 240
-#: Each notebook runs in under half a minute on a 2-core machine; fail well past that.
+#: Each notebook runs in under a minute, two at a time on a 2-core machine; fail well past that.
 NOTEBOOK_LIMIT = 120
 #: The modules a notebook may import from the project (the public API).
 PUBLIC_MODULES = {"toe_twitch", "toe_twitch.analysis", "toe_twitch.vignettes", "toe_twitch.interop",
@@ -180,29 +180,58 @@ def _snapshot(folder: Path) -> dict[str, tuple[int, int]]:
     }
 
 
-@pytest.mark.parametrize("name", NAMES)
-def test_notebook_runs_top_to_bottom(name, kernel_name, monkeypatch):
-    """The notebook executes in a fresh kernel without error, its final assertions pass,
-    and it writes nothing into the project's notebooks/ folder."""
+#: Notebooks run two at a time (the machine's two CPUs; each runs in its own kernel).
+PARALLEL = 2
+
+
+@pytest.fixture(scope="module")
+def executed(kernel_name) -> dict[str, tuple[object, float]]:
+    """Every notebook run in a fresh kernel, two at a time, longest first: for each, the
+    executed notebook (or the exception that stopped it) and its seconds. Also checks
+    that the runs together wrote nothing into the project's notebooks/ folder."""
+    from concurrent.futures import ThreadPoolExecutor
+
     nbclient = pytest.importorskip("nbclient", reason="running notebooks needs the dev extra")
-    monkeypatch.setenv(
-        "PYTHONPATH", os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
-    )
-    nb = _read(name)
-    before = _snapshot(NOTEBOOKS)
-    client = nbclient.NotebookClient(
-        nb,
-        timeout=CELL_TIMEOUT,
-        kernel_name=kernel_name,
-        resources={"metadata": {"path": str(NOTEBOOKS)}},
-    )
-    start = time.perf_counter()
-    client.execute()
-    elapsed = time.perf_counter() - start
+
+    def run(name: str) -> tuple[object, float]:
+        nb = _read(name)
+        client = nbclient.NotebookClient(
+            nb,
+            timeout=CELL_TIMEOUT,
+            kernel_name=kernel_name,
+            resources={"metadata": {"path": str(NOTEBOOKS)}},
+        )
+        start = time.perf_counter()
+        try:
+            client.execute()
+        except Exception as exc:  # noqa: BLE001 - reported by the notebook's own test
+            return exc, time.perf_counter() - start
+        return nb, time.perf_counter() - start
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(
+            "PYTHONPATH", os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))
+        )
+        before = _snapshot(NOTEBOOKS)
+        with ThreadPoolExecutor(max_workers=PARALLEL) as pool:
+            results = dict(zip(reversed(NAMES), pool.map(run, reversed(NAMES)), strict=True))
+        after = _snapshot(NOTEBOOKS)
+    changed = sorted(set(before.items()) ^ set(after.items()))
+    assert not changed, f"the notebooks wrote into notebooks/: {changed}"
+    return results
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_notebook_runs_top_to_bottom(name, executed):
+    """The notebook executes in a fresh kernel without error, its final assertions pass,
+    and it writes nothing into the project's notebooks/ folder (checked for all of them
+    together: they run two at a time)."""
+    nb, elapsed = executed[name]
+    if isinstance(nb, Exception):
+        raise nb
     printed = "".join(
         output.get("text", "") for output in nb.cells[-1].outputs if output.output_type == "stream"
     )
     assert "all checks passed" in printed
-    assert _snapshot(NOTEBOOKS) == before, f"{name} wrote into notebooks/"
     assert elapsed < NOTEBOOK_LIMIT, f"{name} took {elapsed:.0f} s"
     print(f"{name}: {elapsed:.1f} s")
