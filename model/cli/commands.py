@@ -267,7 +267,6 @@ def _cmd_fit(args: argparse.Namespace) -> int:
     return 0
 
 
-
 def add_parsers(sub: Any) -> None:
     """The ``evaluate``, ``validate-priors``, ``export``, ``serve`` and ``fit`` commands."""
     p = sub.add_parser(

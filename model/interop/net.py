@@ -57,9 +57,11 @@ def _pgmpy_classes():
     return FullPrecisionNETWriter, LinearNETReader
 
 
-#: Where pgmpy's grammar finds a node ("node " and a name), and a whole declaration.
+#: Where pgmpy's grammar finds a node ("node " and a name), and a whole plain declaration
+#: (the name, then only white space before its braces: a failed try costs the name's length,
+#: so a file of many "node" words and no braces is read in linear time).
 _NODE_START = re.compile(r"node [ \t\r\n]*[A-Za-z0-9_-]")
-_NODE_BLOCK = re.compile(r"node [ \t\r\n]*[A-Za-z0-9_-][^{}]*\{[^{}]*\}")
+_NODE_BLOCK = re.compile(r"node [ \t\r\n]*[A-Za-z0-9_-]+[ \t\r\n]*\{[^{}]*\}")
 
 
 def _nodes(text: str) -> str:
